@@ -1,0 +1,370 @@
+//! One error type for every operation of every platform.
+//!
+//! A server's refusal is [`Error::Api`] carrying an [`ApiError`]: the HTTP status, a classified
+//! [`ErrorKind`], the server's own message, code, field errors and `Retry-After`, the method and
+//! URL of the request (secrets removed) and the start of the body. Everything else that can go
+//! wrong has its own variant: the request never got an answer ([`Error::Http`]), the answer was
+//! not what the model expects ([`Error::Decode`]), an argument was refused before anything was
+//! sent ([`Error::InvalidInput`]), a paginated listing went wrong ([`Error::Pagination`]), a local
+//! file failed ([`Error::Io`]) or the client was configured wrongly ([`Error::Config`]).
+//!
+//! ```
+//! use casefile::{Error, ErrorKind};
+//!
+//! fn explain(err: &Error) -> &'static str {
+//!     match err {
+//!         Error::Api(api) if api.kind == ErrorKind::NotFound => "no such thing",
+//!         Error::Api(api) if api.kind == ErrorKind::RateLimited => "slow down",
+//!         Error::InvalidInput { .. } => "fix the arguments; nothing was sent",
+//!         _ if err.is_timeout() => "the server was too slow",
+//!         _ => "something else",
+//!     }
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// How many bytes of a body an error keeps, so that a log line shows what the server said.
+pub(crate) const SNIPPET_BYTES: usize = 512;
+
+/// Everything that can go wrong in casefile.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an error status (or an error body where the platform does so with
+    /// a success status).
+    #[error(transparent)]
+    Api(Box<ApiError>),
+
+    /// The request got no complete answer: the connection failed, timed out or broke mid-body.
+    #[error(transparent)]
+    Http(Box<HttpError>),
+
+    /// The server answered successfully but the body is not what was expected.
+    #[error(transparent)]
+    Decode(Box<DecodeError>),
+
+    /// An argument was refused before any request was sent.
+    #[error("invalid {argument}: {reason}")]
+    InvalidInput {
+        /// Which argument, e.g. `"slug"` or `"label"`.
+        argument: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A paginated listing could not go on, e.g. the server handed out the same cursor twice.
+    #[error("pagination stopped: {0}")]
+    Pagination(String),
+
+    /// Reading or writing a local file failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, with the path.
+        context: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The client was configured wrongly (bad base URL, `http://` to a remote host, ...).
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// The API error, when the server refused the request.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of the answer that caused this error, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(api) => Some(api.status),
+            Error::Decode(d) => Some(d.status),
+            _ => None,
+        }
+    }
+
+    /// True when the request timed out (connecting or waiting for data).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Http(h) if h.kind == HttpErrorKind::Timeout)
+    }
+
+    pub(crate) fn invalid(argument: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            argument,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
+}
+
+impl From<HttpError> for Error {
+    fn from(e: HttpError) -> Self {
+        Error::Http(Box::new(e))
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Error::Decode(Box::new(e))
+    }
+}
+
+/// What kind of refusal an [`ApiError`] is, whatever status code the platform chose for it.
+///
+/// Atlos, for instance, answers 401 to everything; casefile reads the message to tell a missing
+/// incident ([`ErrorKind::NotFound`]) from a bad token ([`ErrorKind::Unauthorized`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Missing, invalid or expired credentials.
+    Unauthorized,
+    /// The credentials are fine but do not allow this.
+    Forbidden,
+    /// The thing does not exist (or is hidden from this caller).
+    NotFound,
+    /// The request was understood but its content was refused; see [`ApiError::fields`].
+    Validation,
+    /// Too many requests; see [`ApiError::retry_after`].
+    RateLimited,
+    /// The request conflicts with existing state (e.g. a duplicate unique value).
+    Conflict,
+    /// The server failed (5xx).
+    Server,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorKind {
+    /// The kind a status code means by itself, before any platform-specific reading of the body.
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
+            404 | 410 => ErrorKind::NotFound,
+            400 | 413 | 415 | 422 => ErrorKind::Validation,
+            409 => ErrorKind::Conflict,
+            429 => ErrorKind::RateLimited,
+            500..=599 => ErrorKind::Server,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+/// A refusal from the server, with everything it said about it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// HTTP status code of the answer.
+    pub status: u16,
+    /// The classified kind of the refusal.
+    pub kind: ErrorKind,
+    /// The server's message, or the status phrase when the body had none.
+    pub message: String,
+    /// The platform's machine-readable error code, e.g. Atlas' `RESOURCE_NOT_FOUND`.
+    pub code: Option<String>,
+    /// Errors per field, e.g. Aleph's `{"label": "'x' is too short"}`.
+    pub fields: BTreeMap<String, String>,
+    /// Parameters the server attached to the error (Atlas' `parameters`).
+    pub parameters: Vec<String>,
+    /// How long the server asked the caller to wait (`Retry-After`).
+    pub retry_after: Option<Duration>,
+    /// Method of the request that was refused.
+    pub method: String,
+    /// URL of the request that was refused, with secret query values replaced by `REDACTED`.
+    pub url: String,
+    /// The first bytes of the body as text.
+    pub body: String,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} answered {}: {}",
+            self.method, self.url, self.status, self.message
+        )?;
+        if let Some(code) = &self.code {
+            write!(f, " ({code})")?;
+        }
+        for (field, message) in &self.fields {
+            write!(f, "; {field}: {message}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Why a request got no complete answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HttpErrorKind {
+    /// No connection could be made (refused, DNS, TLS).
+    Connect,
+    /// Connecting or reading took longer than the configured timeout.
+    Timeout,
+    /// The connection broke while the body was being read.
+    Body,
+    /// Too many redirects, or a redirect that casefile refuses to follow.
+    Redirect,
+    /// Anything else the HTTP stack reported.
+    Other,
+}
+
+/// A request that got no complete answer.
+#[derive(Debug, thiserror::Error)]
+#[error("{method} {url}: {kind:?}: {source}")]
+#[non_exhaustive]
+pub struct HttpError {
+    /// What went wrong.
+    pub kind: HttpErrorKind,
+    /// Method of the request.
+    pub method: String,
+    /// URL of the request, secrets removed.
+    pub url: String,
+    /// The underlying error from the HTTP stack.
+    #[source]
+    pub source: reqwest::Error,
+}
+
+impl HttpError {
+    pub(crate) fn new(method: &reqwest::Method, url: &url::Url, source: reqwest::Error) -> Self {
+        let kind = if source.is_timeout() {
+            HttpErrorKind::Timeout
+        } else if source.is_connect() {
+            HttpErrorKind::Connect
+        } else if source.is_redirect() {
+            HttpErrorKind::Redirect
+        } else if source.is_body() || source.is_decode() {
+            HttpErrorKind::Body
+        } else {
+            HttpErrorKind::Other
+        };
+        // reqwest's own Display includes the URL; strip it so no secret query value leaks.
+        HttpError {
+            kind,
+            method: method.to_string(),
+            url: redact_url(url),
+            source: source.without_url(),
+        }
+    }
+}
+
+/// A success answer whose body did not match the expected shape.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "{method} {url} answered {status} with a body that does not decode at `{path}`: {message}; body starts: {body}"
+)]
+#[non_exhaustive]
+pub struct DecodeError {
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// JSON path of the value that failed, e.g. `results[3].attr_status` (`.` for the root).
+    pub path: String,
+    /// What serde said.
+    pub message: String,
+    /// Method of the request.
+    pub method: String,
+    /// URL of the request, secrets removed.
+    pub url: String,
+    /// The first bytes of the body as text.
+    pub body: String,
+}
+
+/// The first [`SNIPPET_BYTES`] of a body as text (lossy, cut on a character boundary).
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_BYTES)]);
+    let mut text = text.into_owned();
+    if body.len() > SNIPPET_BYTES {
+        text.push('…');
+    }
+    text
+}
+
+/// Query parameters whose values are secrets: credentials, signed-URL signatures and tokens.
+fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "key",
+        "token",
+        "sig",
+        "secret",
+        "password",
+        "credential",
+        "x-amz-",
+    ]
+    .iter()
+    .any(|s| name.contains(s))
+}
+
+/// The URL as text with the values of secret-looking query parameters replaced.
+pub(crate) fn redact_url(url: &url::Url) -> String {
+    if url.query().is_none() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut clean = url.clone();
+    let _ = clean.set_password(None);
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if is_secret_param(&k) {
+                    "REDACTED".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        clean.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    clean.to_string()
+}
+
+/// Result alias used throughout casefile.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_secret_query_values_only() {
+        let url = url::Url::parse(
+            "https://s.example.org/f.pdf?X-Amz-Signature=abc&api_key=k1&offset=20&token=t",
+        )
+        .unwrap();
+        let text = redact_url(&url);
+        assert!(!text.contains("abc") && !text.contains("k1") && !text.contains("=t"));
+        assert!(text.contains("offset=20"));
+    }
+
+    #[test]
+    fn snippet_is_cut_on_a_char_boundary() {
+        let body = "é".repeat(SNIPPET_BYTES);
+        let s = snippet(body.as_bytes());
+        assert!(s.ends_with('…'));
+        assert!(s.chars().count() <= SNIPPET_BYTES);
+    }
+}

@@ -1,0 +1,230 @@
+//! Answers read as they arrive: raw bytes to save, or JSON lines to decode one by one.
+
+use std::fmt;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+use tokio::io::AsyncWriteExt;
+
+use super::Prepared;
+use crate::error::{DecodeError, Error, HttpError, Result, redact_url, snippet};
+
+/// The body of an answer as a stream of byte chunks, read as it arrives.
+///
+/// ```no_run
+/// # async fn run(stream: casefile::transport::ByteStream) -> casefile::Result<()> {
+/// let written = stream.save("evidence/report.pdf").await?;
+/// println!("{written} bytes");
+/// # Ok(()) }
+/// ```
+pub struct ByteStream {
+    inner: BoxStream<'static, Result<Bytes>>,
+    content_length: Option<u64>,
+    method: String,
+    url: String,
+}
+
+impl fmt::Debug for ByteStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ByteStream")
+            .field("url", &self.url)
+            .field("content_length", &self.content_length)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ByteStream {
+    pub(super) fn new(response: reqwest::Response, req: &Prepared) -> Self {
+        let (method, url) = (req.method.clone(), req.url.clone());
+        let content_length = response.content_length();
+        let inner = response
+            .bytes_stream()
+            .map_err(move |e| Error::from(HttpError::new(&method, &url, e)))
+            .boxed();
+        ByteStream {
+            inner,
+            content_length,
+            method: req.method.to_string(),
+            url: redact_url(&req.url),
+        }
+    }
+
+    /// The length the server announced, if it did.
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// Writes the body to `path` and returns the number of bytes written.
+    ///
+    /// The bytes go to `<path>.part` first, which is renamed to `path` only once the body is
+    /// complete, so an interrupted download never leaves a truncated file under the final name.
+    pub async fn save(mut self, path: impl AsRef<Path>) -> Result<u64> {
+        let path = path.as_ref();
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".part");
+        let partial = std::path::PathBuf::from(partial);
+        let io = |what: &str, e| Error::io(format!("{what} {}", partial.display()), e);
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(|e| io("cannot create", e))?;
+        let mut written = 0u64;
+        while let Some(chunk) = self.inner.next().await {
+            let chunk = chunk?;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| io("cannot write", e))?;
+            written += chunk.len() as u64;
+        }
+        file.flush().await.map_err(|e| io("cannot write", e))?;
+        drop(file);
+        if let Some(expected) = self.content_length.filter(|&n| n != written) {
+            return Err(Error::io(
+                format!("{} {} ended early", self.method, self.url),
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("{written} of {expected} bytes"),
+                ),
+            ));
+        }
+        tokio::fs::rename(&partial, path)
+            .await
+            .map_err(|e| Error::io(format!("cannot move into place {}", path.display()), e))?;
+        Ok(written)
+    }
+
+    /// Decodes the body as JSON lines (one value a line, of any length; blank lines skipped;
+    /// the last line may lack its newline), yielding each value as soon as its line is complete.
+    pub fn json_lines<T: DeserializeOwned + Send + 'static>(
+        self,
+    ) -> impl Stream<Item = Result<T>> + Send + 'static {
+        let ByteStream {
+            mut inner,
+            method,
+            url,
+            ..
+        } = self;
+        async_stream::try_stream! {
+            let mut splitter = LineSplitter::default();
+            while let Some(chunk) = inner.next().await {
+                splitter.push(&chunk?);
+                while let Some(line) = splitter.next_line() {
+                    yield decode_line(&line, &method, &url)?;
+                }
+            }
+            if let Some(line) = splitter.finish() {
+                yield decode_line(&line, &method, &url)?;
+            }
+        }
+    }
+}
+
+impl Stream for ByteStream {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+fn decode_line<T: DeserializeOwned>(line: &[u8], method: &str, url: &str) -> Result<T> {
+    serde_json::from_slice(line).or_else(|_| {
+        let mut de = serde_json::Deserializer::from_slice(line);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            Error::from(DecodeError {
+                status: 200,
+                path: e.path().to_string(),
+                message: e.inner().to_string(),
+                method: method.to_owned(),
+                url: url.to_owned(),
+                body: snippet(line),
+            })
+        })
+    })
+}
+
+/// Splits bytes arriving in arbitrary chunks into lines, without scanning any byte twice.
+#[derive(Debug, Default)]
+pub(crate) struct LineSplitter {
+    buffer: BytesMut,
+    /// How far `buffer` is known to hold no newline.
+    scanned: usize,
+}
+
+impl LineSplitter {
+    /// Adds a chunk.
+    pub(crate) fn push(&mut self, chunk: &[u8]) {
+        self.buffer.extend_from_slice(chunk);
+    }
+
+    /// The next complete, non-blank line (without its line ending), if one has arrived.
+    pub(crate) fn next_line(&mut self) -> Option<Bytes> {
+        loop {
+            let Some(at) = memchr::memchr(b'\n', &self.buffer[self.scanned..]) else {
+                self.scanned = self.buffer.len();
+                return None;
+            };
+            let line = self.buffer.split_to(self.scanned + at + 1).freeze();
+            self.scanned = 0;
+            let line = trim(line);
+            if !line.is_empty() {
+                return Some(line);
+            }
+        }
+    }
+
+    /// The last line when the input ended without a newline.
+    pub(crate) fn finish(&mut self) -> Option<Bytes> {
+        let line = trim(std::mem::take(&mut self.buffer).freeze());
+        self.scanned = 0;
+        (!line.is_empty()).then_some(line)
+    }
+}
+
+/// `line` without surrounding ASCII whitespace (including `\r\n`).
+fn trim(line: Bytes) -> Bytes {
+    let start = line
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    let end = line
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    line.slice(start..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split_all(chunks: &[&[u8]]) -> Vec<String> {
+        let mut s = LineSplitter::default();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            s.push(chunk);
+            while let Some(line) = s.next_line() {
+                out.push(String::from_utf8(line.to_vec()).unwrap());
+            }
+        }
+        out.extend(s.finish().map(|l| String::from_utf8(l.to_vec()).unwrap()));
+        out
+    }
+
+    #[test]
+    fn lines_split_at_every_boundary() {
+        let body = b"{\"a\":1}\r\n\n  {\"b\":2}\n{\"c\":3}";
+        for cut in 0..=body.len() {
+            let (x, y) = body.split_at(cut);
+            assert_eq!(
+                split_all(&[x, y]),
+                ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"],
+                "cut at {cut}"
+            );
+        }
+    }
+}

@@ -1,0 +1,857 @@
+//! The one request pipeline every platform client uses.
+//!
+//! A [`Transport`] owns the HTTP connection pool, the base URL, the credentials, the retry policy
+//! and the optional rate limiter. Every operation of every platform goes through
+//! [`RequestBuilder::send`] (or one of its siblings), which
+//!
+//! 1. waits for the rate limiter, if one is set;
+//! 2. signs the request (Bearer, ApiKey, or Digest with a cached challenge);
+//! 3. sends it, answering a digest challenge or a stale nonce once;
+//! 4. turns an error status into an [`ApiError`] that keeps the server's message;
+//! 5. retries what is safe to retry (see [`RetryPolicy`]);
+//! 6. decodes the body, naming the JSON path of a value that does not fit.
+//!
+//! The platform clients are thin layers over this; [`Transport`] is also public so that an
+//! endpoint casefile does not model yet can still be called with the same guarantees:
+//!
+//! ```no_run
+//! # async fn run() -> casefile::Result<()> {
+//! use casefile::{Auth, Transport};
+//!
+//! let api = Transport::builder("https://aleph.example.org/api/2/")
+//!     .auth(Auth::api_key("secret"))
+//!     .build()?;
+//! let me: serde_json::Value = api.get(&["roles", "me"]).send().await?;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod body;
+mod digest;
+mod rate_limit;
+mod retry;
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+pub use auth::{Auth, Secret};
+pub use body::ByteStream;
+pub use rate_limit::RateLimit;
+pub use retry::RetryPolicy;
+
+use crate::error::{
+    ApiError, DecodeError, Error, ErrorKind, HttpError, Result, redact_url, snippet,
+};
+use crate::upload::Upload;
+use auth::Credentials;
+use digest::{DigestChallenge, OnChallenge};
+use rate_limit::RateLimiter;
+use retry::{Outcome, Retrier};
+
+/// The `User-Agent` casefile sends (an application name can be put in front of it).
+pub const USER_AGENT: &str = concat!("casefile/", env!("CARGO_PKG_VERSION"));
+
+/// Builds a client: the settings every platform shares, and each platform's credentials.
+///
+/// `C` is the client it builds: `ClientBuilder<casefile::atlos::Client>` has a `token` method
+/// and builds an Atlos client; `ClientBuilder<Transport>` builds a bare transport.
+///
+/// ```
+/// use std::time::Duration;
+/// use casefile::{RateLimit, RetryPolicy, Transport};
+///
+/// let transport = Transport::builder("https://api.example.org/v1/")
+///     .connect_timeout(Duration::from_secs(5))
+///     .read_timeout(Duration::from_secs(120))
+///     .retry(RetryPolicy::none())
+///     .rate_limit(RateLimit::new(100, Duration::from_secs(60)))
+///     .build()?;
+/// # Ok::<(), casefile::Error>(())
+/// ```
+pub struct ClientBuilder<C> {
+    pub(crate) base_url: Option<String>,
+    pub(crate) auth: Auth,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    retry: RetryPolicy,
+    rate_limit: Option<RateLimit>,
+    allow_http: bool,
+    user_agent: Option<String>,
+    pub(crate) envelope: bool,
+    _client: PhantomData<fn() -> C>,
+}
+
+impl<C> fmt::Debug for ClientBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("retry", &self.retry)
+            .field("rate_limit", &self.rate_limit)
+            .field("allow_http", &self.allow_http)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> Default for ClientBuilder<C> {
+    fn default() -> Self {
+        ClientBuilder {
+            base_url: None,
+            auth: Auth::None,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            rate_limit: None,
+            allow_http: false,
+            user_agent: None,
+            envelope: false,
+            _client: PhantomData,
+        }
+    }
+}
+
+impl<C> ClientBuilder<C> {
+    /// The server's base URL: for a platform client the instance root (e.g.
+    /// `https://platform.atlos.org`), the API path is added.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Credentials to send. Platform builders have named shortcuts (`token`, `api_key`, `digest`).
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// How long connecting may take (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for the next bytes of an answer (default 60 s). There is no deadline on a
+    /// whole body, so a large download is never cut while data keeps coming.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// How failed requests are retried (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Keep under a number of requests per window on the client side (off by default for Atlos
+    /// and Aleph; Atlas clients default to 100 a minute).
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Turns the client-side rate limit off.
+    pub fn no_rate_limit(mut self) -> Self {
+        self.rate_limit = None;
+        self
+    }
+
+    /// Allows plain `http://` to hosts other than loopback. Credentials then cross the network
+    /// unencrypted; only for servers on a trusted network.
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = allow;
+        self
+    }
+
+    /// An application name put in front of casefile's `User-Agent`, e.g. `"my-archiver/1.2"`.
+    pub fn user_agent(mut self, application: impl Into<String>) -> Self {
+        self.user_agent = Some(application.into());
+        self
+    }
+
+    /// Builds the transport for an API under `api_prefix` (e.g. `"api/v2/"`) of the base URL.
+    pub(crate) fn build_transport(
+        self,
+        default_base: Option<&str>,
+        api_prefix: &'static str,
+        classify: fn(&mut ApiError),
+    ) -> Result<Transport> {
+        let base = self
+            .base_url
+            .as_deref()
+            .or(default_base)
+            .ok_or_else(|| Error::Config("no base URL was given".into()))?;
+        let mut api_base = Url::parse(base)
+            .map_err(|e| Error::Config(format!("base URL `{base}` does not parse: {e}")))?;
+        if api_base.cannot_be_a_base() || !matches!(api_base.scheme(), "http" | "https") {
+            return Err(Error::Config(format!(
+                "base URL `{base}` must be an http(s) URL"
+            )));
+        }
+        if api_base.scheme() == "http" && !self.allow_http && !is_loopback(&api_base) {
+            return Err(Error::Config(format!(
+                "refusing plain http:// to {}: credentials would travel unencrypted; \
+                 use https:// or allow_http(true)",
+                api_base.host_str().unwrap_or("?")
+            )));
+        }
+        if !api_base.path().ends_with('/') {
+            let path = format!("{}/", api_base.path());
+            api_base.set_path(&path);
+        }
+        if !api_base.path().ends_with(api_prefix) {
+            let path = format!("{}{api_prefix}", api_base.path());
+            api_base.set_path(&path);
+        }
+        api_base.set_query(None);
+        api_base.set_fragment(None);
+
+        let allow_http = self.allow_http;
+        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 5 {
+                attempt.error("more than 5 redirects")
+            } else if attempt.url().scheme() == "http" && !allow_http && !is_loopback(attempt.url())
+            {
+                attempt.error("refusing a redirect to plain http://")
+            } else {
+                // reqwest drops Authorization and cookies when the origin changes.
+                attempt.follow()
+            }
+        });
+        let user_agent = match &self.user_agent {
+            Some(app) => format!("{app} {USER_AGENT}"),
+            None => USER_AGENT.to_owned(),
+        };
+        let http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .redirect(redirect)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| Error::Config(format!("the HTTP client could not be built: {e}")))?;
+        Ok(Transport {
+            inner: Arc::new(Inner {
+                http,
+                api_base,
+                api_prefix,
+                credentials: Credentials::new(self.auth)?,
+                retry: self.retry,
+                limiter: self.rate_limit.map(RateLimiter::new),
+                envelope: self.envelope,
+                classify,
+            }),
+        })
+    }
+}
+
+impl ClientBuilder<Transport> {
+    /// Builds a bare transport whose paths are relative to the base URL as given.
+    pub fn build(self) -> Result<Transport> {
+        self.build_transport(None, "", |_| {})
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// A configured connection to one API: pool, base URL, credentials, retries, rate limit.
+///
+/// Cloning is cheap (an `Arc`), and clones share the pool, the digest session and the limiter.
+#[derive(Clone)]
+pub struct Transport {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    api_base: Url,
+    api_prefix: &'static str,
+    credentials: Credentials,
+    retry: RetryPolicy,
+    limiter: Option<RateLimiter>,
+    envelope: bool,
+    classify: fn(&mut ApiError),
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("api_base", &self.inner.api_base.as_str())
+            .field("credentials", &self.inner.credentials)
+            .field("retry", &self.inner.retry)
+            .field("rate_limit", &self.inner.limiter)
+            .field("envelope", &self.inner.envelope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// A builder for a bare transport whose paths are relative to `base_url`.
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder<Transport> {
+        ClientBuilder::default().base_url(base_url)
+    }
+
+    /// The URL that paths are relative to (ends with `/`).
+    pub fn api_base(&self) -> &Url {
+        &self.inner.api_base
+    }
+
+    /// A request to the path made of `segments`, each percent-encoded as one segment.
+    pub fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
+        let url = crate::path::join(&self.inner.api_base, segments);
+        RequestBuilder::new(self.clone(), method, url)
+    }
+
+    /// A `GET` of the path made of `segments`.
+    pub fn get(&self, segments: &[&str]) -> RequestBuilder {
+        self.request(Method::GET, segments)
+    }
+
+    /// A `POST` to the path made of `segments`.
+    pub fn post(&self, segments: &[&str]) -> RequestBuilder {
+        self.request(Method::POST, segments)
+    }
+
+    /// A `PUT` to the path made of `segments`.
+    pub fn put(&self, segments: &[&str]) -> RequestBuilder {
+        self.request(Method::PUT, segments)
+    }
+
+    /// A `PATCH` of the path made of `segments`.
+    pub fn patch(&self, segments: &[&str]) -> RequestBuilder {
+        self.request(Method::PATCH, segments)
+    }
+
+    /// A `DELETE` of the path made of `segments`.
+    pub fn delete(&self, segments: &[&str]) -> RequestBuilder {
+        self.request(Method::DELETE, segments)
+    }
+
+    /// A `GET` of an absolute URL the server handed out (a `next` link). A URL on another origin
+    /// is rebased onto this transport's base URL, so credentials never leave for another host.
+    pub fn get_url(&self, url: &Url) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), Method::GET, Ok(self.rebase(url)))
+    }
+
+    /// `url` on this transport's origin: same-origin URLs are kept; for others the part of the
+    /// path after the API prefix (or the whole path) and the query are put under the base URL.
+    pub fn rebase(&self, url: &Url) -> Url {
+        let base = &self.inner.api_base;
+        if url.origin() == base.origin() {
+            return url.clone();
+        }
+        let prefix = format!("/{}", self.inner.api_prefix);
+        let mut out = base.clone();
+        match url.path().find(&prefix).filter(|_| prefix.len() > 1) {
+            Some(at) => {
+                let rest = &url.path()[at + prefix.len()..];
+                out.set_path(&format!("{}{rest}", base.path()));
+            }
+            None => out.set_path(url.path()),
+        }
+        out.set_query(url.query());
+        out
+    }
+
+    /// A `GET` of a URL on another host (a presigned storage URL) that carries no credentials
+    /// of this transport, whatever the URL's origin, but has its timeouts and retries.
+    pub fn get_external(&self, url: Url) -> RequestBuilder {
+        let mut request = RequestBuilder::new(self.clone(), Method::GET, Ok(url));
+        request.external = true;
+        request
+    }
+
+    /// Whether a URL is on this transport's origin (and so may receive its credentials).
+    pub fn is_same_origin(&self, url: &Url) -> bool {
+        url.origin() == self.inner.api_base.origin()
+    }
+
+    /// Sends `req` with retries, reading the whole body inside the retry loop (so a connection
+    /// dropped mid-body is retried like any other interruption).
+    async fn execute_full(&self, req: &Prepared) -> Result<(StatusCode, Bytes)> {
+        let mut retrier = Retrier::new(&self.inner.retry, &req.method);
+        loop {
+            let failure = match self.attempt(req).await {
+                Ok(response) => {
+                    let status = response.status();
+                    match response.bytes().await {
+                        Ok(body) => return Ok((status, body)),
+                        Err(e) => Failure::http(req, e),
+                    }
+                }
+                Err(failure) => failure,
+            };
+            wait_or_fail(&mut retrier, failure).await?;
+        }
+    }
+
+    /// Sends `req` with retries and returns as soon as a success status and headers arrived.
+    async fn execute_head(&self, req: &Prepared) -> Result<reqwest::Response> {
+        let mut retrier = Retrier::new(&self.inner.retry, &req.method);
+        loop {
+            match self.attempt(req).await {
+                Ok(response) => return Ok(response),
+                Err(failure) => wait_or_fail(&mut retrier, failure).await?,
+            }
+        }
+    }
+
+    /// One attempt: rate limit, sign, send, answer a digest challenge, read an error body.
+    async fn attempt(&self, req: &Prepared) -> Result<reqwest::Response, Failure> {
+        let mut challenges_answered = 0;
+        loop {
+            if let Some(limiter) = &self.inner.limiter {
+                limiter.acquire(req.rate_key.as_deref().unwrap_or("")).await;
+            }
+            let mut builder = self
+                .inner
+                .http
+                .request(req.method.clone(), req.url.clone())
+                .header(ACCEPT, req.accept.clone());
+            let mut signed_nonce = None;
+            let credentials = match req.external {
+                true => &Credentials::None,
+                false => &self.inner.credentials,
+            };
+            match credentials {
+                Credentials::None => {}
+                Credentials::Header(value) => {
+                    builder = builder.header(AUTHORIZATION, value.clone())
+                }
+                Credentials::Digest(digest) => {
+                    if let Some((header, nonce)) =
+                        digest.header(req.method.as_str(), &request_target(&req.url))
+                    {
+                        let mut value = HeaderValue::from_str(&header).map_err(|_| {
+                            Failure::Fatal(Error::Config(
+                                "the digest credentials contain characters a header cannot carry"
+                                    .into(),
+                            ))
+                        })?;
+                        value.set_sensitive(true);
+                        builder = builder.header(AUTHORIZATION, value);
+                        signed_nonce = Some(nonce);
+                    }
+                }
+            }
+            builder = match &req.body {
+                Body::Empty => builder,
+                Body::Json(bytes) => builder
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(bytes.clone()),
+                Body::Multipart(make) => builder.multipart(make().map_err(Failure::Fatal)?),
+            };
+            let response = builder.send().await.map_err(|e| Failure::http(req, e))?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(response);
+            }
+            if status == StatusCode::UNAUTHORIZED
+                && let Credentials::Digest(digest) = credentials
+                && challenges_answered < 2
+                && let Some(challenge) = DigestChallenge::best(
+                    response
+                        .headers()
+                        .get_all(WWW_AUTHENTICATE)
+                        .iter()
+                        .filter_map(|v| v.to_str().ok()),
+                )
+                && digest.on_challenge(challenge, signed_nonce.as_deref()) == OnChallenge::Resend
+            {
+                challenges_answered += 1;
+                continue;
+            }
+            let retry_after = retry::retry_after(response.headers());
+            let body = response.bytes().await.unwrap_or_default();
+            let error = self.api_error(req, status.as_u16(), &body, retry_after);
+            return Err(Failure::Api(error));
+        }
+    }
+
+    /// The [`ApiError`] for an error answer, read from whichever error shape the body has.
+    fn api_error(
+        &self,
+        req: &Prepared,
+        status: u16,
+        body: &[u8],
+        retry_after: Option<Duration>,
+    ) -> ApiError {
+        let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+        let parsed = match parsed.content {
+            Some(inner) => *inner,
+            None => parsed,
+        };
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            _ => None,
+        };
+        let mut fields = std::collections::BTreeMap::new();
+        for map in [&parsed.errors, &parsed.error].into_iter().flatten() {
+            if let serde_json::Value::Object(map) = map {
+                for (k, v) in map {
+                    let message = text(v).unwrap_or_else(|| v.to_string());
+                    fields.insert(k.clone(), message);
+                }
+            }
+        }
+        let message = parsed
+            .detail
+            .clone()
+            .or(parsed.message.clone())
+            .or(parsed.error.as_ref().and_then(text))
+            .or(parsed.errors.as_ref().and_then(text))
+            .or(parsed.reason.clone())
+            .unwrap_or_else(|| {
+                StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("error")
+                    .to_owned()
+            });
+        let mut error = ApiError {
+            status,
+            kind: ErrorKind::from_status(status),
+            message,
+            code: parsed.error_code,
+            fields,
+            parameters: parsed
+                .parameters
+                .unwrap_or_default()
+                .iter()
+                .map(|v| text(v).unwrap_or_else(|| v.to_string()))
+                .collect(),
+            retry_after,
+            method: req.method.to_string(),
+            url: redact_url(&req.url),
+            body: snippet(body),
+        };
+        (self.inner.classify)(&mut error);
+        error
+    }
+
+    /// Decodes a JSON body; on failure names the JSON path and shows the start of the body.
+    fn decode<T: DeserializeOwned>(
+        &self,
+        req: &Prepared,
+        status: StatusCode,
+        body: &[u8],
+    ) -> Result<T> {
+        let body = if self.inner.envelope {
+            self.unwrap_envelope(req, body)?
+        } else {
+            body
+        };
+        match serde_json::from_slice(body) {
+            Ok(value) => Ok(value),
+            Err(_) => {
+                let mut de = serde_json::Deserializer::from_slice(body);
+                match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                    Ok(value) => Ok(value),
+                    Err(e) => Err(DecodeError {
+                        status: status.as_u16(),
+                        path: e.path().to_string(),
+                        message: e.inner().to_string(),
+                        method: req.method.to_string(),
+                        url: redact_url(&req.url),
+                        body: snippet(body),
+                    }
+                    .into()),
+                }
+            }
+        }
+    }
+
+    /// The Atlas REST `envelope=true` form: `{"status": code, "content": entity}` (lists only gain
+    /// `status`). An error status inside the envelope is an error even though HTTP said 200.
+    fn unwrap_envelope<'b>(&self, req: &Prepared, body: &'b [u8]) -> Result<&'b [u8]> {
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            status: Option<u16>,
+            #[serde(borrow)]
+            content: Option<&'a serde_json::value::RawValue>,
+        }
+        let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
+            return Ok(body);
+        };
+        let inner = envelope.content.map(|raw| raw.get().as_bytes());
+        if let Some(status) = envelope.status.filter(|s| *s >= 400) {
+            return Err(self
+                .api_error(req, status, inner.unwrap_or(body), None)
+                .into());
+        }
+        Ok(inner.unwrap_or(body))
+    }
+}
+
+/// The request-target a digest `uri` covers: path and query.
+fn request_target(url: &Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+/// Every error body shape of the three platforms, read tolerantly.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ErrorBody {
+    /// Atlos: a message or a field map; Atlas: the status code.
+    error: Option<serde_json::Value>,
+    /// Aleph.
+    message: Option<String>,
+    /// Aleph: a field map, or a message for a bad token.
+    errors: Option<serde_json::Value>,
+    /// Atlas.
+    reason: Option<String>,
+    /// Atlas.
+    detail: Option<String>,
+    /// Atlas.
+    #[serde(rename = "errorCode")]
+    error_code: Option<String>,
+    /// Atlas.
+    parameters: Option<Vec<serde_json::Value>>,
+    /// Atlas with `envelope=true`.
+    content: Option<Box<ErrorBody>>,
+}
+
+/// Sleeps before the next attempt, or ends the call with `failure` when it is not to be retried.
+async fn wait_or_fail(retrier: &mut Retrier<'_>, failure: Failure) -> Result<()> {
+    let (outcome, server_wait) = failure.retry_info();
+    match retrier.next_wait(outcome, server_wait) {
+        Some(wait) => {
+            tokio::time::sleep(wait).await;
+            Ok(())
+        }
+        None => Err(failure.into_error()),
+    }
+}
+
+/// Why an attempt failed.
+enum Failure {
+    Api(ApiError),
+    Http(HttpError, Outcome),
+    Fatal(Error),
+}
+
+impl Failure {
+    fn http(req: &Prepared, e: reqwest::Error) -> Self {
+        let outcome = if e.is_connect() {
+            Outcome::ConnectFailed
+        } else {
+            Outcome::Interrupted
+        };
+        Failure::Http(HttpError::new(&req.method, &req.url, e), outcome)
+    }
+
+    fn retry_info(&self) -> (Outcome, Option<Duration>) {
+        match self {
+            Failure::Api(e) => (Outcome::Status(e.status), e.retry_after),
+            Failure::Http(_, outcome) => (*outcome, None),
+            Failure::Fatal(_) => (Outcome::Status(0), None),
+        }
+    }
+
+    fn into_error(self) -> Error {
+        match self {
+            Failure::Api(e) => e.into(),
+            Failure::Http(e, _) => e.into(),
+            Failure::Fatal(e) => e,
+        }
+    }
+}
+
+/// A request body that can be produced again for each attempt.
+#[derive(Clone)]
+enum Body {
+    Empty,
+    Json(Bytes),
+    Multipart(Arc<dyn Fn() -> Result<reqwest::multipart::Form> + Send + Sync>),
+}
+
+/// A validated request, ready to be sent as many times as needed.
+struct Prepared {
+    method: Method,
+    url: Url,
+    body: Body,
+    accept: HeaderValue,
+    rate_key: Option<String>,
+    /// Sent without this transport's credentials (a URL on another host).
+    external: bool,
+}
+
+/// One request being put together; `send` (or a sibling) sends it.
+///
+/// Building never fails: an invalid path segment or a query that does not serialize is reported
+/// by the send call, before anything goes over the network.
+#[must_use = "a request does nothing until it is sent"]
+pub struct RequestBuilder {
+    transport: Transport,
+    method: Method,
+    url: Result<Url>,
+    body: Result<Body>,
+    rate_key: Option<String>,
+    external: bool,
+}
+
+impl fmt::Debug for RequestBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestBuilder")
+            .field("method", &self.method)
+            .field("url", &self.url.as_ref().map(redact_url).ok())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestBuilder {
+    fn new(transport: Transport, method: Method, url: Result<Url>) -> Self {
+        RequestBuilder {
+            transport,
+            method,
+            url,
+            body: Ok(Body::Empty),
+            rate_key: None,
+            external: false,
+        }
+    }
+
+    /// Adds the fields of `query` to the query string. Sequences become repeated keys
+    /// (`a=1&a=2`); `None` fields are left out.
+    pub fn query<Q: Serialize + ?Sized>(mut self, query: &Q) -> Self {
+        if let Ok(url) = &mut self.url {
+            match serde_html_form::to_string(query) {
+                Ok(encoded) if encoded.is_empty() => {}
+                Ok(encoded) => {
+                    let joined = match url.query() {
+                        Some(existing) if !existing.is_empty() => format!("{existing}&{encoded}"),
+                        _ => encoded,
+                    };
+                    url.set_query(Some(&joined));
+                }
+                Err(e) => self.url = Err(Error::invalid("query", e.to_string())),
+            }
+        }
+        self
+    }
+
+    /// Sets (or replaces) one query parameter.
+    pub fn query_param(mut self, name: &str, value: &str) -> Self {
+        if let Ok(url) = &mut self.url {
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| k != name)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            url.query_pairs_mut()
+                .clear()
+                .extend_pairs(kept)
+                .append_pair(name, value);
+        }
+        self
+    }
+
+    /// Sends `body` as JSON.
+    pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Self {
+        self.body = serde_json::to_vec(body)
+            .map(|v| Body::Json(Bytes::from(v)))
+            .map_err(|e| Error::invalid("body", e.to_string()));
+        self
+    }
+
+    /// Sends a multipart form: the text `fields` in order, then `upload` as the file part named
+    /// `file_field`. The file is streamed, and re-opened if the request has to be sent again.
+    pub fn multipart(
+        mut self,
+        fields: Vec<(String, String)>,
+        file_field: &str,
+        upload: Option<Upload>,
+    ) -> Self {
+        if let Some(Err(e)) = upload.as_ref().map(Upload::check) {
+            self.body = Err(e);
+            return self;
+        }
+        let file_field = file_field.to_owned();
+        let upload = upload.map(Arc::new);
+        self.body = Ok(Body::Multipart(Arc::new(move || {
+            let mut form = reqwest::multipart::Form::new();
+            for (name, value) in &fields {
+                form = form.text(name.clone(), value.clone());
+            }
+            if let Some(upload) = &upload {
+                form = form.part(file_field.clone(), upload.part()?);
+            }
+            Ok(form)
+        })));
+        self
+    }
+
+    /// Counts this request under `key` in the client-side rate limiter (e.g. an Atlas group).
+    pub fn rate_key(mut self, key: impl Into<String>) -> Self {
+        self.rate_key = Some(key.into());
+        self
+    }
+
+    fn prepare(self, accept: &'static str) -> Result<(Transport, Prepared)> {
+        let mut url = self.url?;
+        if self.transport.inner.envelope && !self.external {
+            url.query_pairs_mut().append_pair("envelope", "true");
+        }
+        Ok((
+            self.transport,
+            Prepared {
+                method: self.method,
+                url,
+                body: self.body?,
+                accept: HeaderValue::from_static(accept),
+                rate_key: self.rate_key,
+                external: self.external,
+            },
+        ))
+    }
+
+    /// Sends the request and decodes the JSON answer as `T`.
+    pub async fn send<T: DeserializeOwned>(self) -> Result<T> {
+        let (transport, req) = self.prepare("application/json")?;
+        let (status, body) = transport.execute_full(&req).await?;
+        transport.decode(&req, status, &body)
+    }
+
+    /// Sends the request and discards the answer's body (for `204 No Content` operations).
+    pub async fn send_empty(self) -> Result<()> {
+        let (transport, req) = self.prepare("application/json")?;
+        transport.execute_full(&req).await.map(|_| ())
+    }
+
+    /// Sends the request and returns the body as bytes, unparsed.
+    pub async fn send_bytes(self) -> Result<Bytes> {
+        let (transport, req) = self.prepare("*/*")?;
+        Ok(transport.execute_full(&req).await?.1)
+    }
+
+    /// Sends the request and returns the body as a stream of bytes as soon as the headers
+    /// arrived. Retries cover getting the headers; a body that breaks later ends the stream with
+    /// an error.
+    pub async fn send_stream(self) -> Result<ByteStream> {
+        let (transport, req) = self.prepare("*/*")?;
+        let response = transport.execute_head(&req).await?;
+        Ok(ByteStream::new(response, &req))
+    }
+}

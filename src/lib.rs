@@ -46,9 +46,14 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[macro_use]
+mod macros;
+
 pub mod error;
 pub mod paginate;
 mod path;
+#[allow(dead_code)] // used by the platform modules
+mod time;
 pub mod transport;
 mod upload;
 

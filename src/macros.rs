@@ -1,0 +1,106 @@
+//! Two macros every platform module uses, so that enums and operations look the same everywhere.
+//! They are in scope in every module declared after this one in `lib.rs`.
+#![allow(unused_macros)] // a build with no platform feature uses neither
+
+/// A string enum the server may extend: known values as variants, anything else kept in
+/// `Other(String)` so a new value never breaks decoding. Generates `as_str`, `Display`,
+/// `FromStr` (infallible), `Serialize` and `Deserialize`.
+///
+/// ```ignore
+/// string_enum! {
+///     /// The status of an incident.
+///     pub enum Status {
+///         /// Not started.
+///         ToDo = "To Do",
+///         /// Done.
+///         Completed = "Completed",
+///     }
+/// }
+/// ```
+macro_rules! string_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            /// A value this version of casefile does not know, kept as the server sent it.
+            Other(String),
+        }
+
+        impl $name {
+            /// The value as the server spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( $name::$variant => $text, )+
+                    $name::Other(s) => s.as_str(),
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = ::std::convert::Infallible;
+
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
+                Ok(match s {
+                    $( $text => $name::$variant, )+
+                    other => $name::Other(other.to_owned()),
+                })
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                match s.parse() {
+                    Ok(v) => v,
+                    Err(never) => match never {},
+                }
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                let s = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+                Ok($name::from(s.as_ref()))
+            }
+        }
+    };
+}
+
+/// Makes operation builders awaitable: `impl IntoFuture` that calls the builder's
+/// `async fn send(self) -> Result<T>`. The future is `Send + 'static`.
+///
+/// ```ignore
+/// send_on_await!(CreateIncident => Incident, AddComment => ());
+/// ```
+macro_rules! send_on_await {
+    ($( $builder:ty => $output:ty ),+ $(,)?) => {
+        $(
+            impl ::std::future::IntoFuture for $builder {
+                type Output = $crate::Result<$output>;
+                type IntoFuture = ::futures::future::BoxFuture<'static, Self::Output>;
+
+                fn into_future(self) -> Self::IntoFuture {
+                    Box::pin(self.send())
+                }
+            }
+        )+
+    };
+}

@@ -52,6 +52,8 @@ mod macros;
 pub mod error;
 pub mod paginate;
 mod path;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 #[allow(dead_code)] // used by the platform modules
 mod time;
 pub mod transport;

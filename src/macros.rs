@@ -6,7 +6,7 @@
 /// `Other(String)` so a new value never breaks decoding. Generates `as_str`, `Display`,
 /// `FromStr` (infallible), `Serialize` and `Deserialize`.
 ///
-/// ```ignore
+/// ```text
 /// string_enum! {
 ///     /// The status of an incident.
 ///     pub enum Status {
@@ -87,7 +87,7 @@ macro_rules! string_enum {
 /// Makes operation builders awaitable: `impl IntoFuture` that calls the builder's
 /// `async fn send(self) -> Result<T>`. The future is `Send + 'static`.
 ///
-/// ```ignore
+/// ```text
 /// send_on_await!(CreateIncident => Incident, AddComment => ());
 /// ```
 macro_rules! send_on_await {

@@ -201,7 +201,47 @@ impl DigestChallenge {
     }
 }
 
-/// The `response` value and the complete header for one request.
+/// The inputs of one digest `response` (RFC 7616 section 3.4.1).
+pub(crate) struct ResponseInputs<'a> {
+    pub algorithm: &'a str,
+    pub username: &'a str,
+    pub realm: &'a str,
+    pub password: &'a str,
+    pub method: &'a str,
+    pub uri: &'a str,
+    pub nonce: &'a str,
+    /// `Some((nc, cnonce))` for `qop=auth`, `None` for the RFC 2069 form.
+    pub qop_auth: Option<(&'a str, &'a str)>,
+}
+
+/// The `response` value, or `None` for an algorithm casefile does not speak. Also used by the
+/// sandbox to check what clients send.
+pub(crate) fn response(inputs: &ResponseInputs<'_>) -> Option<String> {
+    let (algorithm, sess) = match inputs.algorithm.to_ascii_uppercase().as_str() {
+        "MD5" => (Algorithm::Md5, false),
+        "MD5-SESS" => (Algorithm::Md5, true),
+        "SHA-256" => (Algorithm::Sha256, false),
+        "SHA-256-SESS" => (Algorithm::Sha256, true),
+        _ => return None,
+    };
+    let h = |s: &str| algorithm.hash(s);
+    let mut ha1 = h(&format!(
+        "{}:{}:{}",
+        inputs.username, inputs.realm, inputs.password
+    ));
+    let ha2 = h(&format!("{}:{}", inputs.method, inputs.uri));
+    Some(match inputs.qop_auth {
+        Some((nc, cnonce)) => {
+            if sess {
+                ha1 = h(&format!("{ha1}:{}:{cnonce}", inputs.nonce));
+            }
+            h(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", inputs.nonce))
+        }
+        None => h(&format!("{ha1}:{}:{ha2}", inputs.nonce)),
+    })
+}
+
+/// The complete `Authorization` header for one request.
 fn authorization(
     ch: &DigestChallenge,
     username: &str,
@@ -211,18 +251,18 @@ fn authorization(
     nc: u32,
     cnonce: &str,
 ) -> String {
-    let h = |s: &str| ch.algorithm.hash(s);
-    let mut ha1 = h(&format!("{username}:{}:{password}", ch.realm));
-    if ch.sess {
-        ha1 = h(&format!("{ha1}:{}:{cnonce}", ch.nonce));
-    }
-    let ha2 = h(&format!("{method}:{uri}"));
     let nc = format!("{nc:08x}");
-    let response = if ch.qop_auth {
-        h(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", ch.nonce))
-    } else {
-        h(&format!("{ha1}:{}:{ha2}", ch.nonce))
-    };
+    let response = response(&ResponseInputs {
+        algorithm: &ch.algorithm_name,
+        username,
+        realm: &ch.realm,
+        password,
+        method,
+        uri,
+        nonce: &ch.nonce,
+        qop_auth: ch.qop_auth.then_some((nc.as_str(), cnonce)),
+    })
+    .unwrap_or_default();
     let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     let mut header = format!(
         "Digest username=\"{}\", realm=\"{}\", uri=\"{}\", algorithm={}, nonce=\"{}\"",

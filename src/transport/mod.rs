@@ -27,7 +27,7 @@
 
 mod auth;
 mod body;
-mod digest;
+pub(crate) mod digest;
 mod rate_limit;
 mod retry;
 

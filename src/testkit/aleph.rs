@@ -1,0 +1,985 @@
+//! The Aleph API 2 as a 4.x server answers: `ApiKey` auth where an unknown key silently makes
+//! the caller anonymous, every empty value omitted, offset pages whose `next` URL is built on
+//! another origin (`localhost` instead of `127.0.0.1`) and may lead to an empty page, JSON-lines
+//! streams, multipart ingest answering 201, `_bulk` answering 204, and archive downloads that
+//! redirect to a storage host which refuses requests carrying credentials.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{HeaderMap, Method, header};
+use axum::response::Response;
+use chrono::Utc;
+use serde_json::{Map, Value, json};
+
+use super::seed::{AlephData, aleph_role, naive};
+use super::{Faults, Platform, Shared, credentials, json, lock, query_pairs, raw, segments, sign};
+
+/// Searches cap `offset + limit` at this.
+const WINDOW: usize = 9999;
+
+const CATEGORIES: &[&str] = &[
+    "news",
+    "leak",
+    "land",
+    "gazette",
+    "court",
+    "company",
+    "sanctions",
+    "procurement",
+    "finance",
+    "grey",
+    "library",
+    "license",
+    "regulatory",
+    "poi",
+    "customs",
+    "census",
+    "transport",
+    "casefile",
+    "other",
+];
+
+struct State {
+    data: AlephData,
+    /// The public UI origin `next` and `links` URLs are built on.
+    ui: String,
+    /// Where the archive redirects to.
+    storage: String,
+    /// (collection id, role id) -> (read, write).
+    permissions: Vec<(String, String, bool, bool)>,
+    mappings: Vec<Value>,
+    /// content hash -> (file name, bytes).
+    blobs: Vec<(String, String, Vec<u8>)>,
+    next_id: u64,
+}
+
+pub(super) fn router(data: AlephData, addr: SocketAddr, faults: Faults) -> Router {
+    let ui = format!("http://localhost:{}", addr.port());
+    let permissions = data
+        .collections
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .map(|id| (id.to_owned(), "3".to_owned(), true, true))
+        .collect();
+    let state: Shared<State> = Arc::new(std::sync::Mutex::new(State {
+        data,
+        storage: ui.clone(),
+        ui,
+        permissions,
+        mappings: Vec::new(),
+        blobs: Vec::new(),
+        next_id: 100,
+    }));
+    let app = Router::new().fallback(move |request: Request| handle(state.clone(), request));
+    super::faults::wrap(app, faults, Platform::Aleph)
+}
+
+fn error(status: u16, message: &str) -> Response {
+    json(status, &json!({"status": "error", "message": message}))
+}
+
+fn forbidden() -> Response {
+    json(
+        403,
+        &json!({"status": "error", "message": "You are not authorized to do this.", "roles": [1]}),
+    )
+}
+
+fn not_found() -> Response {
+    error(404, "This path does not exist.")
+}
+
+fn validation(field: &str, message: &str) -> Response {
+    json(
+        400,
+        &json!({"status": "error", "errors": {field: message}, "message": "Error during data validation"}),
+    )
+}
+
+fn empty(status: u16) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = axum::http::StatusCode::from_u16(status).unwrap_or_default();
+    response
+}
+
+/// Aleph leaves out every empty value: null, "", [] and {}.
+fn prune(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, prune(v)))
+                .filter(|(_, v)| !is_empty(v))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(prune).collect()),
+        other => other,
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+fn ok(value: Value) -> Response {
+    json(200, &prune(value))
+}
+
+/// Whether the caller sent the sandbox's API key (otherwise it is anonymous).
+fn signed_in(headers: &HeaderMap, query: &[(String, String)]) -> bool {
+    let header_key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("ApiKey "));
+    let query_key = query
+        .iter()
+        .find(|(k, _)| k == "api_key")
+        .map(|(_, v)| v.as_str());
+    header_key.or(query_key) == Some(credentials::ALEPH_API_KEY)
+}
+
+async fn handle(state: Shared<State>, request: Request) -> Response {
+    let uri = request.uri().clone();
+    let query = query_pairs(&uri);
+    if let Some(rest) = uri.path().strip_prefix("/_storage/") {
+        return storage(&state, rest, request.headers(), &query);
+    }
+    let Some(path) = segments(&uri, "/api/2/") else {
+        return not_found();
+    };
+    let user = signed_in(request.headers(), &query);
+    let method = request.method().clone();
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    if let ["collections", id, "ingest"] = path.as_slice() {
+        if !user {
+            return forbidden();
+        }
+        return ingest(&state, id, request).await;
+    }
+    let body = axum::body::to_bytes(request.into_body(), 64 << 20)
+        .await
+        .unwrap_or_default();
+    let body: Option<Value> = serde_json::from_slice(&body).ok();
+    let writes = !matches!(method, Method::GET | Method::HEAD);
+    if writes && !user && path.first() != Some(&"archive") {
+        return forbidden();
+    }
+    let mut state = lock(&state);
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let flag = |name: &str, default: bool| {
+        param(name).map_or(default, |v| matches!(v, "true" | "1" | "yes" | "t"))
+    };
+    match (method, path.as_slice()) {
+        (Method::GET, ["collections"]) => {
+            let q = param("q").map(str::to_lowercase);
+            let items: Vec<Value> = state
+                .data
+                .collections
+                .iter()
+                .filter(|c| user || c["secret"] != true)
+                .filter(|c| {
+                    q.as_ref().is_none_or(|q| {
+                        c["label"]
+                            .as_str()
+                            .is_some_and(|l| l.to_lowercase().contains(q))
+                    })
+                })
+                .filter(|c| filters_match(c, &query))
+                .map(|c| state.collection_view(c))
+                .collect();
+            state.listing("collections", items, &query, false)
+        }
+        (Method::POST | Method::PUT, ["collections"]) => {
+            let Some(Value::Object(fields)) = body else {
+                return validation("label", "Missing data for required field.");
+            };
+            if let Err(response) = check_collection(&fields) {
+                return response;
+            }
+            let foreign_id = fields
+                .get("foreign_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if let Some(fid) = &foreign_id
+                && state
+                    .data
+                    .collections
+                    .iter()
+                    .any(|c| c["foreign_id"] == fid.as_str())
+            {
+                return error(400, "A collection with this foreign_id already exists.");
+            }
+            state.next_id += 1;
+            let id = state.next_id.to_string();
+            let now = naive(Utc::now());
+            let mut collection = json!({
+                "id": id, "collection_id": id, "foreign_id": foreign_id.unwrap_or_else(|| sign(&[&id])),
+                "category": "other", "frequency": "unknown", "casefile": false, "secret": true, "xref": false,
+                "restricted": false, "count": 0, "created_at": now, "updated_at": now, "writeable": true,
+                "creator": aleph_role("3", "user", "Test Analyst", "Test Analyst"),
+                "team": [aleph_role("3", "user", "Test Analyst", "Test Analyst")],
+            });
+            merge(&mut collection, &fields, &COLLECTION_FIELDS);
+            state.data.collections.push(collection.clone());
+            state.data.entities.push((id.clone(), Vec::new()));
+            state.permissions.push((id, "3".into(), true, true));
+            ok(state.collection_view(&collection))
+        }
+        (method, ["collections", id, rest @ ..]) => {
+            let Some(index) = state.data.collections.iter().position(|c| c["id"] == *id) else {
+                return not_found();
+            };
+            if !user && state.data.collections[index]["secret"] == true {
+                return forbidden();
+            }
+            state.collection_route(index, method, rest, &query, body, flag("safe", true))
+        }
+        (Method::GET, ["entities"]) => {
+            let q = param("q").map(str::to_lowercase);
+            let wanted = |key: &str| {
+                query
+                    .iter()
+                    .filter(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+                    .collect::<Vec<_>>()
+            };
+            let (schemata, schema, collections) = (
+                wanted("filter:schemata"),
+                wanted("filter:schema"),
+                wanted("filter:collection_id"),
+            );
+            let visible: Vec<String> = state
+                .data
+                .collections
+                .iter()
+                .filter(|c| user || c["secret"] != true)
+                .filter_map(|c| c["id"].as_str().map(str::to_owned))
+                .collect();
+            let items: Vec<Value> = state
+                .data
+                .entities
+                .iter()
+                .filter(|(cid, _)| {
+                    visible.contains(cid) && (collections.is_empty() || collections.contains(cid))
+                })
+                .flat_map(|(_, entities)| entities.iter())
+                .filter(|e| schema.is_empty() || schema.iter().any(|s| e["schema"] == s.as_str()))
+                .filter(|e| {
+                    schemata.is_empty()
+                        || schemata
+                            .iter()
+                            .any(|s| s == "Thing" || e["schema"] == s.as_str())
+                })
+                .filter(|e| {
+                    q.as_ref().is_none_or(|q| {
+                        e["caption"]
+                            .as_str()
+                            .is_some_and(|c| c.to_lowercase().contains(q))
+                    })
+                })
+                .map(|e| state.entity_view(e))
+                .collect();
+            state.listing("entities", items, &query, true)
+        }
+        (Method::POST | Method::PUT, ["entities"]) => {
+            let Some(Value::Object(fields)) = body else {
+                return validation("schema", "Missing data for required field.");
+            };
+            let collection = fields.get("collection_id").map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            });
+            let Some(collection) =
+                collection.filter(|c| state.data.entities.iter().any(|(id, _)| id == c))
+            else {
+                return validation("collection_id", "Missing data for required field.");
+            };
+            let mut fields = fields;
+            fields.remove("id");
+            match state.upsert(&collection, fields) {
+                Ok(id) => state.entity_response(&id),
+                Err(response) => response,
+            }
+        }
+        (method, ["entities", id]) => {
+            let Some((collection, _)) = state.find_entity(id) else {
+                return not_found();
+            };
+            if !user
+                && state
+                    .data
+                    .collections
+                    .iter()
+                    .any(|c| c["id"] == collection.as_str() && c["secret"] == true)
+            {
+                return forbidden();
+            }
+            match method {
+                Method::GET => state.entity_response(id),
+                Method::POST | Method::PUT => {
+                    let Some(Value::Object(mut fields)) = body else {
+                        return validation("schema", "Missing data for required field.");
+                    };
+                    fields.insert("id".into(), json!(id));
+                    match state.upsert(&collection, fields) {
+                        Ok(id) => state.entity_response(&id),
+                        Err(response) => response,
+                    }
+                }
+                Method::DELETE => {
+                    if let Some((_, list)) = state
+                        .data
+                        .entities
+                        .iter_mut()
+                        .find(|(c, _)| *c == collection)
+                    {
+                        list.retain(|e| e["id"] != *id);
+                    }
+                    empty(204)
+                }
+                _ => not_found(),
+            }
+        }
+        (Method::GET, ["alerts"]) => {
+            let alerts: Vec<Value> = state
+                .data
+                .alerts
+                .iter()
+                .rev()
+                .map(|a| state.alert_view(a))
+                .collect();
+            if !user {
+                return forbidden();
+            }
+            state.listing("alerts", alerts, &query, false)
+        }
+        (Method::POST | Method::PUT, ["alerts"]) => {
+            let query_text = body
+                .as_ref()
+                .and_then(|b| b["query"].as_str())
+                .unwrap_or("");
+            let length = query_text.chars().count();
+            if !(3..=100).contains(&length) {
+                return validation("query", "Length must be between 3 and 100.");
+            }
+            state.next_id += 1;
+            let now = naive(Utc::now());
+            let alert = json!({"id": state.next_id.to_string(), "query": query_text, "created_at": now, "updated_at": now, "writeable": true});
+            state.data.alerts.push(alert.clone());
+            ok(state.alert_view(&alert))
+        }
+        (method, ["alerts", id]) => {
+            let Some(index) = state.data.alerts.iter().position(|a| a["id"] == *id) else {
+                return not_found();
+            };
+            match method {
+                Method::GET => ok(state.alert_view(&state.data.alerts[index])),
+                Method::DELETE => {
+                    state.data.alerts.remove(index);
+                    empty(204)
+                }
+                _ => not_found(),
+            }
+        }
+        (Method::GET, ["archive"]) => {
+            let Some(token) = param("token") else {
+                return error(400, "No token given.");
+            };
+            let valid = token
+                .split_once('.')
+                .filter(|(hash, signature)| sign(&["archive", hash]) == *signature)
+                .map(|(hash, _)| hash.to_owned());
+            let Some(hash) = valid.filter(|h| state.blobs.iter().any(|(b, _, _)| b == h)) else {
+                return json(
+                    401,
+                    &json!({"status": "error", "errors": "Access token is invalid."}),
+                );
+            };
+            let location = format!(
+                "{}/_storage/{hash}?sig={}",
+                state.storage,
+                sign(&["storage", &hash])
+            );
+            let mut response = empty(302);
+            if let Ok(value) = location.parse() {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            response
+        }
+        _ => not_found(),
+    }
+}
+
+const COLLECTION_FIELDS: [&str; 13] = [
+    "label",
+    "summary",
+    "category",
+    "frequency",
+    "countries",
+    "languages",
+    "publisher",
+    "publisher_url",
+    "info_url",
+    "data_url",
+    "casefile",
+    "restricted",
+    "xref",
+];
+
+fn merge(target: &mut Value, fields: &Map<String, Value>, allowed: &[&str]) {
+    for (key, value) in fields {
+        if allowed.contains(&key.as_str()) {
+            target[key] = value.clone();
+        }
+    }
+}
+
+fn check_collection(fields: &Map<String, Value>) -> Result<(), Response> {
+    let label = fields.get("label").and_then(Value::as_str).unwrap_or("");
+    let length = label.chars().count();
+    if length < 2 {
+        return Err(validation("label", &format!("'{label}' is too short")));
+    }
+    if length > 500 {
+        return Err(validation("label", "Longer than maximum length 500."));
+    }
+    if let Some(category) = fields.get("category").and_then(Value::as_str)
+        && !CATEGORIES.contains(&category)
+    {
+        return Err(validation(
+            "category",
+            &format!("'{category}' is not a valid category"),
+        ));
+    }
+    Ok(())
+}
+
+/// `filter:<field>=<value>` on a collection's top-level fields.
+fn filters_match(collection: &Value, query: &[(String, String)]) -> bool {
+    query
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("filter:")?, v)))
+        .all(|(field, value)| match &collection[field] {
+            Value::Array(items) => items.iter().any(|i| i.as_str() == Some(value)),
+            Value::String(s) => s == value,
+            Value::Bool(b) => b.to_string() == *value,
+            Value::Null => false,
+            other => serde_json::from_str::<Value>(value).is_ok_and(|v| v == *other),
+        })
+}
+
+impl State {
+    fn collection_view(&self, collection: &Value) -> Value {
+        let id = collection["id"].as_str().unwrap_or_default();
+        let mut view = collection.clone();
+        view["count"] = json!(self.entities_of(id).map_or(0, Vec::len));
+        view["links"] = json!({
+            "self": format!("{}/api/2/collections/{id}", self.ui),
+            "ui": format!("{}/datasets/{id}", self.ui),
+        });
+        view
+    }
+
+    fn entities_of(&self, collection: &str) -> Option<&Vec<Value>> {
+        self.data
+            .entities
+            .iter()
+            .find(|(c, _)| c == collection)
+            .map(|(_, e)| e)
+    }
+
+    fn find_entity(&self, id: &str) -> Option<(String, Value)> {
+        self.data.entities.iter().find_map(|(c, list)| {
+            list.iter()
+                .find(|e| e["id"] == id)
+                .map(|e| (c.clone(), e.clone()))
+        })
+    }
+
+    fn entity_view(&self, entity: &Value) -> Value {
+        let id = entity["id"].as_str().unwrap_or_default();
+        let mut view = entity.clone();
+        if let Some(object) = view.as_object_mut() {
+            object.remove("collection_id");
+        }
+        let collection = entity["collection_id"].as_str().unwrap_or_default();
+        if let Some(c) = self.data.collections.iter().find(|c| c["id"] == collection) {
+            view["collection"] = self.collection_view(c);
+        }
+        view["links"] = json!({
+            "self": format!("{}/api/2/entities/{id}", self.ui),
+            "ui": format!("{}/entities/{id}", self.ui),
+        });
+        if let Some(hash) = entity["properties"]["contentHash"][0].as_str() {
+            view["links"]["file"] = json!(format!(
+                "{}/api/2/archive?token={hash}.{}",
+                self.ui,
+                sign(&["archive", hash])
+            ));
+        }
+        view["writeable"] = json!(true);
+        view
+    }
+
+    fn entity_response(&self, id: &str) -> Response {
+        match self.find_entity(id) {
+            Some((_, entity)) => ok(self.entity_view(&entity)),
+            None => not_found(),
+        }
+    }
+
+    fn alert_view(&self, alert: &Value) -> Value {
+        let mut view = alert.clone();
+        view["links"] = json!({"self": format!("{}/api/2/alerts/{}", self.ui, alert["id"].as_str().unwrap_or_default())});
+        view
+    }
+
+    /// Creates or replaces an entity; returns its id.
+    fn upsert(&mut self, collection: &str, fields: Map<String, Value>) -> Result<String, Response> {
+        let Some(schema) = fields
+            .get("schema")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        else {
+            return Err(validation("schema", "Missing data for required field."));
+        };
+        let id = match fields.get("id").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => id.to_owned(),
+            _ => {
+                self.next_id += 1;
+                format!(
+                    "{}.{}",
+                    sign(&[collection, &self.next_id.to_string()]),
+                    sign(&["entity", &self.next_id.to_string()])
+                )
+            }
+        };
+        let properties = fields
+            .get("properties")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        let caption = properties["name"][0].clone();
+        let now = naive(Utc::now());
+        let list = match self.data.entities.iter_mut().find(|(c, _)| c == collection) {
+            Some((_, list)) => list,
+            None => return Err(not_found()),
+        };
+        let created = list
+            .iter()
+            .position(|e| e["id"] == id.as_str())
+            .map(|i| list.remove(i)["created_at"].clone())
+            .unwrap_or_else(|| json!(now));
+        list.push(json!({
+            "id": id, "schema": schema, "caption": caption, "properties": properties,
+            "collection_id": collection, "created_at": created, "updated_at": now,
+        }));
+        Ok(id)
+    }
+
+    /// An offset page in Aleph's shape, with `next` built on the UI origin.
+    fn listing(
+        &self,
+        path: &str,
+        items: Vec<Value>,
+        query: &[(String, String)],
+        search: bool,
+    ) -> Response {
+        let number = |name: &str, default: usize| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.parse::<usize>().ok())
+                .unwrap_or(default)
+        };
+        let limit = number("limit", 20).min(WINDOW);
+        let offset = number("offset", 0);
+        if search && offset + limit > WINDOW + 1 {
+            return validation(
+                "offset",
+                "Query length exceeded: offset plus limit must not exceed 10000",
+            );
+        }
+        let (total, total_type) = if search && items.len() > 10_000 {
+            (10_000, "gte")
+        } else {
+            (items.len(), "eq")
+        };
+        let results: Vec<Value> = items
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|v| prune(v.clone()))
+            .collect();
+        let others: Vec<(String, String)> = query
+            .iter()
+            .filter(|(k, _)| k != "offset" && k != "limit" && k != "api_key")
+            .cloned()
+            .collect();
+        let link = |offset: usize| {
+            let mut url = format!("{}/api/2/{path}?offset={offset}&limit={limit}", self.ui);
+            for (k, v) in &others {
+                url.push('&');
+                url.extend(url::form_urlencoded::byte_serialize(k.as_bytes()));
+                url.push('=');
+                url.extend(url::form_urlencoded::byte_serialize(v.as_bytes()));
+            }
+            url
+        };
+        let next = (limit > 0 && offset + limit <= total).then(|| {
+            let mut next = offset + limit;
+            if search && next + limit > WINDOW {
+                next = offset; // past the search window the server keeps pointing here
+            }
+            link(next)
+        });
+        let previous = (offset > 0).then(|| link(offset.saturating_sub(limit)));
+        let pages = if limit == 0 { 0 } else { total.div_ceil(limit) };
+        ok(json!({
+            "status": "ok", "results": results, "total": total, "total_type": total_type,
+            "page": offset.checked_div(limit).unwrap_or(0) + 1, "pages": pages, "limit": limit, "offset": offset,
+            "next": next, "previous": previous,
+        }))
+    }
+
+    fn collection_route(
+        &mut self,
+        index: usize,
+        method: Method,
+        rest: &[&str],
+        query: &[(String, String)],
+        body: Option<Value>,
+        _safe: bool,
+    ) -> Response {
+        let id = self.data.collections[index]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        match (method, rest) {
+            (Method::GET, []) => ok(self.collection_view(&self.data.collections[index])),
+            (Method::POST | Method::PUT, []) => {
+                let Some(Value::Object(fields)) = body else {
+                    return validation("label", "Missing data for required field.");
+                };
+                if let Err(response) = check_collection(&fields) {
+                    return response;
+                }
+                let collection = &mut self.data.collections[index];
+                merge(collection, &fields, &COLLECTION_FIELDS);
+                collection["updated_at"] = json!(naive(Utc::now()));
+                let collection = collection.clone();
+                ok(self.collection_view(&collection))
+            }
+            (Method::DELETE, []) => {
+                let keep_metadata = query
+                    .iter()
+                    .any(|(k, v)| k == "keep_metadata" && v == "true");
+                if let Some((_, list)) = self.data.entities.iter_mut().find(|(c, _)| *c == id) {
+                    list.clear();
+                }
+                if !keep_metadata {
+                    self.data.collections.remove(index);
+                }
+                empty(204)
+            }
+            (Method::POST | Method::PUT, ["reingest" | "reindex" | "touch"]) => empty(202),
+            (Method::GET, ["status"]) => ok(json!({"finished": 0, "running": 0, "pending": 0})),
+            (Method::DELETE, ["status"]) => empty(204),
+            (Method::POST, ["_bulk" | "bulk"]) => {
+                let entities = match body {
+                    Some(Value::Array(items)) => items,
+                    Some(item @ Value::Object(_)) => vec![item],
+                    _ => return error(400, "Invalid JSON body."),
+                };
+                for entity in entities {
+                    let Value::Object(fields) = entity else {
+                        return error(400, "Each entity must be an object.");
+                    };
+                    if let Err(response) = self.upsert(&id, fields) {
+                        return response;
+                    }
+                }
+                empty(204)
+            }
+            (Method::GET, ["_stream"]) => {
+                let schemata: Vec<&str> = query
+                    .iter()
+                    .filter(|(k, _)| k == "schema")
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                let lines: String = self
+                    .entities_of(&id)
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| schemata.is_empty() || schemata.iter().any(|s| e["schema"] == *s))
+                    .map(|e| format!("{}\n", prune(e.clone())))
+                    .collect();
+                raw(200, "application/json+stream", lines)
+            }
+            (Method::GET, ["permissions"]) => self.permissions_view(&id),
+            (Method::POST | Method::PUT, ["permissions"]) => {
+                let Some(Value::Array(items)) = body else {
+                    return error(400, "Expected a list of permissions.");
+                };
+                for item in items {
+                    let role = item
+                        .get("role_id")
+                        .or_else(|| item.get("role").and_then(|r| r.get("id")));
+                    let Some(role) = role.map(|r| {
+                        r.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| r.to_string())
+                    }) else {
+                        continue;
+                    };
+                    if !ROLES.iter().any(|(r, ..)| *r == role) {
+                        continue; // invalid items are silently dropped
+                    }
+                    let write = item["write"].as_bool().unwrap_or(false) && role != "1";
+                    let read = item["read"].as_bool().unwrap_or(false) || write;
+                    self.permissions
+                        .retain(|(c, r, ..)| !(*c == id && *r == role));
+                    self.permissions.push((id.clone(), role, read, write));
+                }
+                self.permissions_view(&id)
+            }
+            (Method::GET, ["mappings"]) => {
+                let mappings: Vec<Value> = self
+                    .mappings
+                    .iter()
+                    .filter(|m| m["collection_id"] == id.as_str())
+                    .cloned()
+                    .collect();
+                self.listing(
+                    &format!("collections/{id}/mappings"),
+                    mappings,
+                    query,
+                    false,
+                )
+            }
+            (Method::POST | Method::PUT, ["mappings"]) => {
+                let Some(body) = body else {
+                    return error(400, "Invalid mapping.");
+                };
+                let table = body["table_id"].as_str().unwrap_or_default().to_owned();
+                if !self
+                    .entities_of(&id)
+                    .is_some_and(|l| l.iter().any(|e| e["id"] == table.as_str()))
+                {
+                    return error(400, "The table does not belong to this collection.");
+                }
+                self.next_id += 1;
+                let now = naive(Utc::now());
+                let mapping = json!({
+                    "id": self.next_id.to_string(), "collection_id": id, "table_id": table,
+                    "query": body.get("mapping_query").cloned().unwrap_or_else(|| json!({})),
+                    "entityset_id": body["entityset_id"], "role_id": "3",
+                    "created_at": now, "updated_at": now, "links": {},
+                });
+                self.mappings.push(mapping.clone());
+                ok(mapping)
+            }
+            (method, ["mappings", mid, action @ ..]) => {
+                let Some(m) = self
+                    .mappings
+                    .iter()
+                    .position(|m| m["id"] == *mid && m["collection_id"] == id.as_str())
+                else {
+                    return not_found();
+                };
+                match (method, action) {
+                    (Method::GET, []) => ok(self.mappings[m].clone()),
+                    (Method::POST | Method::PUT, []) => {
+                        if let Some(query) = body.as_ref().and_then(|b| b.get("mapping_query")) {
+                            self.mappings[m]["query"] = query.clone();
+                        }
+                        if let Some(table) = body.as_ref().and_then(|b| b.get("table_id")) {
+                            self.mappings[m]["table_id"] = table.clone();
+                        }
+                        self.mappings[m]["updated_at"] = json!(naive(Utc::now()));
+                        ok(self.mappings[m].clone())
+                    }
+                    (Method::DELETE, []) => {
+                        self.mappings.remove(m);
+                        empty(204)
+                    }
+                    (Method::POST | Method::PUT, ["trigger"]) => {
+                        self.mappings[m]["last_run_status"] = json!("successful");
+                        let mapping = prune(self.mappings[m].clone());
+                        json(202, &mapping)
+                    }
+                    (Method::POST | Method::PUT, ["flush"]) => empty(202),
+                    _ => not_found(),
+                }
+            }
+            _ => not_found(),
+        }
+    }
+
+    fn permissions_view(&self, collection: &str) -> Response {
+        let results: Vec<Value> = ROLES
+            .iter()
+            .map(|(role, kind, name)| {
+                let granted = self.permissions.iter().find(|(c, r, ..)| c == collection && r == role);
+                let (read, write) = granted.map_or((false, false), |(_, _, r, w)| (*r, *w));
+                json!({"read": read, "write": write, "writeable": true, "role": aleph_role(role, kind, name, name)})
+            })
+            .collect();
+        ok(json!({"total": results.len(), "results": results}))
+    }
+}
+
+/// The roles a collection can be shared with: (id, type, name).
+const ROLES: [(&str, &str, &str); 4] = [
+    ("3", "user", "Test Analyst"),
+    ("4", "group", "Investigations Desk"),
+    ("5", "group", "Data Team"),
+    ("1", "system", "guest"),
+];
+
+async fn ingest(state: &Shared<State>, collection: &str, request: Request) -> Response {
+    let Ok(mut form) = Multipart::from_request(request, &()).await else {
+        return error(400, "Expected a multipart form.");
+    };
+    let (mut meta, mut file) = (None, None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("meta") => meta = field.text().await.ok(),
+            Some(_) => {
+                let name = field.file_name().unwrap_or("upload").to_owned();
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((name, bytes)),
+                    Err(_) => return error(400, "The upload was interrupted."),
+                }
+            }
+            None => {}
+        }
+    }
+    let meta: Map<String, Value> = match serde_json::from_str(meta.as_deref().unwrap_or("{}")) {
+        Ok(Value::Object(meta)) => meta,
+        _ => return error(400, "The metadata is not valid JSON."),
+    };
+    let foreign_id = meta
+        .get("foreign_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if file.is_none() && foreign_id.is_none() {
+        return error(400, "Directories need to have a foreign_id");
+    }
+    let mut state = lock(state);
+    if state.entities_of(collection).is_none() {
+        return not_found();
+    }
+    if let Some(parent) = meta.get("parent_id").and_then(Value::as_str)
+        && state
+            .find_entity(parent)
+            .is_none_or(|(c, _)| c != collection)
+    {
+        return error(400, "Cannot load parent document");
+    }
+    let key = foreign_id.clone().unwrap_or_else(|| {
+        state.next_id += 1;
+        format!("upload-{}", state.next_id)
+    });
+    // The same foreign_id in the same collection is the same document.
+    let id = format!(
+        "{}.{}",
+        sign(&["doc", collection, &key]),
+        sign(&["doc-signature", collection, &key])
+    );
+    let mut properties = json!({});
+    let string = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_owned);
+    let file_name = string("file_name").or_else(|| file.as_ref().map(|(n, _)| n.clone()));
+    properties["fileName"] = json!([file_name]);
+    if let Some(title) = string("title") {
+        properties["title"] = json!([title]);
+    }
+    if let Some(parent) = string("parent_id") {
+        properties["parent"] = json!([parent]);
+    }
+    if let Some(languages) = meta.get("languages") {
+        properties["language"] = languages.clone();
+    }
+    let schema = if let Some((name, bytes)) = file {
+        use sha2::Digest;
+        let hash: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .take(20)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        properties["contentHash"] = json!([hash]);
+        properties["fileSize"] = json!([bytes.len().to_string()]);
+        state.blobs.retain(|(h, ..)| *h != hash);
+        state.blobs.push((hash, name, bytes.to_vec()));
+        "Document"
+    } else {
+        "Folder"
+    };
+    let mut fields = Map::new();
+    fields.insert("id".into(), json!(id));
+    fields.insert("schema".into(), json!(schema));
+    fields.insert("properties".into(), properties);
+    if let Err(response) = state.upsert(collection, fields) {
+        return response;
+    }
+    json(201, &json!({"status": "ok", "id": id}))
+}
+
+/// The storage host the archive redirects to: it serves a blob to a signed URL, and like a real
+/// object store it refuses a request that carries credentials it did not issue.
+fn storage(
+    state: &Shared<State>,
+    hash: &str,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+) -> Response {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return raw(
+            400,
+            "application/xml",
+            "<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>",
+        );
+    }
+    let signature = query
+        .iter()
+        .find(|(k, _)| k == "sig")
+        .map(|(_, v)| v.as_str());
+    if signature != Some(sign(&["storage", hash]).as_str()) {
+        return raw(
+            403,
+            "application/xml",
+            "<Error><Code>AccessDenied</Code></Error>",
+        );
+    }
+    let state = lock(state);
+    match state.blobs.iter().find(|(h, ..)| h == hash) {
+        Some((_, name, bytes)) => {
+            let mut response = raw(200, "application/octet-stream", bytes.clone());
+            if let Ok(value) = format!("attachment; filename=\"{name}\"").parse() {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_DISPOSITION, value);
+            }
+            response
+        }
+        None => raw(
+            404,
+            "application/xml",
+            "<Error><Code>NoSuchKey</Code></Error>",
+        ),
+    }
+}

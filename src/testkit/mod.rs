@@ -1,0 +1,347 @@
+//! In-process sandbox servers of the Atlos, Aleph and Atlas APIs, for trying casefile and for
+//! testing your own integration offline (feature `testkit`).
+//!
+//! [`Sandbox::start`] binds three HTTP servers on `127.0.0.1` that behave like the real servers
+//! as far as a client can tell: the same routes, auth checks, page sizes and cursors, error shapes
+//! and status codes, omitted empty values, absolute `next` URLs on another origin, JSON-lines
+//! streams, multipart ingest and upload, digest challenges with expiring nonces, and 429 past a
+//! rate limit. State lives in memory, so a write shows up in the next read. Data is generated from
+//! a fixed seed, so every run sees the same incidents, entities and attachments.
+//!
+//! [`Faults`] injects trouble on demand — latency, error statuses, 429s, bodies cut mid-way — so a
+//! test can check that a job survives it.
+//!
+//! ```no_run
+//! use casefile::testkit::Sandbox;
+//!
+//! # async fn run() -> casefile::Result<()> {
+//! let sandbox = Sandbox::start().await?;
+//! println!("Atlos at {} with token {}", sandbox.atlos_url(), sandbox.atlos_token());
+//! sandbox.faults().fail_next(2, 503);
+//! # Ok(()) }
+//! ```
+
+// Route handlers return a ready `Response` as their error, so an early refusal is one `?`.
+#![allow(clippy::result_large_err)]
+
+mod aleph;
+mod atlas;
+mod atlos;
+mod faults;
+mod seed;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+pub use faults::Faults;
+
+use crate::error::{Error, Result};
+
+/// The three platforms of the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Platform {
+    /// The Atlos API v2.
+    Atlos,
+    /// The Aleph API 2.
+    Aleph,
+    /// The Atlas attachments API with the Atlas REST conventions.
+    Atlas,
+}
+
+/// How much data the sandbox is seeded with, and how its servers are tuned.
+#[derive(Debug, Clone)]
+pub struct SandboxBuilder {
+    seed: u64,
+    incidents: usize,
+    entities: Vec<usize>,
+    attachments: usize,
+    nonce_lifetime: Duration,
+    atlas_rate_limit: Option<(u32, Duration)>,
+}
+
+impl Default for SandboxBuilder {
+    fn default() -> Self {
+        SandboxBuilder {
+            seed: 7,
+            incidents: 260,
+            entities: vec![2400, 1200, 600],
+            attachments: 60,
+            nonce_lifetime: Duration::from_secs(300),
+            atlas_rate_limit: Some((100, Duration::from_secs(60))),
+        }
+    }
+}
+
+impl SandboxBuilder {
+    /// The seed of the generated data (default 7): the same seed gives the same data.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// How many Atlos incidents (default 260), each with source material and updates.
+    pub fn incidents(mut self, n: usize) -> Self {
+        self.incidents = n;
+        self
+    }
+
+    /// How many entities each Aleph collection holds (default 2400, 1200 and 600: three
+    /// collections). The first collection is secret, the others public.
+    pub fn entities(mut self, per_collection: &[usize]) -> Self {
+        self.entities = per_collection.to_vec();
+        self
+    }
+
+    /// How many Atlas attachments (default 60), each with a few annotations.
+    pub fn attachments(mut self, n: usize) -> Self {
+        self.attachments = n;
+        self
+    }
+
+    /// How long an Atlas digest nonce stays valid before the server answers `stale=true`
+    /// (default 5 minutes).
+    pub fn nonce_lifetime(mut self, lifetime: Duration) -> Self {
+        self.nonce_lifetime = lifetime;
+        self
+    }
+
+    /// The Atlas server's own rate limit per user (default 100 a minute, as the real one);
+    /// `None` turns it off.
+    pub fn atlas_rate_limit(mut self, limit: Option<(u32, Duration)>) -> Self {
+        self.atlas_rate_limit = limit;
+        self
+    }
+
+    /// Starts the three servers.
+    pub async fn start(self) -> Result<Sandbox> {
+        let faults = Faults::default();
+        let (atlos_listener, atlos_addr) = bind().await?;
+        let (aleph_listener, aleph_addr) = bind().await?;
+        let (atlas_listener, atlas_addr) = bind().await?;
+        let atlos = atlos::router(seed::atlos(self.seed, self.incidents), faults.clone());
+        let aleph = aleph::router(
+            seed::aleph(self.seed, &self.entities),
+            aleph_addr,
+            faults.clone(),
+        );
+        let atlas = atlas::router(
+            seed::atlas(self.seed, self.attachments),
+            atlas::Settings {
+                addr: atlas_addr,
+                nonce_lifetime: self.nonce_lifetime,
+                rate_limit: self.atlas_rate_limit,
+            },
+            faults.clone(),
+        );
+        Ok(Sandbox {
+            servers: vec![
+                Server::spawn(atlos_listener, atlos_addr, atlos),
+                Server::spawn(aleph_listener, aleph_addr, aleph),
+                Server::spawn(atlas_listener, atlas_addr, atlas),
+            ],
+            faults,
+        })
+    }
+}
+
+/// Credentials the sandbox accepts.
+pub mod credentials {
+    /// The Atlos API token (44 characters of URL-safe base64, like real ones).
+    pub const ATLOS_TOKEN: &str = "c2FuZGJveC10b2tlbi1mb3ItY2FzZWZpbGUtdGVzdHM=";
+    /// The Aleph API key.
+    pub const ALEPH_API_KEY: &str = "5a4d8c1e0b7f4e2a9c3d6b8e1f0a2c4d";
+    /// The Atlas user for digest authentication.
+    pub const ATLAS_USERNAME: &str = "analyst@arena.example";
+    /// The Atlas API key (the digest password).
+    pub const ATLAS_API_KEY: &str = "atlas-sandbox-api-key-0f9e8d";
+    /// The Atlas bearer token.
+    pub const ATLAS_TOKEN: &str = "atlas-sandbox-bearer-7c6b5a";
+}
+
+/// Running sandbox servers. Dropping it stops them.
+#[derive(Debug)]
+pub struct Sandbox {
+    servers: Vec<Server>,
+    faults: Faults,
+}
+
+impl Sandbox {
+    /// Starts the sandbox with the default seed data.
+    pub async fn start() -> Result<Sandbox> {
+        SandboxBuilder::default().start().await
+    }
+
+    /// A builder to choose the seed data and server settings.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    fn server(&self, platform: Platform) -> &Server {
+        // `servers` always holds the three platforms in order.
+        &self.servers[platform as usize]
+    }
+
+    /// The root URL of a platform's server (the API is under its usual prefix).
+    pub fn url(&self, platform: Platform) -> String {
+        format!("http://{}", self.server(platform).addr)
+    }
+
+    /// The Atlos instance root, e.g. `http://127.0.0.1:41234`.
+    pub fn atlos_url(&self) -> String {
+        self.url(Platform::Atlos)
+    }
+
+    /// The Atlos API token.
+    pub fn atlos_token(&self) -> &'static str {
+        credentials::ATLOS_TOKEN
+    }
+
+    /// The Aleph instance root.
+    pub fn aleph_url(&self) -> String {
+        self.url(Platform::Aleph)
+    }
+
+    /// The Aleph API key.
+    pub fn aleph_api_key(&self) -> &'static str {
+        credentials::ALEPH_API_KEY
+    }
+
+    /// The Atlas instance root.
+    pub fn atlas_url(&self) -> String {
+        self.url(Platform::Atlas)
+    }
+
+    /// The Atlas digest username and API key.
+    pub fn atlas_digest(&self) -> (&'static str, &'static str) {
+        (credentials::ATLAS_USERNAME, credentials::ATLAS_API_KEY)
+    }
+
+    /// The Atlas bearer token.
+    pub fn atlas_token(&self) -> &'static str {
+        credentials::ATLAS_TOKEN
+    }
+
+    /// The faults injected into all three servers.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// How many requests a platform's server has received so far (including refused ones).
+    pub fn requests(&self, platform: Platform) -> u64 {
+        self.faults.requests(platform)
+    }
+}
+
+#[derive(Debug)]
+struct Server {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    fn spawn(listener: tokio::net::TcpListener, addr: SocketAddr, router: Router) -> Server {
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Server { addr, task }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn bind() -> Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Error::io("cannot bind a sandbox server on 127.0.0.1", e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("cannot read the sandbox server's address", e))?;
+    Ok((listener, addr))
+}
+
+/// A JSON response.
+fn json(status: u16, body: &Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A response with a body of the given content type.
+fn raw(status: u16, content_type: &'static str, body: impl Into<Body>) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    response
+}
+
+/// The query string as ordered pairs.
+fn query_pairs(uri: &axum::http::Uri) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The path after `prefix`, split into percent-decoded segments; `None` if the path is not under
+/// `prefix`.
+fn segments(uri: &axum::http::Uri, prefix: &str) -> Option<Vec<String>> {
+    let rest = uri.path().strip_prefix(prefix)?;
+    Some(
+        rest.split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .collect(),
+    )
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+/// A short deterministic signature, for cursors, ingest ids and presigned URLs.
+fn sign(parts: &[&str]) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The state of one platform's server, behind a lock that is never held across an await.
+type Shared<S> = Arc<std::sync::Mutex<S>>;
+
+fn lock<S>(state: &Shared<S>) -> std::sync::MutexGuard<'_, S> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,448 @@
+//! The sandbox servers behave like the real ones: checked through casefile's own transport, and
+//! against the shapes of the real-server fixtures.
+#![cfg(feature = "testkit")]
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use casefile::testkit::{Platform, Sandbox};
+use casefile::{Auth, Error, ErrorKind, HttpErrorKind, RetryPolicy, Transport, Upload};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+fn api(base: String, prefix: &str, auth: Auth) -> Transport {
+    Transport::builder(format!("{base}/{prefix}"))
+        .auth(auth)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+fn atlos(s: &Sandbox) -> Transport {
+    api(s.atlos_url(), "api/v2/", Auth::bearer(s.atlos_token()))
+}
+
+fn aleph(s: &Sandbox) -> Transport {
+    api(s.aleph_url(), "api/2/", Auth::api_key(s.aleph_api_key()))
+}
+
+fn atlas(s: &Sandbox) -> Transport {
+    let (user, key) = s.atlas_digest();
+    api(s.atlas_url(), "api/v1/", Auth::digest(user, key))
+}
+
+/// The keys of a JSON object.
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn fixture(path: &str) -> Value {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn atlos_pages_of_100_with_signed_cursors_and_the_real_shapes() {
+    let s = Sandbox::builder().incidents(250).start().await.unwrap();
+    let t = atlos(&s);
+    let mut seen = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut request = t.get(&["incidents"]);
+        if let Some(c) = &cursor {
+            request = request.query_param("cursor", c);
+        }
+        let page: Value = request.send().await.unwrap();
+        pages += 1;
+        for incident in page["results"].as_array().unwrap() {
+            assert!(seen.insert(incident["slug"].as_str().unwrap().to_owned()));
+        }
+        match page["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    // Deleted incidents are listed only when asked for.
+    let deleted: Value = t
+        .get(&["incidents"])
+        .query_param("deleted", "true")
+        .send()
+        .await
+        .unwrap();
+    let deleted = deleted["results"].as_array().unwrap();
+    assert!(!deleted.is_empty() && deleted.iter().all(|i| i["deleted"] == true));
+    assert_eq!(seen.len() + deleted.len(), 250);
+    // Every key of the real server's incident is there.
+    let real = &fixture("atlos/incidents_page1.json")["results"][0];
+    let ours: Value = t.get(&["incidents"]).send().await.unwrap();
+    for key in [
+        "id",
+        "slug",
+        "attr_description",
+        "attr_status",
+        "attr_sensitive",
+        "attr_geolocation",
+        "inserted_at",
+        "project",
+        "source_material",
+        "versions",
+        "project_attributes",
+    ] {
+        assert!(
+            keys(real).contains(key) && keys(&ours["results"][0]).contains(key),
+            "{key}"
+        );
+    }
+    // A forged cursor is an error with status 200, as on the real server.
+    let forged: Value = t
+        .get(&["incidents"])
+        .query_param("cursor", "abc.def")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged, fixture("atlos/error_bad_cursor_is_200.json"));
+}
+
+#[tokio::test]
+async fn atlos_refuses_with_401_and_its_error_body() {
+    let s = Sandbox::start().await.unwrap();
+    let wrong = api(s.atlos_url(), "api/v2/", Auth::bearer("nope"));
+    let err = wrong.get(&["incidents"]).send::<Value>().await.unwrap_err();
+    assert_eq!(
+        err.api().unwrap().message,
+        "invalid token or token not found"
+    );
+    let t = atlos(&s);
+    let err = t
+        .post(&["add_comment", "ZZZZZZ"])
+        .json(&json!({"message": "hi"}))
+        .send::<Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.api().unwrap().message.as_str()),
+        (Some(401), "incident not found")
+    );
+    let err = t
+        .post(&["incidents", "new"])
+        .json(&json!({"description": "x", "sensitive": ["Not Sensitive"], "colour": "red"}))
+        .send::<Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.api().unwrap().message, "unknown attributes: [colour]");
+    let err = t
+        .post(&["incidents", "new"])
+        .json(&json!({"description": "x", "sensitive": "no"}))
+        .send::<Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.api().unwrap().fields["attr_sensitive"],
+        "must be an array of strings"
+    );
+}
+
+#[tokio::test]
+async fn atlos_writes_show_up_in_the_next_read() {
+    let s = Sandbox::start().await.unwrap();
+    let t = atlos(&s);
+    let created: Value = t
+        .post(&["incidents", "new"])
+        .json(&json!({"description": "Sandbox incident", "sensitive": ["Not Sensitive"], "status": "In Progress", "urls": ["https://example.org/v.mp4"]}))
+        .send()
+        .await
+        .unwrap();
+    let slug = created["result"]["slug"].as_str().unwrap().to_owned();
+    let newest: Value = t.get(&["incidents"]).send().await.unwrap();
+    assert_eq!(newest["results"][0]["slug"], slug.as_str());
+    let media_id = created["result"]["source_material"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let _: Value = t
+        .post(&["source_material", "metadata", &media_id, "my-tool"])
+        .json(&json!({"metadata": {"score": 0.9}}))
+        .send()
+        .await
+        .unwrap();
+    let upload: Value = t
+        .post(&["source_material", "upload", &media_id])
+        .multipart(
+            vec![("title".into(), "Clip".into())],
+            "file",
+            Some(Upload::bytes("clip.txt", "frame")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload["result"]["artifacts"][0]["title"], "Clip");
+    let media: Value = t.get(&["source_material", &media_id]).send().await.unwrap();
+    assert_eq!(media["result"]["metadata"]["my-tool"]["score"], 0.9);
+    let _: Value = t
+        .post(&["update", &format!("civ-{}", slug.to_lowercase()), "status"])
+        .json(&json!({"value": "Completed", "message": "verified"}))
+        .send()
+        .await
+        .unwrap();
+    let updates: Value = t
+        .get(&["updates"])
+        .query_param("slug", &slug)
+        .send()
+        .await
+        .unwrap();
+    let latest = &updates["results"][0];
+    assert_eq!(
+        (latest["type"].as_str(), latest["explanation"].as_str()),
+        (Some("update_attribute"), Some("verified"))
+    );
+}
+
+#[tokio::test]
+async fn aleph_omits_empty_values_and_builds_next_on_another_origin() {
+    let s = Sandbox::start().await.unwrap();
+    let t = aleph(&s);
+    let page: Value = t
+        .get(&["entities"])
+        .query(&[("filter:collection_id", "2"), ("limit", "50")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 1200);
+    let next: url::Url = page["next"].as_str().unwrap().parse().unwrap();
+    assert_ne!(
+        next.origin(),
+        t.api_base().origin(),
+        "next is built on the UI origin"
+    );
+    assert_eq!(
+        next.query_pairs().find(|(k, _)| k == "offset").unwrap().1,
+        "50"
+    );
+    // `previous` is null on the first page, so it is left out.
+    assert!(!keys(&page).contains("previous"));
+    let real = fixture("aleph/collections_page.json");
+    let ours: Value = t
+        .get(&["collections"])
+        .query(&[("limit", 2)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys(&real), keys(&ours));
+    // Anonymous callers see only public collections.
+    let anonymous = api(s.aleph_url(), "api/2/", Auth::api_key("expired-key"));
+    let public: Value = anonymous.get(&["collections"]).send().await.unwrap();
+    assert_eq!(public["total"], 2);
+    let err = anonymous
+        .post(&["collections"])
+        .json(&json!({"label": "Mine"}))
+        .send::<Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.api().unwrap().kind, ErrorKind::Forbidden);
+}
+
+#[tokio::test]
+async fn aleph_streams_json_lines_and_ingests_then_archives_without_leaking_the_key() {
+    let s = Sandbox::start().await.unwrap();
+    let t = aleph(&s);
+    let lines: Vec<Value> = t
+        .get(&["collections", "3", "_stream"])
+        .send_stream()
+        .await
+        .unwrap()
+        .json_lines()
+        .map(|l| l.unwrap())
+        .collect()
+        .await;
+    assert_eq!(lines.len(), 600);
+    let ingested: Value = t
+        .post(&["collections", "1", "ingest"])
+        .multipart(
+            vec![(
+                "meta".into(),
+                json!({"foreign_id": "a/b.txt", "file_name": "b.txt"}).to_string(),
+            )],
+            "file",
+            Some(Upload::bytes("b.txt", "leaked words")),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = ingested["id"].as_str().unwrap();
+    let entity: Value = t.get(&["entities", id]).send().await.unwrap();
+    let file_url: url::Url = entity["links"]["file"].as_str().unwrap().parse().unwrap();
+    // The archive redirects to a storage host that refuses requests carrying the API key.
+    let blob = t.get_url(&file_url).send_bytes().await.unwrap();
+    assert_eq!(&blob[..], b"leaked words");
+    let folder = t
+        .post(&["collections", "1", "ingest"])
+        .multipart(vec![("meta".into(), "{}".into())], "file", None)
+        .send::<Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        folder.api().unwrap().message,
+        "Directories need to have a foreign_id"
+    );
+}
+
+#[tokio::test]
+async fn atlas_digest_costs_one_request_per_call_and_expiring_nonces_go_stale() {
+    let s = Sandbox::builder()
+        .nonce_lifetime(Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap();
+    let t = atlas(&s);
+    for _ in 0..5 {
+        let list: Value = t.get(&["attachments"]).send().await.unwrap();
+        assert_eq!(list["count"], 60);
+    }
+    assert_eq!(s.requests(Platform::Atlas), 6);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let _: Value = t.get(&["attachments"]).send().await.unwrap();
+    assert_eq!(
+        s.requests(Platform::Atlas),
+        8,
+        "a stale nonce costs one extra request"
+    );
+    let wrong = api(
+        s.atlas_url(),
+        "api/v1/",
+        Auth::digest(s.atlas_digest().0, "wrong"),
+    );
+    let err = wrong
+        .get(&["attachments"])
+        .send::<Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.api().unwrap().code.as_deref(),
+        Some("NOT_ORG_GROUP_CREATOR")
+    );
+}
+
+#[tokio::test]
+async fn atlas_pages_errors_envelope_and_export_match_the_real_shapes() {
+    let s = Sandbox::start().await.unwrap();
+    let t = atlas(&s);
+    let page: Value = t
+        .get(&["attachments"])
+        .query(&[("itemsPerPage", 25), ("pageNum", 1)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys(&page), keys(&fixture("atlas/attachments_paged.json")));
+    assert!(
+        page["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["rel"] == "next")
+    );
+    let id = page["items"][0]["attachment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let one: Value = t.get(&["attachments", &id]).send().await.unwrap();
+    assert_eq!(keys(&one), keys(&fixture("atlas/attachment_get.json")));
+    let err = t
+        .patch(&["attachments", &id])
+        .json(&json!({"colour": "red"}))
+        .send::<Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.api().unwrap().parameters, ["colour"]);
+    let missing = t
+        .get(&["attachments", "00000000-0000-0000-0000-000000000000"])
+        .query(&[("envelope", "true")])
+        .send_bytes()
+        .await
+        .unwrap();
+    let missing: Value = serde_json::from_slice(&missing).unwrap();
+    assert_eq!(
+        keys(&missing),
+        keys(&fixture("atlas/envelope_not_found.json"))
+    );
+    let export: Value = t
+        .post(&["attachments", &id, "export"])
+        .send()
+        .await
+        .unwrap();
+    let url: url::Url = export["presigned_url"].as_str().unwrap().parse().unwrap();
+    let bytes = t.get_external(url).send_bytes().await.unwrap();
+    assert!(bytes.starts_with(b"casefile sandbox file"));
+}
+
+#[tokio::test]
+async fn atlas_answers_429_with_retry_after_past_its_rate_limit() {
+    let s = Sandbox::builder()
+        .atlas_rate_limit(Some((3, Duration::from_secs(60))))
+        .start()
+        .await
+        .unwrap();
+    let t = Transport::builder(format!("{}/api/v1/", s.atlas_url()))
+        .auth(Auth::bearer(s.atlas_token()))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let _: Value = t.get(&["attachments"]).send().await.unwrap();
+    }
+    let err = t.get(&["attachments"]).send::<Value>().await.unwrap_err();
+    let api = err.api().unwrap();
+    assert_eq!(
+        (api.kind, api.code.as_deref()),
+        (ErrorKind::RateLimited, Some("RATE_LIMITED"))
+    );
+    assert!(api.retry_after.is_some());
+}
+
+#[tokio::test]
+async fn injected_faults_are_survived_by_retries() {
+    let s = Sandbox::start().await.unwrap();
+    let t = Transport::builder(format!("{}/api/2/", s.aleph_url()))
+        .auth(Auth::api_key(s.aleph_api_key()))
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    s.faults().fail_next(2, 503);
+    let page: Value = t.get(&["collections"]).send().await.unwrap();
+    assert_eq!(page["total"], 3);
+    s.faults().cut_next(1);
+    let page: Value = t.get(&["collections"]).send().await.unwrap();
+    assert_eq!(page["total"], 3);
+    s.faults().cut_next(1);
+    let no_retry = aleph(&s);
+    let err = no_retry
+        .get(&["collections"])
+        .send::<Value>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Http(h) if h.kind == HttpErrorKind::Body),
+        "{err:?}"
+    );
+    s.faults().set_latency(Duration::from_millis(300));
+    let impatient = Transport::builder(format!("{}/api/2/", s.aleph_url()))
+        .read_timeout(Duration::from_millis(100))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    assert!(
+        impatient
+            .get(&["collections"])
+            .send::<Value>()
+            .await
+            .unwrap_err()
+            .is_timeout()
+    );
+}

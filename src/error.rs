@@ -216,6 +216,90 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl ApiError {
+    /// Reads an error answer in whichever platform's shape it has (Atlos `{"error": msg |
+    /// {field: msg}}`, Aleph `{"status": "error", "message", "errors"}`, Atlas `{error, reason,
+    /// detail, errorCode, parameters}`, also inside an `envelope=true` body); anything else keeps
+    /// the status phrase as message and the start of the body.
+    pub(crate) fn from_body(
+        status: u16,
+        body: &[u8],
+        method: &str,
+        url: String,
+        retry_after: Option<Duration>,
+    ) -> ApiError {
+        let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+        let parsed = match parsed.content {
+            Some(inner) => *inner,
+            None => parsed,
+        };
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            _ => None,
+        };
+        let mut fields = BTreeMap::new();
+        for map in [&parsed.errors, &parsed.error].into_iter().flatten() {
+            if let serde_json::Value::Object(map) = map {
+                for (k, v) in map {
+                    fields.insert(k.clone(), text(v).unwrap_or_else(|| v.to_string()));
+                }
+            }
+        }
+        let message = parsed
+            .detail
+            .or(parsed.message)
+            .or(parsed.error.as_ref().and_then(text))
+            .or(parsed.errors.as_ref().and_then(text))
+            .or(parsed.reason)
+            .unwrap_or_else(|| {
+                reqwest::StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("error")
+                    .to_owned()
+            });
+        ApiError {
+            status,
+            kind: ErrorKind::from_status(status),
+            message,
+            code: parsed.error_code,
+            fields,
+            parameters: parsed
+                .parameters
+                .unwrap_or_default()
+                .iter()
+                .map(|v| text(v).unwrap_or_else(|| v.to_string()))
+                .collect(),
+            retry_after,
+            method: method.to_owned(),
+            url,
+            body: snippet(body),
+        }
+    }
+}
+
+/// Every error body shape of the three platforms, read tolerantly.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ErrorBody {
+    /// Atlos: a message or a field map; Atlas: the status code.
+    error: Option<serde_json::Value>,
+    /// Aleph.
+    message: Option<String>,
+    /// Aleph: a field map, or a message for a bad token.
+    errors: Option<serde_json::Value>,
+    /// Atlas.
+    reason: Option<String>,
+    /// Atlas.
+    detail: Option<String>,
+    /// Atlas.
+    #[serde(rename = "errorCode")]
+    error_code: Option<String>,
+    /// Atlas.
+    parameters: Option<Vec<serde_json::Value>>,
+    /// Atlas with `envelope=true`.
+    content: Option<Box<ErrorBody>>,
+}
+
 /// Why a request got no complete answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

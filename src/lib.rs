@@ -50,6 +50,9 @@
 mod macros;
 
 pub mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod paginate;
 mod path;
 #[cfg(feature = "testkit")]

@@ -76,4 +76,18 @@ mod tests {
         // Dots inside a longer segment are harmless.
         assert!(join(&base(), &["..a"]).is_ok());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_identifier_is_one_segment_that_decodes_back(id in proptest::prelude::any::<String>()) {
+            proptest::prop_assume!(!matches!(id.as_str(), "" | "." | ".."));
+            let url = join(&base(), &["things", &id]).unwrap();
+            let segments: Vec<&str> = url.path_segments().unwrap().collect();
+            proptest::prop_assert_eq!(segments.len(), 4);
+            let decoded = percent_encoding::percent_decode_str(segments[3]).decode_utf8().unwrap();
+            proptest::prop_assert_eq!(decoded.as_ref(), id.as_str());
+            proptest::prop_assert!(url.query().is_none() && url.fragment().is_none());
+            proptest::prop_assert_eq!(url.host_str(), Some("h.example.org"));
+        }
+    }
 }

@@ -215,6 +215,38 @@ mod tests {
         out
     }
 
+    proptest::proptest! {
+        #[test]
+        fn lines_split_at_any_chunk_boundaries(
+            lines in proptest::collection::vec("[ a-z0-9{}\":,\\[\\]]{0,30}", 0..30),
+            cuts in proptest::collection::vec(0usize..2000, 0..12),
+            crlf in proptest::prelude::any::<bool>(),
+            trailing_newline in proptest::prelude::any::<bool>(),
+        ) {
+            let newline = if crlf { "\r\n" } else { "\n" };
+            let mut body = lines.join(newline);
+            if trailing_newline {
+                body.push_str(newline);
+            }
+            let body = body.into_bytes();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (body.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut chunks = Vec::new();
+            let mut start = 0;
+            for cut in cuts {
+                chunks.push(&body[start..cut]);
+                start = cut;
+            }
+            chunks.push(&body[start..]);
+            let expected: Vec<String> = lines
+                .iter()
+                .map(|l| l.trim().to_owned())
+                .filter(|l| !l.is_empty())
+                .collect();
+            proptest::prop_assert_eq!(split_all(&chunks), expected);
+        }
+    }
+
     #[test]
     fn lines_split_at_every_boundary() {
         let body = b"{\"a\":1}\r\n\n  {\"b\":2}\n{\"c\":3}";

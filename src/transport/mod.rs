@@ -26,7 +26,7 @@
 //! ```
 
 mod auth;
-mod body;
+pub(crate) mod body;
 pub(crate) mod digest;
 mod rate_limit;
 mod retry;
@@ -49,9 +49,7 @@ pub use body::ByteStream;
 pub use rate_limit::RateLimit;
 pub use retry::RetryPolicy;
 
-use crate::error::{
-    ApiError, DecodeError, Error, ErrorKind, HttpError, Result, redact_url, snippet,
-};
+use crate::error::{ApiError, DecodeError, Error, HttpError, Result, redact_url, snippet};
 use crate::upload::Upload;
 use auth::Credentials;
 use digest::{DigestChallenge, OnChallenge};
@@ -496,55 +494,13 @@ impl Transport {
         body: &[u8],
         retry_after: Option<Duration>,
     ) -> ApiError {
-        let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-        let parsed = match parsed.content {
-            Some(inner) => *inner,
-            None => parsed,
-        };
-        let text = |v: &serde_json::Value| match v {
-            serde_json::Value::String(s) => Some(s.clone()),
-            _ => None,
-        };
-        let mut fields = std::collections::BTreeMap::new();
-        for map in [&parsed.errors, &parsed.error].into_iter().flatten() {
-            if let serde_json::Value::Object(map) = map {
-                for (k, v) in map {
-                    let message = text(v).unwrap_or_else(|| v.to_string());
-                    fields.insert(k.clone(), message);
-                }
-            }
-        }
-        let message = parsed
-            .detail
-            .clone()
-            .or(parsed.message.clone())
-            .or(parsed.error.as_ref().and_then(text))
-            .or(parsed.errors.as_ref().and_then(text))
-            .or(parsed.reason.clone())
-            .unwrap_or_else(|| {
-                StatusCode::from_u16(status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("error")
-                    .to_owned()
-            });
-        let mut error = ApiError {
+        let mut error = ApiError::from_body(
             status,
-            kind: ErrorKind::from_status(status),
-            message,
-            code: parsed.error_code,
-            fields,
-            parameters: parsed
-                .parameters
-                .unwrap_or_default()
-                .iter()
-                .map(|v| text(v).unwrap_or_else(|| v.to_string()))
-                .collect(),
+            body,
+            req.method.as_str(),
+            redact_url(&req.url),
             retry_after,
-            method: req.method.to_string(),
-            url: redact_url(&req.url),
-            body: snippet(body),
-        };
+        );
         (self.inner.classify)(&mut error);
         error
     }
@@ -609,28 +565,6 @@ fn request_target(url: &Url) -> String {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),
     }
-}
-
-/// Every error body shape of the three platforms, read tolerantly.
-#[derive(Debug, Default, serde::Deserialize)]
-struct ErrorBody {
-    /// Atlos: a message or a field map; Atlas: the status code.
-    error: Option<serde_json::Value>,
-    /// Aleph.
-    message: Option<String>,
-    /// Aleph: a field map, or a message for a bad token.
-    errors: Option<serde_json::Value>,
-    /// Atlas.
-    reason: Option<String>,
-    /// Atlas.
-    detail: Option<String>,
-    /// Atlas.
-    #[serde(rename = "errorCode")]
-    error_code: Option<String>,
-    /// Atlas.
-    parameters: Option<Vec<serde_json::Value>>,
-    /// Atlas with `envelope=true`.
-    content: Option<Box<ErrorBody>>,
 }
 
 /// Sleeps before the next attempt, or ends the call with `failure` when it is not to be retried.

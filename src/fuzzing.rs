@@ -1,0 +1,56 @@
+//! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`; not part of the API).
+//!
+//! Each function runs one parser on arbitrary input and panics if an invariant breaks; the fuzzer
+//! reports a panic (or any crash) as a finding.
+
+use crate::error::{ApiError, SNIPPET_BYTES};
+use crate::transport::body::LineSplitter;
+use crate::transport::digest::{DigestChallenge, parse_challenges};
+
+/// The `WWW-Authenticate` parser and challenge selection.
+pub fn digest_challenges(header: &str) {
+    for challenge in parse_challenges(header) {
+        assert!(!challenge.scheme.is_empty());
+    }
+    let _ = DigestChallenge::best(std::iter::once(header));
+}
+
+/// The JSON-lines splitter, fed in chunks whose sizes come from the first bytes of `data`:
+/// whatever the chunking, it must give the lines that splitting the whole input gives.
+pub fn json_lines(data: &[u8]) {
+    let (sizes, body) = data.split_at(data.len().min(4));
+    let whole = split(&[body]);
+    let mut chunks = Vec::new();
+    let mut rest = body;
+    for &size in sizes {
+        let (chunk, tail) = rest.split_at((size as usize).min(rest.len()));
+        chunks.push(chunk);
+        rest = tail;
+    }
+    chunks.push(rest);
+    let chunked = split(&chunks);
+    assert_eq!(whole, chunked);
+    for line in &whole {
+        assert!(!line.is_empty() && !line.contains(&b'\n'));
+    }
+}
+
+fn split(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+    let mut splitter = LineSplitter::default();
+    let mut lines = Vec::new();
+    for chunk in chunks {
+        splitter.push(chunk);
+        while let Some(line) = splitter.next_line() {
+            lines.push(line.to_vec());
+        }
+    }
+    lines.extend(splitter.finish().map(|l| l.to_vec()));
+    lines
+}
+
+/// Error-body decoding for every platform's shape.
+pub fn error_body(data: &[u8]) {
+    let error = ApiError::from_body(400, data, "GET", String::new(), None);
+    assert!(!error.message.is_empty());
+    assert!(error.body.len() <= SNIPPET_BYTES * 3 + 3);
+}

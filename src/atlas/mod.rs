@@ -373,4 +373,32 @@ mod tests {
             assert!(!err.to_string().contains("k3y"));
         }
     }
+
+    fn page(body: serde_json::Value) -> ListPage<u32> {
+        serde_json::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn next_links_become_numbered_tokens_and_totals_are_read_carefully() {
+        // The server's own page size and number win over what was asked for.
+        let p = page(serde_json::json!({
+            "results": [1, 2, 3], "totalCount": 9,
+            "links": [{"rel": "next", "href": "/api/v1/attachments?pageNum=2&itemsPerPage=3"}]
+        }))
+        .into_page(1, 100);
+        assert_eq!(p.next, Some(PageToken::Number { page: 2, size: 3 }));
+        assert_eq!(p.total, Some(9));
+        // A next link without numbers: the following page at the size the server used.
+        let p = page(serde_json::json!({
+            "items": [1, 2], "count": 2,
+            "links": [{"rel": "next", "href": "https://h.example.org/next?cursor=x"}]
+        }))
+        .into_page(4, 5);
+        assert_eq!(p.next, Some(PageToken::Number { page: 5, size: 2 }));
+        // `count` equal to the page's length next to a `next` link is not taken as the total.
+        assert_eq!(p.total, None);
+        // Without links the listing ends with this page; `count` is its total.
+        let p = page(serde_json::json!({"items": [1, 2], "count": 2})).into_page(1, 100);
+        assert_eq!((p.next, p.total), (None, Some(2)));
+    }
 }

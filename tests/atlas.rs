@@ -231,7 +231,7 @@ async fn numbered_pages_are_followed_through_next_links() {
         id_of(11)
     );
 
-    let asked: Vec<_> = received(&server).await.iter().map(|r| query(r)).collect();
+    let asked: Vec<_> = received(&server).await.iter().map(query).collect();
     let expect = |page: &str| {
         vec![
             ("pageNum".to_owned(), page.to_owned()),

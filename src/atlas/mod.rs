@@ -14,7 +14,7 @@
 //!   `envelope=true` and `{"status", "content"}` answers are unwrapped, an error status inside a
 //!   `200` envelope included;
 //! - **errors** `{error, reason, detail, errorCode, parameters}` become an
-//!   [`ApiError`](crate::ApiError) with the code and parameters kept; an invalid-field `400` names
+//!   [`ApiError`] with the code and parameters kept; an invalid-field `400` names
 //!   the field in [`ApiError::fields`](crate::ApiError::fields);
 //! - **a client-side rate limit** of 100 requests a minute by default (the server's limit), so a
 //!   long job waits instead of bouncing off `429`s; `429`s that still happen are retried, honouring

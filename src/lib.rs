@@ -49,6 +49,9 @@
 #[macro_use]
 mod macros;
 
+#[cfg(feature = "atlas")]
+pub mod atlas;
+
 pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

@@ -1,0 +1,550 @@
+//! Attachments: what Atlas sessions produce (reports, tables, plots, captures).
+
+use std::fmt;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use url::Url;
+use uuid::Uuid;
+
+use super::{Annotation, Api, Link, ListPage, check_id};
+use crate::error::{DecodeError, Error, Result, redact_url};
+use crate::paginate::{Page, PageToken, Pages, Paginator};
+use crate::transport::ByteStream;
+
+/// Items per page when none is chosen.
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+/// The most items per page current servers give.
+pub const MAX_PAGE_SIZE: u64 = 500;
+
+/// The rate-limit key of downloads from the storage host, so they do not use up the Atlas
+/// API's allowance.
+const STORAGE_RATE_KEY: &str = "atlas-presigned-storage";
+
+string_enum! {
+    /// The file type of an attachment.
+    pub enum AttachmentType {
+        /// A PDF document.
+        Pdf = "pdf",
+        /// A CSV table.
+        Csv = "csv",
+        /// Binary data.
+        Bin = "bin",
+        /// A PNG image.
+        Png = "png",
+    }
+}
+
+/// An attachment as listings return it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The attachment's id.
+    #[serde(default)]
+    pub attachment_id: Option<Uuid>,
+    /// The original file name.
+    pub attachment_name: String,
+    /// The file type.
+    pub attachment_type: AttachmentType,
+    /// The display title.
+    #[serde(default)]
+    pub attachment_title: Option<String>,
+    /// The description.
+    #[serde(default)]
+    pub attachment_description: Option<String>,
+    /// Where the content comes from.
+    #[serde(default)]
+    pub attachment_citation: Option<String>,
+    /// The session the attachment belongs to.
+    #[serde(default)]
+    pub attachment_source_session_id: Option<Uuid>,
+    /// Who created it: an e-mail address, or `atlas`.
+    #[serde(default)]
+    pub attachment_created_by: String,
+    /// When it was created.
+    #[serde(with = "crate::time::utc")]
+    pub attachment_created_at: DateTime<Utc>,
+    /// Whether the UI shows it.
+    pub is_visible: bool,
+    /// Link relations, on servers that follow the Atlas linking convention.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+}
+
+/// An attachment with its content payload and the storage URL of its file, as
+/// [`Attachments::get`] and [`Attachments::update`] return it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentDetails {
+    /// The fields a listing shows.
+    #[serde(flatten)]
+    pub attachment: Attachment,
+    /// The structured content (chart data, table data, …), as the server sent it.
+    #[serde(default)]
+    pub attachment_content: Option<serde_json::Value>,
+    /// The storage URL of the file (`s3://…`; use [`Attachments::download`] to fetch it).
+    #[serde(default)]
+    pub s3_url: Option<String>,
+}
+
+/// The answer of [`Attachments::export`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentExport {
+    /// A time-limited signed URL of the file.
+    #[serde(default)]
+    pub presigned_url: Option<String>,
+}
+
+impl AttachmentExport {
+    /// The signed URL, parsed; an error if the server gave none.
+    pub fn url(&self) -> Result<Url> {
+        let url = self
+            .presigned_url
+            .as_deref()
+            .ok_or_else(|| Error::invalid("presigned_url", "the server gave no download URL"))?;
+        Url::parse(url).map_err(|e| Error::invalid("presigned_url", format!("{e}")))
+    }
+}
+
+/// The attachments of an Atlas instance, from [`Client::attachments`](super::Client::attachments).
+#[derive(Debug, Clone)]
+pub struct Attachments {
+    api: Api,
+}
+
+impl Attachments {
+    pub(crate) fn new(api: Api) -> Self {
+        Attachments { api }
+    }
+
+    /// Lists the caller's attachments and those Atlas created in their sessions
+    /// (`GET /attachments`).
+    ///
+    /// ```no_run
+    /// # async fn run(atlas: casefile::atlas::Client) -> casefile::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let since = chrono::Utc::now() - chrono::Duration::days(7);
+    /// let recent: Vec<_> = atlas.attachments().list()
+    ///     .attachment_type("csv")
+    ///     .created_after(since)
+    ///     .stream()
+    ///     .concurrency(4)
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list(&self) -> ListAttachments {
+        ListAttachments {
+            api: self.api.clone(),
+            query: ListQuery::default(),
+            per_page: DEFAULT_PAGE_SIZE,
+        }
+    }
+
+    /// One attachment with its content payload (`GET /attachments/{id}`).
+    pub fn get(&self, attachment_id: impl fmt::Display) -> GetAttachment {
+        GetAttachment {
+            api: self.api.clone(),
+            id: attachment_id.to_string(),
+        }
+    }
+
+    /// Changes an attachment's title, description, citation or visibility
+    /// (`PATCH /attachments/{id}`); only the fields set are sent.
+    ///
+    /// ```no_run
+    /// # async fn run(atlas: casefile::atlas::Client) -> casefile::Result<()> {
+    /// let id = "e52a9631-e38f-4e77-8c08-38001a80ad36";
+    /// // Sends {"attachment_title": "Telemetry", "attachment_citation": null}.
+    /// atlas.attachments().update(id).title("Telemetry").clear_citation().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn update(&self, attachment_id: impl fmt::Display) -> UpdateAttachment {
+        UpdateAttachment {
+            api: self.api.clone(),
+            id: attachment_id.to_string(),
+            patch: AttachmentPatch::default(),
+        }
+    }
+
+    /// A signed download URL of the attachment's file (`POST /attachments/{id}/export`).
+    pub fn export(&self, attachment_id: impl fmt::Display) -> ExportAttachment {
+        ExportAttachment {
+            api: self.api.clone(),
+            id: attachment_id.to_string(),
+        }
+    }
+
+    /// Downloads the attachment's file: asks for a signed URL, then fetches it from the storage
+    /// host without any Atlas credentials.
+    ///
+    /// ```no_run
+    /// # async fn run(atlas: casefile::atlas::Client) -> casefile::Result<()> {
+    /// let id = "e52a9631-e38f-4e77-8c08-38001a80ad36";
+    /// let bytes = atlas.attachments().download(id).save("table-4.csv").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn download(&self, attachment_id: impl fmt::Display) -> DownloadAttachment {
+        DownloadAttachment {
+            api: self.api.clone(),
+            id: attachment_id.to_string(),
+        }
+    }
+
+    /// The annotations of an attachment (`GET /attachments/{id}/annotations`).
+    pub fn annotations(&self, attachment_id: impl fmt::Display) -> ListAnnotations {
+        ListAnnotations {
+            api: self.api.clone(),
+            id: attachment_id.to_string(),
+        }
+    }
+}
+
+/// The filters of `GET /attachments`, sent as they are.
+#[derive(Debug, Clone, Default, Serialize)]
+struct ListQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment_type: Option<AttachmentType>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::utc_option"
+    )]
+    created_after: Option<DateTime<Utc>>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::utc_option"
+    )]
+    created_before: Option<DateTime<Utc>>,
+}
+
+/// Which page of a numbered listing.
+#[derive(Debug, Serialize)]
+pub(crate) struct PageQuery {
+    #[serde(rename = "pageNum")]
+    pub(crate) page_num: u64,
+    #[serde(rename = "itemsPerPage")]
+    pub(crate) items_per_page: u64,
+}
+
+/// `GET /attachments`, from [`Attachments::list`].
+#[derive(Debug, Clone)]
+#[must_use = "a listing does nothing until it is streamed"]
+pub struct ListAttachments {
+    api: Api,
+    query: ListQuery,
+    per_page: u64,
+}
+
+impl ListAttachments {
+    /// Only the attachments of this session.
+    pub fn session_id(mut self, session_id: impl fmt::Display) -> Self {
+        self.query.session_id = Some(session_id.to_string());
+        self
+    }
+
+    /// Only attachments of this file type (`pdf`, `csv`, `bin`, …).
+    pub fn attachment_type(mut self, attachment_type: impl Into<AttachmentType>) -> Self {
+        self.query.attachment_type = Some(attachment_type.into());
+        self
+    }
+
+    /// Only attachments created at or after this time (sent as ISO-8601 in UTC).
+    pub fn created_after(mut self, time: DateTime<Utc>) -> Self {
+        self.query.created_after = Some(time);
+        self
+    }
+
+    /// Only attachments created before this time (sent as ISO-8601 in UTC).
+    pub fn created_before(mut self, time: DateTime<Utc>) -> Self {
+        self.query.created_before = Some(time);
+        self
+    }
+
+    /// Items per page, 1 to 500 (default 100), on servers that page.
+    pub fn per_page(mut self, n: u64) -> Self {
+        self.per_page = n;
+        self
+    }
+
+    fn check(&self) -> Option<(&'static str, String)> {
+        if !(1..=MAX_PAGE_SIZE).contains(&self.per_page) {
+            return Some((
+                "per_page",
+                format!("must be 1 to {MAX_PAGE_SIZE}, not {}", self.per_page),
+            ));
+        }
+        if self
+            .query
+            .session_id
+            .as_deref()
+            .is_some_and(|s| s.trim().is_empty())
+        {
+            return Some(("session_id", "must not be empty".into()));
+        }
+        if let (Some(after), Some(before)) = (self.query.created_after, self.query.created_before)
+            && after >= before
+        {
+            return Some((
+                "created_after",
+                format!("{after} is not before created_before {before}"),
+            ));
+        }
+        None
+    }
+
+    /// The attachments, one by one, fetched a page at a time ahead of the caller.
+    pub fn stream(self) -> Paginator<Attachment> {
+        let invalid = self.check();
+        let ListAttachments {
+            api,
+            query,
+            per_page,
+        } = self;
+        Paginator::new(move |token| {
+            let invalid = invalid.clone();
+            let request = page_number(token, per_page).map(|(page, size)| {
+                let request = api
+                    .request(Method::GET, &["attachments"])
+                    .query(&query)
+                    .query(&PageQuery {
+                        page_num: page,
+                        items_per_page: size,
+                    });
+                (request, page, size)
+            });
+            async move {
+                if let Some((argument, reason)) = invalid {
+                    return Err(Error::invalid(argument, reason));
+                }
+                let (request, page, size) = request?;
+                let body: ListPage<Attachment> = request.send().await?;
+                Ok(body.into_page(page, size))
+            }
+        })
+    }
+
+    /// The whole pages instead of single attachments.
+    pub fn pages(self) -> Pages<Attachment> {
+        self.stream().pages()
+    }
+
+    /// Only the first page.
+    pub async fn first_page(self) -> Result<Page<Attachment>> {
+        self.stream().first_page().await
+    }
+}
+
+/// The page number and size a token names (`None`: the first page).
+pub(crate) fn page_number(token: Option<PageToken>, per_page: u64) -> Result<(u64, u64)> {
+    match token {
+        None => Ok((1, per_page)),
+        Some(PageToken::Number { page, size }) => Ok((page, size)),
+        Some(other) => Err(Error::Pagination(format!(
+            "a numbered listing was handed {other}"
+        ))),
+    }
+}
+
+/// `GET /attachments/{id}`, from [`Attachments::get`].
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is sent or awaited"]
+pub struct GetAttachment {
+    api: Api,
+    id: String,
+}
+
+impl GetAttachment {
+    /// Sends the request.
+    pub async fn send(self) -> Result<AttachmentDetails> {
+        check_id("attachment_id", &self.id)?;
+        self.api
+            .request(Method::GET, &["attachments", &self.id])
+            .send()
+            .await
+    }
+}
+
+/// The body of `PATCH /attachments/{id}`: an absent field is untouched, `Some(None)` is `null`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+struct AttachmentPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment_title: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment_description: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment_citation: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_visible: Option<bool>,
+}
+
+/// `PATCH /attachments/{id}`, from [`Attachments::update`]. Each field is either set, cleared
+/// (sent as `null`), or left untouched (not sent).
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is sent or awaited"]
+pub struct UpdateAttachment {
+    api: Api,
+    id: String,
+    patch: AttachmentPatch,
+}
+
+impl UpdateAttachment {
+    /// Sets the display title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.patch.attachment_title = Some(Some(title.into()));
+        self
+    }
+
+    /// Clears the display title (sends `null`).
+    pub fn clear_title(mut self) -> Self {
+        self.patch.attachment_title = Some(None);
+        self
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.patch.attachment_description = Some(Some(description.into()));
+        self
+    }
+
+    /// Clears the description (sends `null`).
+    pub fn clear_description(mut self) -> Self {
+        self.patch.attachment_description = Some(None);
+        self
+    }
+
+    /// Sets the source citation.
+    pub fn citation(mut self, citation: impl Into<String>) -> Self {
+        self.patch.attachment_citation = Some(Some(citation.into()));
+        self
+    }
+
+    /// Clears the source citation (sends `null`).
+    pub fn clear_citation(mut self) -> Self {
+        self.patch.attachment_citation = Some(None);
+        self
+    }
+
+    /// Shows or hides the attachment in the UI.
+    pub fn visible(mut self, visible: bool) -> Self {
+        self.patch.is_visible = Some(visible);
+        self
+    }
+
+    /// Sends the request; refused before sending when nothing was set.
+    pub async fn send(self) -> Result<AttachmentDetails> {
+        check_id("attachment_id", &self.id)?;
+        if self.patch == AttachmentPatch::default() {
+            return Err(Error::invalid(
+                "update",
+                "nothing to change: set or clear at least one field",
+            ));
+        }
+        self.api
+            .request(Method::PATCH, &["attachments", &self.id])
+            .json(&self.patch)
+            .send()
+            .await
+    }
+}
+
+/// `POST /attachments/{id}/export`, from [`Attachments::export`].
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is sent or awaited"]
+pub struct ExportAttachment {
+    api: Api,
+    id: String,
+}
+
+impl ExportAttachment {
+    /// Sends the request.
+    pub async fn send(self) -> Result<AttachmentExport> {
+        check_id("attachment_id", &self.id)?;
+        self.api
+            .request(Method::POST, &["attachments", &self.id, "export"])
+            .send()
+            .await
+    }
+}
+
+/// Export and download of an attachment's file, from [`Attachments::download`]. Awaiting it
+/// gives the body as a stream; [`save`](Self::save) writes it to a file.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is sent or awaited"]
+pub struct DownloadAttachment {
+    api: Api,
+    id: String,
+}
+
+impl DownloadAttachment {
+    /// Asks for the signed URL and starts the download; the body arrives as a stream.
+    pub async fn send(self) -> Result<ByteStream> {
+        let export = ExportAttachment {
+            api: self.api.clone(),
+            id: self.id.clone(),
+        }
+        .send()
+        .await?;
+        let url = export.url().map_err(|e| {
+            let reason = match e {
+                Error::InvalidInput { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            let export_url = self
+                .api
+                .transport
+                .api_base()
+                .join(&format!("attachments/{}/export", self.id));
+            Error::from(DecodeError {
+                status: 200,
+                path: "presigned_url".into(),
+                message: reason,
+                method: "POST".into(),
+                url: export_url.map(|u| redact_url(&u)).unwrap_or_default(),
+                body: serde_json::to_string(&export).unwrap_or_default(),
+            })
+        })?;
+        // The signed URL carries its own authorization: no Atlas credentials go to the storage
+        // host, and the download does not count against the API's rate limit.
+        self.api
+            .transport
+            .get_external(url)
+            .rate_key(STORAGE_RATE_KEY)
+            .send_stream()
+            .await
+    }
+
+    /// Downloads the file to `path` (through `<path>.part`, renamed when complete) and returns
+    /// the number of bytes written.
+    pub async fn save(self, path: impl AsRef<Path>) -> Result<u64> {
+        self.send().await?.save(path).await
+    }
+}
+
+/// `GET /attachments/{id}/annotations`, from [`Attachments::annotations`].
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is sent or awaited"]
+pub struct ListAnnotations {
+    api: Api,
+    id: String,
+}
+
+impl ListAnnotations {
+    /// Sends the request.
+    pub async fn send(self) -> Result<Vec<Annotation>> {
+        check_id("attachment_id", &self.id)?;
+        self.api
+            .request(Method::GET, &["attachments", &self.id, "annotations"])
+            .send()
+            .await
+    }
+}
+
+send_on_await!(
+    GetAttachment => AttachmentDetails,
+    UpdateAttachment => AttachmentDetails,
+    ExportAttachment => AttachmentExport,
+    DownloadAttachment => ByteStream,
+    ListAnnotations => Vec<Annotation>,
+);

@@ -446,3 +446,80 @@ async fn injected_faults_are_survived_by_retries() {
             .is_timeout()
     );
 }
+
+/// Every Atlas write through the typed client, read back from the sandbox.
+#[cfg(feature = "atlas")]
+#[tokio::test]
+async fn atlas_client_round_trips_through_the_sandbox() {
+    use casefile::atlas::{AnnotationType, BboxContent, BoundingBox, NewAnnotation};
+    use futures::TryStreamExt;
+
+    let s = Sandbox::start().await.unwrap();
+    let atlas = s.atlas().unwrap();
+    let all: Vec<_> = atlas
+        .attachments()
+        .list()
+        .per_page(25)
+        .stream()
+        .concurrency(3)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 60);
+    let csvs: Vec<_> = atlas
+        .attachments()
+        .list()
+        .attachment_type("csv")
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(csvs.len(), 15);
+    let id = all[0].attachment_id.unwrap().to_string();
+
+    let updated = atlas
+        .attachments()
+        .update(&id)
+        .title("Renamed in the sandbox")
+        .clear_citation()
+        .visible(false)
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.attachment.attachment_title.as_deref(),
+        Some("Renamed in the sandbox")
+    );
+    let read = atlas.attachments().get(&id).await.unwrap();
+    assert_eq!(
+        read.attachment.attachment_title.as_deref(),
+        Some("Renamed in the sandbox")
+    );
+    assert_eq!(read.attachment.attachment_citation, None);
+    assert!(!read.attachment.is_visible);
+
+    let before = atlas.attachments().annotations(&id).await.unwrap().len();
+    let page = BboxContent::new(1920.0, 1080.0, 0)
+        .bbox(BoundingBox::new("Peak", 100.0, 200.0, 50.0, 40.0).tag("verified", true));
+    let created = atlas.annotations().create(&id, page).await.unwrap();
+    let path = atlas
+        .annotations()
+        .create(
+            &id,
+            NewAnnotation::Path(json!({"points": [[0, 0], [5, 5]]})),
+        )
+        .await
+        .unwrap();
+    let after = atlas.attachments().annotations(&id).await.unwrap();
+    assert_eq!(after.len(), before + 2);
+    assert!(
+        after
+            .iter()
+            .any(|a| a.id == created.id && a.annotation_type == AnnotationType::Bbox)
+    );
+    assert!(after.iter().any(|a| a.id == path.id));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file.bin");
+    let written = atlas.attachments().download(&id).save(&file).await.unwrap();
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), written);
+}

@@ -229,6 +229,16 @@ impl Sandbox {
         credentials::ATLAS_TOKEN
     }
 
+    /// An Atlas client for the sandbox, signed in with HTTP Digest.
+    #[cfg(feature = "atlas")]
+    pub fn atlas(&self) -> Result<crate::atlas::Client> {
+        let (user, key) = self.atlas_digest();
+        crate::atlas::Client::builder()
+            .base_url(self.atlas_url())
+            .digest(user, key)
+            .build()
+    }
+
     /// The faults injected into all three servers.
     pub fn faults(&self) -> &Faults {
         &self.faults

@@ -49,6 +49,9 @@
 #[macro_use]
 mod macros;
 
+#[cfg(feature = "atlos")]
+pub mod atlos;
+
 pub mod error;
 pub mod paginate;
 mod path;

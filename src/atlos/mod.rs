@@ -9,7 +9,7 @@
 //!   metadata of a namespace, upload a file;
 //! - [`Client::updates`]: the history of changes and comments, optionally of one incident.
 //!
-//! Listings are streams ([`Paginator`](crate::Paginator)) over the server's cursors, 100 items a
+//! Listings are streams ([`Paginator`]) over the server's cursors, 100 items a
 //! page, the next page fetched while the caller works on the current one.
 //!
 //! The server answers every refusal with HTTP 401 and `{"error": ...}`; casefile reads the message

@@ -43,17 +43,28 @@ impl Target {
         if real {
             let url = std::env::var(url_var).unwrap_or_default();
             Target {
-                label: format!("{url}, {}", if write { "reading and writing" } else { "read-only" }),
+                label: format!(
+                    "{url}, {}",
+                    if write {
+                        "reading and writing"
+                    } else {
+                        "read-only"
+                    }
+                ),
                 writes: write,
             }
         } else {
-            Target { label: "sandbox".into(), writes: true }
+            Target {
+                label: "sandbox".into(),
+                writes: true,
+            }
         }
     }
 }
 
 fn configured(vars: &[&str]) -> bool {
-    vars.iter().all(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()))
+    vars.iter()
+        .all(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()))
 }
 
 #[tokio::main]
@@ -77,54 +88,155 @@ async fn main() -> ExitCode {
 }
 
 async fn run(write: bool) -> casefile::Result<()> {
-    let mut tour = Tour { steps: 0, started: Instant::now() };
+    let mut tour = Tour {
+        steps: 0,
+        started: Instant::now(),
+    };
     let sandbox = Sandbox::start().await?;
-    println!("casefile tour: sandbox servers on {}, {}, {}", sandbox.atlos_url(), sandbox.aleph_url(), sandbox.atlas_url());
+    println!(
+        "casefile tour: sandbox servers on {}, {}, {}",
+        sandbox.atlos_url(),
+        sandbox.aleph_url(),
+        sandbox.atlas_url()
+    );
 
-    let real_atlas = configured(&["ATLAS_URL"]) && (configured(&["ATLAS_TOKEN"]) || configured(&["ATLAS_USERNAME", "ATLAS_API_KEY"]));
+    let real_atlas = configured(&["ATLAS_URL"])
+        && (configured(&["ATLAS_TOKEN"]) || configured(&["ATLAS_USERNAME", "ATLAS_API_KEY"]));
     let target = Target::choose(real_atlas, "ATLAS_URL", write);
-    let atlas = if real_atlas { casefile::atlas::Client::from_env()? } else { sandbox.atlas()? };
+    let atlas = if real_atlas {
+        casefile::atlas::Client::from_env()?
+    } else {
+        sandbox.atlas()?
+    };
     atlas_tour(&mut tour, &atlas, &target).await?;
 
-    println!("\n{} operations in {:.1?}", tour.steps, tour.started.elapsed());
+    println!(
+        "\n{} operations in {:.1?}",
+        tour.steps,
+        tour.started.elapsed()
+    );
     Ok(())
 }
 
-async fn atlas_tour(tour: &mut Tour, atlas: &casefile::atlas::Client, target: &Target) -> casefile::Result<()> {
+async fn atlas_tour(
+    tour: &mut Tour,
+    atlas: &casefile::atlas::Client,
+    target: &Target,
+) -> casefile::Result<()> {
     use casefile::atlas::{BboxContent, BoundingBox, NewAnnotation};
 
     tour.section("Atlas", &target.label);
     let first = atlas.attachments().list().per_page(20).first_page().await?;
-    tour.step("attachments().list().first_page()", format!("{} of {} attachments", first.items.len(), first.total.unwrap_or(0)));
-    let all: Vec<_> = atlas.attachments().list().per_page(20).stream().concurrency(4).try_collect().await?;
-    tour.step("attachments().list().stream().concurrency(4)", format!("{} attachments, 4 pages at a time", all.len()));
+    tour.step(
+        "attachments().list().first_page()",
+        format!(
+            "{} of {} attachments",
+            first.items.len(),
+            first.total.unwrap_or(0)
+        ),
+    );
+    let all: Vec<_> = atlas
+        .attachments()
+        .list()
+        .per_page(20)
+        .stream()
+        .concurrency(4)
+        .try_collect()
+        .await?;
+    tour.step(
+        "attachments().list().stream().concurrency(4)",
+        format!("{} attachments, 4 pages at a time", all.len()),
+    );
     let Some(attachment) = all.first() else {
         tour.step("(no attachments to look at)", "");
         return Ok(());
     };
-    let id = attachment.attachment_id.map(|u| u.to_string()).unwrap_or_default();
-    let pdfs: Vec<_> = atlas.attachments().list().attachment_type("pdf").stream().try_collect().await?;
-    tour.step("attachments().list().attachment_type(\"pdf\")", format!("{} PDFs", pdfs.len()));
+    let id = attachment
+        .attachment_id
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let pdfs: Vec<_> = atlas
+        .attachments()
+        .list()
+        .attachment_type("pdf")
+        .stream()
+        .try_collect()
+        .await?;
+    tour.step(
+        "attachments().list().attachment_type(\"pdf\")",
+        format!("{} PDFs", pdfs.len()),
+    );
     let details = atlas.attachments().get(&id).await?;
-    tour.step("attachments().get(id)", format!("{:?}, content {}", details.attachment.attachment_name, if details.attachment_content.is_some() { "present" } else { "empty" }));
+    tour.step(
+        "attachments().get(id)",
+        format!(
+            "{:?}, content {}",
+            details.attachment.attachment_name,
+            if details.attachment_content.is_some() {
+                "present"
+            } else {
+                "empty"
+            }
+        ),
+    );
     let annotations = atlas.attachments().annotations(&id).await?;
-    tour.step("attachments().annotations(id)", format!("{} annotations", annotations.len()));
+    tour.step(
+        "attachments().annotations(id)",
+        format!("{} annotations", annotations.len()),
+    );
     let export = atlas.attachments().export(&id).await?;
-    tour.step("attachments().export(id)", format!("presigned URL on {}", export.url()?.host_str().unwrap_or("?")));
+    tour.step(
+        "attachments().export(id)",
+        format!(
+            "presigned URL on {}",
+            export.url()?.host_str().unwrap_or("?")
+        ),
+    );
     let dir = std::env::temp_dir().join(format!("casefile-tour-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
-    let bytes = atlas.attachments().download(&id).save(dir.join(&attachment.attachment_name)).await?;
-    tour.step("attachments().download(id).save(path)", format!("{bytes} bytes, no Atlas credentials sent to storage"));
+    let bytes = atlas
+        .attachments()
+        .download(&id)
+        .save(dir.join(&attachment.attachment_name))
+        .await?;
+    tour.step(
+        "attachments().download(id).save(path)",
+        format!("{bytes} bytes, no Atlas credentials sent to storage"),
+    );
     if !target.writes {
         return Ok(());
     }
-    let updated = atlas.attachments().update(&id).title("Reviewed in the casefile tour").clear_citation().await?;
-    tour.step("attachments().update(id).title(..).clear_citation()", format!("title now {:?}", updated.attachment.attachment_title.unwrap_or_default()));
-    let page = BboxContent::new(1920.0, 1080.0, 0).bbox(BoundingBox::new("Peak", 640.0, 300.0, 120.0, 80.0).tag("verified", true));
+    let updated = atlas
+        .attachments()
+        .update(&id)
+        .title("Reviewed in the casefile tour")
+        .clear_citation()
+        .await?;
+    tour.step(
+        "attachments().update(id).title(..).clear_citation()",
+        format!(
+            "title now {:?}",
+            updated.attachment.attachment_title.unwrap_or_default()
+        ),
+    );
+    let page = BboxContent::new(1920.0, 1080.0, 0)
+        .bbox(BoundingBox::new("Peak", 640.0, 300.0, 120.0, 80.0).tag("verified", true));
     let bbox = atlas.annotations().create(&id, page).await?;
-    tour.step("annotations().create(id, bbox)", format!("annotation {}", bbox.id));
-    let path = atlas.annotations().create(&id, NewAnnotation::Path(serde_json::json!({"points": [[10, 10], [200, 40]]}))).await?;
-    tour.step("annotations().create(id, path)", format!("annotation {}", path.id));
+    tour.step(
+        "annotations().create(id, bbox)",
+        format!("annotation {}", bbox.id),
+    );
+    let path = atlas
+        .annotations()
+        .create(
+            &id,
+            NewAnnotation::Path(serde_json::json!({"points": [[10, 10], [200, 40]]})),
+        )
+        .await?;
+    tour.step(
+        "annotations().create(id, path)",
+        format!("annotation {}", path.id),
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -51,6 +51,8 @@ mod macros;
 
 #[cfg(feature = "atlas")]
 pub mod atlas;
+#[cfg(feature = "atlos")]
+pub mod atlos;
 
 pub mod error;
 #[cfg(feature = "fuzzing")]

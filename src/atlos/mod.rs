@@ -1,0 +1,511 @@
+//! [Atlos](https://atlos.org): collaborative investigation of incidents, each with its source
+//! material (archived links and uploaded files) and a history of updates and comments.
+//!
+//! This module covers the project-scoped API v2 (`/api/v2`) as the real server implements it:
+//!
+//! - [`Client::incidents`]: list with every search filter ([`ListIncidents`]), create, comment,
+//!   update one attribute;
+//! - [`Client::source_material`]: list, get, create (optionally archived by Atlos), set the
+//!   metadata of a namespace, upload a file;
+//! - [`Client::updates`]: the history of changes and comments, optionally of one incident.
+//!
+//! Listings are streams ([`Paginator`]) over the server's cursors, 100 items a
+//! page, the next page fetched while the caller works on the current one.
+//!
+//! The server answers every refusal with HTTP 401 and `{"error": ...}`; casefile reads the message
+//! to give [`ApiError::kind`] its real meaning (a missing incident is
+//! [`ErrorKind::NotFound`], a token without the `edit` permission [`ErrorKind::Forbidden`], a
+//! bad token [`ErrorKind::Unauthorized`], a refused value [`ErrorKind::Validation`] with the
+//! field messages in [`ApiError::fields`]). A listing whose cursor expired (the server says so with
+//! HTTP 200) is an error too, not an empty page.
+//!
+//! ```no_run
+//! use casefile::atlos::{Client, IncidentStatus};
+//! use futures::TryStreamExt;
+//!
+//! # async fn run() -> casefile::Result<()> {
+//! let atlos = Client::from_env()?; // ATLOS_URL (optional), ATLOS_API_TOKEN
+//!
+//! let mut todo = atlos.incidents().list().status(IncidentStatus::ToDo).stream();
+//! while let Some(incident) = todo.try_next().await? {
+//!     println!("{} {}", incident.slug, incident.description);
+//! }
+//!
+//! let material = atlos
+//!     .source_material()
+//!     .create("CIV-AD12H4")
+//!     .url("https://example.org/video.mp4")
+//!     .archive(true)
+//!     .await?;
+//! atlos
+//!     .source_material()
+//!     .upload(material.id, casefile::Upload::path("clip.mp4"))
+//!     .title("Original clip")
+//!     .await?;
+//! atlos
+//!     .incidents()
+//!     .update_attribute("AD12H4", "status", IncidentStatus::Completed)
+//!     .message("Verified by two sources")
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+mod incidents;
+mod source_material;
+mod updates;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use futures::future::{BoxFuture, FutureExt};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use url::Url;
+
+use crate::error::{ApiError, DecodeError, Error, ErrorKind, Result, redact_url, snippet};
+use crate::paginate::{Page, PageToken, Paginator};
+use crate::transport::{Auth, ClientBuilder, RequestBuilder, Transport};
+
+pub use incidents::{
+    AddComment, AttributeType, AttributeValue, CreateIncident, CustomAttribute, Incident,
+    IncidentSort, IncidentStatus, Incidents, ListIncidents, Location, Project, ProjectAttribute,
+    Restriction, Sensitivity, UpdateAttribute,
+};
+pub use source_material::{
+    Artifact, ArtifactType, CreateSourceMaterial, GetSourceMaterial, ListSourceMaterial,
+    SetMetadata, SourceMaterial, SourceMaterialApi, SourceMaterialStatus, UploadFile, UploadType,
+    Visibility,
+};
+pub use updates::{ListUpdates, Update, UpdateType, Updates, User};
+
+/// The public Atlos instance.
+pub const DEFAULT_URL: &str = "https://platform.atlos.org";
+
+/// A client of one Atlos project (API tokens are project-scoped).
+///
+/// Cheap to clone: clones share the connection pool.
+#[derive(Clone, Debug)]
+pub struct Client {
+    transport: Transport,
+}
+
+impl Client {
+    /// A builder: base URL (default [`DEFAULT_URL`]), token, timeouts, retries.
+    ///
+    /// ```
+    /// let atlos = casefile::atlos::Client::builder()
+    ///     .base_url("https://atlos.example.org")
+    ///     .token("my-project-token")
+    ///     .build()?;
+    /// # Ok::<(), casefile::Error>(())
+    /// ```
+    pub fn builder() -> ClientBuilder<Client> {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: `ATLOS_URL` (default [`DEFAULT_URL`]) and
+    /// `ATLOS_API_TOKEN` (required).
+    pub fn from_env() -> Result<Client> {
+        let token = std::env::var("ATLOS_API_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| Error::Config("ATLOS_API_TOKEN is not set".into()))?;
+        let mut builder = Client::builder().token(token);
+        if let Ok(url) = std::env::var("ATLOS_URL")
+            && !url.trim().is_empty()
+        {
+            builder = builder.base_url(url.trim());
+        }
+        builder.build()
+    }
+
+    /// The underlying transport, to call an endpoint this module does not model with the same
+    /// credentials, retries and error reading. Paths are relative to `<base>/api/v2/`.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Incidents: list, create, comment, update an attribute.
+    pub fn incidents(&self) -> Incidents {
+        Incidents::new(self.transport.clone())
+    }
+
+    /// Source material (the archived or uploaded media of incidents).
+    pub fn source_material(&self) -> SourceMaterialApi {
+        SourceMaterialApi::new(self.transport.clone())
+    }
+
+    /// Updates and comments.
+    pub fn updates(&self) -> Updates {
+        Updates::new(self.transport.clone())
+    }
+}
+
+impl ClientBuilder<Client> {
+    /// The project's API token, sent as `Authorization: Bearer <token>`.
+    pub fn token(self, token: impl Into<crate::Secret>) -> Self {
+        self.auth(Auth::bearer(token))
+    }
+
+    /// Builds the client. An API token is required.
+    pub fn build(self) -> Result<Client> {
+        if matches!(self.auth, Auth::None) {
+            return Err(Error::Config(
+                "an Atlos client needs an API token (ClientBuilder::token)".into(),
+            ));
+        }
+        Ok(Client {
+            transport: self.build_transport(Some(DEFAULT_URL), "api/v2/", classify)?,
+        })
+    }
+}
+
+/// Gives an Atlos refusal its kind. The server answers 401 to everything, so the message decides.
+fn classify(error: &mut ApiError) {
+    if !matches!(error.status, 200 | 401) {
+        return;
+    }
+    let canonical = error.message == "Unauthorized";
+    if !error.fields.is_empty() {
+        error.kind = ErrorKind::Validation;
+        if canonical {
+            error.message = "the server refused the values".into();
+        }
+        return;
+    }
+    let message = error.message.to_ascii_lowercase();
+    error.kind = if message.contains("invalid token") || message.contains("token not found") {
+        ErrorKind::Unauthorized
+    } else if message.contains("not authorized") || error.message == "unauthorized" {
+        // "api token not authorized to edit"; a bare lower-case "unauthorized" is the server
+        // refusing a token without the permission to create incidents.
+        ErrorKind::Forbidden
+    } else if message.contains("not found") {
+        // "incident not found", "incident not found or unauthorized", "attribute not found"
+        ErrorKind::NotFound
+    } else if message.contains("not provided")
+        || message.contains("unknown attribute")
+        || message.contains("pagination")
+        || message.contains("invalid")
+        || message.contains("must ")
+    {
+        ErrorKind::Validation
+    } else if canonical && error.status == 401 {
+        // No Atlos body: a proxy or the server itself refused the credentials.
+        ErrorKind::Unauthorized
+    } else {
+        ErrorKind::Other
+    };
+}
+
+/// A refusal the server wrote into a success answer (`{"error": ...}` with HTTP 200).
+fn error_in_body(method: &str, url: &Url, error: Value) -> Error {
+    let mut fields = BTreeMap::new();
+    let message = match &error {
+        Value::String(s) => s.clone(),
+        Value::Object(map) => {
+            for (k, v) in map {
+                let text = v
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string());
+                fields.insert(k.clone(), text);
+            }
+            "Unauthorized".into()
+        }
+        other => other.to_string(),
+    };
+    let body = serde_json::json!({ "error": error }).to_string();
+    let mut api = ApiError {
+        status: 200,
+        kind: ErrorKind::Validation,
+        message,
+        code: None,
+        fields,
+        parameters: Vec::new(),
+        retry_after: None,
+        method: method.to_owned(),
+        url: redact_url(url),
+        body: snippet(body.as_bytes()),
+    };
+    classify(&mut api);
+    if api.kind == ErrorKind::Other {
+        // An error in a 200 answer is never a success; the only known one is a refused cursor.
+        api.kind = ErrorKind::Validation;
+    }
+    api.into()
+}
+
+/// A success answer that lacks what it should carry.
+fn missing(method: &str, url: &Url, what: &str, body: String) -> Error {
+    DecodeError {
+        status: 200,
+        path: ".".into(),
+        message: format!("missing field `{what}`"),
+        method: method.to_owned(),
+        url: redact_url(url),
+        body: snippet(body.as_bytes()),
+    }
+    .into()
+}
+
+/// `{"success": true, "result": {...}}`, or `{"error": ...}`.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    result: Option<T>,
+    #[serde(default)]
+    success: Option<bool>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+/// One page of a listing: `{"results": [...], "next": cursor|null, "previous": ...}`, or
+/// `{"error": ...}` for a refused cursor.
+#[derive(Deserialize)]
+struct Listing<T> {
+    results: Option<Vec<T>>,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+/// The URL of `segments` under the API base with `query` as its query string.
+fn api_url(transport: &Transport, segments: &[&str], query: &impl Serialize) -> Result<Url> {
+    let mut url = crate::path::join(transport.api_base(), segments)?;
+    let encoded =
+        serde_html_form::to_string(query).map_err(|e| Error::invalid("query", e.to_string()))?;
+    if !encoded.is_empty() {
+        url.set_query(Some(&encoded));
+    }
+    Ok(url)
+}
+
+/// Sends a write whose answer is `{"success": true, "result": T}` and returns `T`.
+async fn send_result<T: DeserializeOwned>(
+    request: RequestBuilder,
+    url: Url,
+    method: &str,
+) -> Result<T> {
+    let envelope: Envelope<T> = request.send().await?;
+    if let Some(error) = envelope.error {
+        return Err(error_in_body(method, &url, error));
+    }
+    envelope
+        .result
+        .ok_or_else(|| missing(method, &url, "result", String::new()))
+}
+
+/// Sends a write whose answer is `{"success": true}`.
+async fn send_ack(request: RequestBuilder, url: Url) -> Result<()> {
+    let envelope: Envelope<serde::de::IgnoredAny> = request.send().await?;
+    if let Some(error) = envelope.error {
+        return Err(error_in_body("POST", &url, error));
+    }
+    match envelope.success {
+        Some(false) => Err(error_in_body(
+            "POST",
+            &url,
+            Value::String("the server did not report success".into()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// An argument refused before sending, kept in a form that can be reported more than once (a
+/// listing's first page may be asked for several times).
+#[derive(Clone, Debug)]
+struct Refusal(&'static str, String);
+
+impl Refusal {
+    fn error(&self) -> Error {
+        Error::invalid(self.0, self.1.clone())
+    }
+
+    fn from_error(error: Error) -> Refusal {
+        match error {
+            Error::InvalidInput { argument, reason } => Refusal(argument, reason),
+            other => Refusal("argument", other.to_string()),
+        }
+    }
+}
+
+/// A stream over a cursor-paginated listing at `segments` with `query`.
+fn cursor_listing<T, Q>(
+    transport: Transport,
+    segments: &'static [&'static str],
+    query: Q,
+    refusal: Option<Refusal>,
+) -> Paginator<T>
+where
+    T: DeserializeOwned + Send + 'static,
+    Q: Serialize + Send + Sync + 'static,
+{
+    Paginator::new(move |token| -> BoxFuture<'static, Result<Page<T>>> {
+        if let Some(refusal) = &refusal {
+            let error = refusal.error();
+            return async move { Err(error) }.boxed();
+        }
+        let url = api_url(&transport, segments, &query).map(|mut url| {
+            if let Some(PageToken::Cursor(cursor)) = &token {
+                url.query_pairs_mut().append_pair("cursor", cursor);
+            }
+            url
+        });
+        let transport = transport.clone();
+        async move {
+            let url = url?;
+            let listing: Listing<T> = transport.get_url(&url).send().await?;
+            if let Some(error) = listing.error {
+                return Err(error_in_body("GET", &url, error));
+            }
+            let items = listing
+                .results
+                .ok_or_else(|| missing("GET", &url, "results", String::new()))?;
+            Ok(Page {
+                items,
+                next: listing.next.map(PageToken::Cursor),
+                total: None,
+            })
+        }
+        .boxed()
+    })
+}
+
+/// Checks an incident slug: six characters of `[0-9A-Z]`, optionally after a project code and a
+/// dash (`CIV-AD12H4`); lower case is accepted, as the server upper-cases it.
+fn check_slug(slug: &str) -> Result<()> {
+    let code = match slug.split_once('-') {
+        Some((prefix, code)) => {
+            let prefix_ok = (1..=5).contains(&prefix.len())
+                && prefix.bytes().all(|b| b.is_ascii_alphanumeric());
+            if !prefix_ok {
+                return Err(Error::invalid(
+                    "slug",
+                    format!(
+                        "`{slug}`: the part before `-` must be a project code of 1 to 5 letters or digits"
+                    ),
+                ));
+            }
+            code
+        }
+        None => slug,
+    };
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Error::invalid(
+            "slug",
+            format!(
+                "`{slug}` is not an incident slug (six letters or digits such as `AD12H4`, \
+                 optionally after a project code: `CIV-AD12H4`)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `id` is a UUID and returns it in its canonical form.
+fn check_uuid(argument: &'static str, id: impl fmt::Display) -> Result<String> {
+    let text = id.to_string();
+    uuid::Uuid::parse_str(text.trim())
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| Error::invalid(argument, format!("`{text}` is not a UUID")))
+}
+
+/// Refuses an empty or blank text.
+fn check_text(argument: &'static str, text: &str) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(Error::invalid(argument, "must not be empty"));
+    }
+    Ok(())
+}
+
+/// `null` read as the type's default (the server writes `null` for empty lists).
+fn nullable<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, message: &str) -> ApiError {
+        ApiError {
+            status,
+            kind: ErrorKind::from_status(status),
+            message: message.into(),
+            code: None,
+            fields: BTreeMap::new(),
+            parameters: vec![],
+            retry_after: None,
+            method: "GET".into(),
+            url: "u".into(),
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn classifies_every_known_message() {
+        let cases = [
+            ("invalid token or token not found", ErrorKind::Unauthorized),
+            ("incident not found", ErrorKind::NotFound),
+            ("incident not found or unauthorized", ErrorKind::NotFound),
+            (
+                "media version not found or unauthorized",
+                ErrorKind::NotFound,
+            ),
+            ("media not found", ErrorKind::NotFound),
+            ("attribute not found", ErrorKind::NotFound),
+            ("api token not authorized to edit", ErrorKind::Forbidden),
+            (
+                "api token not authorized to post comment",
+                ErrorKind::Forbidden,
+            ),
+            (
+                "api token not authorized to read updates",
+                ErrorKind::Forbidden,
+            ),
+            ("unauthorized", ErrorKind::Forbidden),
+            ("value not provided", ErrorKind::Validation),
+            ("message not provided", ErrorKind::Validation),
+            ("valid file not provided", ErrorKind::Validation),
+            ("unknown attributes: [\"color\"]", ErrorKind::Validation),
+            ("Unauthorized", ErrorKind::Unauthorized),
+            ("something new", ErrorKind::Other),
+        ];
+        for (message, kind) in cases {
+            let mut e = api(401, message);
+            classify(&mut e);
+            assert_eq!(e.kind, kind, "{message}");
+            assert_eq!(e.message, message);
+        }
+        let mut e = api(500, "not found");
+        classify(&mut e);
+        assert_eq!(e.kind, ErrorKind::Server);
+    }
+
+    #[test]
+    fn slugs() {
+        for ok in ["AD12H4", "ad12h4", "CIV-AD12H4", "civ-ad12h4", "ATL-000000"] {
+            assert!(check_slug(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "AD12H",
+            "AD12H45",
+            "AD12H!",
+            "-AD12H4",
+            "TOOLONG-AD12H4",
+            "CIV-",
+            " AD12H4",
+            "A/12H4",
+            "CIV-AD-2H4",
+        ] {
+            assert!(check_slug(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -28,7 +28,7 @@ impl Tour {
 
     fn step(&mut self, operation: &str, outcome: impl std::fmt::Display) {
         self.steps += 1;
-        println!("  {operation:<48} {outcome}");
+        println!("  {operation:<56} {outcome}");
     }
 }
 
@@ -100,6 +100,15 @@ async fn run(write: bool) -> casefile::Result<()> {
         sandbox.atlas_url()
     );
 
+    let real_atlos = configured(&["ATLOS_API_TOKEN"]);
+    let target = Target::choose(real_atlos, "ATLOS_URL", write);
+    let atlos = if real_atlos {
+        casefile::atlos::Client::from_env()?
+    } else {
+        sandbox.atlos()?
+    };
+    atlos_tour(&mut tour, &atlos, &target).await?;
+
     let real_atlas = configured(&["ATLAS_URL"])
         && (configured(&["ATLAS_TOKEN"]) || configured(&["ATLAS_USERNAME", "ATLAS_API_KEY"]));
     let target = Target::choose(real_atlas, "ATLAS_URL", write);
@@ -114,6 +123,131 @@ async fn run(write: bool) -> casefile::Result<()> {
         "\n{} operations in {:.1?}",
         tour.steps,
         tour.started.elapsed()
+    );
+    Ok(())
+}
+
+async fn atlos_tour(
+    tour: &mut Tour,
+    atlos: &casefile::atlos::Client,
+    target: &Target,
+) -> casefile::Result<()> {
+    use casefile::Upload;
+    use casefile::atlos::{IncidentStatus, Sensitivity};
+
+    tour.section("Atlos", &target.label);
+    let page = atlos.incidents().list().first_page().await?;
+    tour.step(
+        "incidents().list().first_page()",
+        format!("{} incidents on the first page", page.items.len()),
+    );
+    let all: Vec<_> = atlos.incidents().list().stream().try_collect().await?;
+    tour.step(
+        "incidents().list().stream()",
+        format!("{} incidents, cursor pages of 100", all.len()),
+    );
+    let to_do: Vec<_> = atlos
+        .incidents()
+        .list()
+        .status(IncidentStatus::ToDo)
+        .stream()
+        .try_collect()
+        .await?;
+    tour.step(
+        "incidents().list().status(ToDo)",
+        format!("{} to do", to_do.len()),
+    );
+    let media = atlos.source_material().list().first_page().await?;
+    tour.step(
+        "source_material().list().first_page()",
+        format!("{} pieces of source material", media.items.len()),
+    );
+    if let Some(first) = media.items.first() {
+        let one = atlos.source_material().get(first.id).await?;
+        tour.step(
+            "source_material().get(id)",
+            format!(
+                "{} artifacts, {}",
+                one.artifacts.len(),
+                one.source_url.unwrap_or_default()
+            ),
+        );
+    }
+    let updates = atlos.updates().list().first_page().await?;
+    tour.step(
+        "updates().list().first_page()",
+        format!("{} updates", updates.items.len()),
+    );
+    if !target.writes {
+        return Ok(());
+    }
+    let incident = atlos
+        .incidents()
+        .create(
+            "Shelling near a school (casefile tour)",
+            [Sensitivity::NotSensitive],
+        )
+        .status(IncidentStatus::ToDo)
+        .location(50.45, 30.52)
+        .await?;
+    tour.step(
+        "incidents().create(description, sensitivity)",
+        format!("incident {}", incident.slug),
+    );
+    atlos
+        .incidents()
+        .comment(&incident.slug, "Geolocated from the skyline.")
+        .await?;
+    tour.step("incidents().comment(slug, message)", "comment added");
+    atlos
+        .incidents()
+        .update_attribute(&incident.slug, "status", "In Progress")
+        .message("picked up")
+        .await?;
+    tour.step(
+        "incidents().update_attribute(slug, \"status\", ..)",
+        "status now In Progress",
+    );
+    let history = atlos
+        .updates()
+        .list()
+        .slug(&incident.slug)
+        .first_page()
+        .await?;
+    tour.step(
+        "updates().list().slug(slug)",
+        format!("{} updates on {}", history.items.len(), incident.slug),
+    );
+    let piece = atlos
+        .source_material()
+        .create(&incident.slug)
+        .url("https://example.org/video/1")
+        .archive(true)
+        .await?;
+    tour.step(
+        "source_material().create(slug).url(..).archive(true)",
+        format!("source material {}", piece.id),
+    );
+    atlos
+        .source_material()
+        .set_metadata(
+            piece.id,
+            "casefile-tour",
+            serde_json::json!({"checked": true}),
+        )
+        .await?;
+    tour.step(
+        "source_material().set_metadata(id, namespace, value)",
+        "metadata set",
+    );
+    let uploaded = atlos
+        .source_material()
+        .upload(piece.id, Upload::bytes("frame.txt", "frame 1"))
+        .title("First frame")
+        .await?;
+    tour.step(
+        "source_material().upload(id, file).title(..)",
+        format!("{} artifact(s)", uploaded.artifacts.len()),
     );
     Ok(())
 }

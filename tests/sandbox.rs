@@ -523,3 +523,126 @@ async fn atlas_client_round_trips_through_the_sandbox() {
     let written = atlas.attachments().download(&id).save(&file).await.unwrap();
     assert_eq!(std::fs::metadata(&file).unwrap().len(), written);
 }
+
+/// Every Atlos write through the typed client, read back from the sandbox.
+#[cfg(feature = "atlos")]
+#[tokio::test]
+async fn atlos_client_round_trips_through_the_sandbox() {
+    use casefile::atlos::{IncidentStatus, Sensitivity, UpdateType};
+    use futures::TryStreamExt;
+
+    let s = Sandbox::builder().incidents(250).start().await.unwrap();
+    let atlos = s.atlos().unwrap();
+    let all: Vec<_> = atlos
+        .incidents()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let deleted: Vec<_> = atlos
+        .incidents()
+        .list()
+        .deleted(true)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len() + deleted.len(), 250);
+    let completed: Vec<_> = atlos
+        .incidents()
+        .list()
+        .status(IncidentStatus::Completed)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(
+        !completed.is_empty()
+            && completed
+                .iter()
+                .all(|i| i.status == Some(IncidentStatus::Completed))
+    );
+
+    let created = atlos
+        .incidents()
+        .create("Round trip incident", [Sensitivity::NotSensitive])
+        .status(IncidentStatus::InProgress)
+        .location(50.45, 30.52)
+        .url("https://example.org/post/1")
+        .await
+        .unwrap();
+    let newest = atlos.incidents().list().first_page().await.unwrap();
+    assert_eq!(newest.items[0].slug, created.slug);
+    let location = newest.items[0].location.unwrap();
+    assert!((location.latitude - 50.45).abs() < 1e-9 && (location.longitude - 30.52).abs() < 1e-9);
+
+    atlos
+        .incidents()
+        .comment(&created.slug, "Looked at it")
+        .await
+        .unwrap();
+    atlos
+        .incidents()
+        .update_attribute(&created.slug, "status", "Completed")
+        .message("verified")
+        .await
+        .unwrap();
+    let updates: Vec<_> = atlos
+        .updates()
+        .list()
+        .slug(&created.slug)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(updates[0].kind, UpdateType::UpdateAttribute);
+    assert_eq!(updates[0].explanation.as_deref(), Some("verified"));
+    assert_eq!(updates[1].explanation.as_deref(), Some("Looked at it"));
+    let completed_now: Vec<_> = atlos
+        .incidents()
+        .list()
+        .query("Round trip")
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(completed_now[0].status, Some(IncidentStatus::Completed));
+
+    let media = atlos
+        .source_material()
+        .create(&created.slug)
+        .url("https://example.org/v.mp4")
+        .archive(true)
+        .await
+        .unwrap();
+    atlos
+        .source_material()
+        .set_metadata(media.id, "casefile-tests", json!({"checked": true}))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.txt");
+    std::fs::write(&clip, b"frame data").unwrap();
+    atlos
+        .source_material()
+        .upload(media.id, Upload::path(&clip))
+        .title("Clip")
+        .await
+        .unwrap();
+    let read = atlos.source_material().get(media.id).await.unwrap();
+    assert_eq!(
+        read.metadata_in("casefile-tests"),
+        Some(&json!({"checked": true}))
+    );
+    assert_eq!(read.artifacts.len(), 1);
+    assert_eq!(read.artifacts[0].file_size, Some(10));
+    let listed: Vec<_> = atlos
+        .source_material()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(listed.iter().any(|m| m.id == media.id));
+}

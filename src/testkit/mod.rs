@@ -229,6 +229,15 @@ impl Sandbox {
         credentials::ATLAS_TOKEN
     }
 
+    /// An Atlos client for the sandbox.
+    #[cfg(feature = "atlos")]
+    pub fn atlos(&self) -> Result<crate::atlos::Client> {
+        crate::atlos::Client::builder()
+            .base_url(self.atlos_url())
+            .token(self.atlos_token())
+            .build()
+    }
+
     /// An Atlas client for the sandbox, signed in with HTTP Digest.
     #[cfg(feature = "atlas")]
     pub fn atlas(&self) -> Result<crate::atlas::Client> {

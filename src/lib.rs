@@ -49,6 +49,8 @@
 #[macro_use]
 mod macros;
 
+#[cfg(feature = "aleph")]
+pub mod aleph;
 pub mod error;
 pub mod paginate;
 mod path;

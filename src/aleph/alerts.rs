@@ -71,8 +71,9 @@ impl Alerts {
     /// ```
     pub fn create(&self, query: impl Into<String>) -> CreateAlert {
         let query = query.into();
-        let chars = query.trim().chars().count();
-        let request = if (3..=100).contains(&chars) {
+        // The server counts the raw string; blanks alone do not make a search.
+        let chars = query.chars().count();
+        let request = if chars <= 100 && query.trim().chars().count() >= 3 {
             Ok(self
                 .transport
                 .post(&["alerts"])

@@ -666,7 +666,7 @@ async fn delete_reingest_reindex_status_cancel_and_touch() {
     assert_eq!((status.finished, status.running, status.pending), (3, 1, 2));
     assert_eq!(status.jobs[0].stages[0].stage.as_deref(), Some("ingest"));
     let seen = requests(&server).await;
-    let expected: [(&str, &str, &[(&str, &str)]); 8] = [
+    let expected: [Expected; 8] = [
         ("DELETE", "/api/2/collections/4", &[]),
         (
             "DELETE",
@@ -718,6 +718,13 @@ async fn ids_stay_one_path_segment_or_are_refused_before_sending() {
     let req = only_request(&server).await;
     assert_eq!(req.url.path(), "/api/2/collections/1%2F..%2F2%3Fx");
 }
+
+/// A request expected: method, path and query pairs.
+type Expected = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 /// One Aleph error answer and what casefile must make of it.
 struct Case {

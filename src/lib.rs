@@ -49,6 +49,8 @@
 #[macro_use]
 mod macros;
 
+#[cfg(feature = "aleph")]
+pub mod aleph;
 #[cfg(feature = "atlas")]
 pub mod atlas;
 #[cfg(feature = "atlos")]

@@ -1,0 +1,161 @@
+//! Loads a JSON-lines file of FollowTheMoney entities into the Aleph collection with a given
+//! foreign id, creating the collection if there is none.
+//!
+//! ```sh
+//! ALEPH_URL=https://aleph.example.org ALEPH_API_KEY=... \
+//!     cargo run --example aleph_load -- leak-2026 entities.jsonl --chunk-size 1000 --concurrency 4
+//! ```
+
+use std::process::ExitCode;
+
+use casefile::aleph::{Client, Collection, Entity, NewCollection};
+use futures::Stream;
+use tokio::io::AsyncBufReadExt;
+
+const USAGE: &str = "\
+usage: aleph_load <foreign-id> <entities.jsonl> [--chunk-size N] [--concurrency N]
+
+Gets the collection with this foreign id, or creates it (labelled with the foreign id), and
+writes every entity of the file (one JSON object a line) into it. Prints the collection id and
+the counts on stderr.
+  --chunk-size N    entities per request (default 1000)
+  --concurrency N   requests in flight at once (default 4)
+  --help            this text
+Environment: ALEPH_URL (or ALEPHCLIENT_HOST), ALEPH_API_KEY (or ALEPHCLIENT_API_KEY).";
+
+struct Args {
+    foreign_id: String,
+    file: String,
+    chunk_size: usize,
+    concurrency: usize,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(problem) => {
+            eprintln!("aleph_load: {problem}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aleph_load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut positional = Vec::new();
+    let (mut chunk_size, mut concurrency) = (1000, 4);
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> Result<usize, String> {
+            let value = args.next().ok_or(format!("{name} needs a value"))?;
+            match value.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(format!("{name} must be a positive number, not `{value}`")),
+            }
+        };
+        match arg.as_str() {
+            "--help" | "-h" => return Ok(None),
+            "--chunk-size" => chunk_size = number("--chunk-size")?,
+            "--concurrency" => concurrency = number("--concurrency")?,
+            other if other.starts_with("--") => return Err(format!("unknown option {other}")),
+            _ => positional.push(arg),
+        }
+    }
+    let [foreign_id, file]: [String; 2] = positional
+        .try_into()
+        .map_err(|_| "a foreign id and a file are required".to_owned())?;
+    Ok(Some(Args {
+        foreign_id,
+        file,
+        chunk_size,
+        concurrency,
+    }))
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let client = Client::from_env()?;
+    let collection = get_or_create(&client, &args.foreign_id).await?;
+    eprintln!("collection {} ({})", collection.id, collection.label);
+    let file = tokio::fs::File::open(&args.file)
+        .await
+        .map_err(|e| format!("cannot open {}: {e}", args.file))?;
+    let report = client
+        .collections()
+        .bulk_stream(&collection.id, read_entities(file, args.file.clone()))
+        .chunk_size(args.chunk_size)
+        .concurrency(args.concurrency)
+        .await?;
+    eprintln!(
+        "collection {}: {} entities written in {} requests ({} retried)",
+        collection.id, report.entities, report.chunks, report.retries
+    );
+    Ok(())
+}
+
+/// The collection whose foreign id is `foreign_id`, created if there is none.
+async fn get_or_create(client: &Client, foreign_id: &str) -> casefile::Result<Collection> {
+    let found = client
+        .collections()
+        .list()
+        .filter("foreign_id", foreign_id)
+        .limit(10)
+        .send()
+        .await?;
+    if let Some(existing) = found
+        .results
+        .into_iter()
+        .find(|c| c.foreign_id.as_deref() == Some(foreign_id))
+    {
+        return Ok(existing);
+    }
+    client
+        .collections()
+        .create(NewCollection::new(foreign_id).foreign_id(foreign_id))
+        .await
+}
+
+/// The entities of a JSON-lines file, read as they are needed.
+fn read_entities(
+    file: tokio::fs::File,
+    name: String,
+) -> impl Stream<Item = casefile::Result<Entity>> + Send + 'static {
+    let lines = tokio::io::BufReader::with_capacity(256 * 1024, file).lines();
+    futures::stream::unfold((lines, 0u64), move |(mut lines, mut number)| {
+        let name = name.clone();
+        async move {
+            loop {
+                number += 1;
+                let line = match lines.next_line().await {
+                    Ok(Some(line)) => line,
+                    Ok(None) => return None,
+                    Err(e) => {
+                        let error = casefile::Error::Io {
+                            context: format!("cannot read {name}"),
+                            source: e,
+                        };
+                        return Some((Err(error), (lines, number)));
+                    }
+                };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let entity =
+                    serde_json::from_str::<Entity>(&line).map_err(|e| casefile::Error::Io {
+                        context: format!("{name} line {number}"),
+                        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                    });
+                return Some((entity, (lines, number)));
+            }
+        }
+    })
+}

@@ -1,0 +1,149 @@
+//! Alerts: saved searches that notify their owner of new results.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Listing, de_id};
+use crate::error::Error;
+use crate::transport::Transport;
+
+/// A saved search of the caller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// The alert's id.
+    #[serde(default, deserialize_with = "de_id")]
+    pub id: String,
+    /// The search text.
+    #[serde(default)]
+    pub query: String,
+    /// The query as the server normalised it (older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalized: Option<String>,
+    /// When the owner was last notified of new results.
+    #[serde(default, with = "crate::time::utc_option")]
+    pub notified_at: Option<DateTime<Utc>>,
+    /// When the alert was created.
+    #[serde(default, with = "crate::time::utc_option")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// When the alert was last changed.
+    #[serde(default, with = "crate::time::utc_option")]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Whether the caller may change it.
+    #[serde(default)]
+    pub writeable: bool,
+    /// Links, e.g. `self`.
+    #[serde(default)]
+    pub links: BTreeMap<String, String>,
+}
+
+/// The caller's alerts: `client.alerts()`.
+#[derive(Debug, Clone)]
+pub struct Alerts {
+    transport: Transport,
+}
+
+impl Alerts {
+    pub(crate) fn new(transport: Transport) -> Self {
+        Alerts { transport }
+    }
+
+    /// `GET /alerts`: the caller's alerts, newest first.
+    pub fn list(&self) -> ListAlerts {
+        ListAlerts {
+            list: Listing::new(
+                self.transport.clone(),
+                &["alerts"],
+                PageQuery::default(),
+                false,
+            ),
+        }
+    }
+
+    /// `POST /alerts`: a new alert for a search text of 3 to 100 characters (checked before
+    /// sending).
+    ///
+    /// ```no_run
+    /// # async fn run(aleph: casefile::aleph::Client) -> casefile::Result<()> {
+    /// let alert = aleph.alerts().create("Meridian Metals").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn create(&self, query: impl Into<String>) -> CreateAlert {
+        let query = query.into();
+        // The server counts the raw string; blanks alone do not make a search.
+        let chars = query.chars().count();
+        let request = if chars <= 100 && query.trim().chars().count() >= 3 {
+            Ok(self
+                .transport
+                .post(&["alerts"])
+                .json(&serde_json::json!({ "query": query })))
+        } else {
+            Err(Error::invalid(
+                "query",
+                format!("an alert's query must have 3 to 100 characters, this one has {chars}"),
+            ))
+        };
+        CreateAlert::new(request)
+    }
+
+    /// `GET /alerts/{id}`.
+    pub fn get(&self, id: &str) -> GetAlert {
+        GetAlert::new(Ok(self.transport.get(&["alerts", id])))
+    }
+
+    /// `DELETE /alerts/{id}` (answers `204`).
+    pub fn delete(&self, id: &str) -> DeleteAlert {
+        DeleteAlert::new(Ok(self.transport.delete(&["alerts", id])))
+    }
+}
+
+/// The `limit` and `offset` of a listing that has no other parameters.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct PageQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) limit: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) offset: Option<u64>,
+}
+
+/// Lists the caller's alerts; from [`Alerts::list`].
+#[derive(Debug)]
+#[must_use = "a listing does nothing until it is sent or streamed"]
+pub struct ListAlerts {
+    list: Listing<PageQuery>,
+}
+
+impl ListAlerts {
+    /// Items per page (default 20).
+    pub fn limit(mut self, limit: u64) -> Self {
+        self.list.check_limit(limit);
+        self.list.query.limit = Some(limit);
+        self
+    }
+
+    /// Items to skip.
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.list.query.offset = Some(offset);
+        self
+    }
+
+    list_methods!(Alert);
+}
+
+send_on_await!(ListAlerts => super::ResultSet<Alert>);
+
+operation! {
+    /// Creates an alert; from [`Alerts::create`].
+    CreateAlert => Alert, json
+}
+
+operation! {
+    /// Fetches one alert; from [`Alerts::get`].
+    GetAlert => Alert, json
+}
+
+operation! {
+    /// Deletes an alert; from [`Alerts::delete`].
+    DeleteAlert, empty
+}

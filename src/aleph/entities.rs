@@ -1,0 +1,614 @@
+//! Entities: FollowTheMoney objects (people, companies, documents, ownerships, ...).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+
+use super::collections::Collection;
+use super::{Listing, ResultSet, de_opt_id};
+use crate::error::{Error, Result};
+use crate::paginate::{Page, Pages, Paginator};
+use crate::transport::Transport;
+
+/// A FollowTheMoney entity: an id, a schema, and properties that each hold a list of values.
+///
+/// A value is text, or — where Aleph resolved a reference such as an ownership's `owner` — the
+/// referenced entity itself ([`PropertyValue::Entity`]).
+///
+/// ```
+/// use casefile::aleph::Entity;
+///
+/// let person = Entity::new("Person")
+///     .with_id("maria-garcia")
+///     .add("name", "Maria García")
+///     .add("nationality", "nl");
+/// assert_eq!(person.first("name"), Some("Maria García"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    /// The entity's id (Aleph adds a signature: `<id>.<sha1>`).
+    #[serde(
+        default,
+        deserialize_with = "de_opt_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub id: Option<String>,
+    /// The FollowTheMoney schema, e.g. `Person`, `Company`, `Ownership`, `Document`.
+    #[serde(default)]
+    pub schema: String,
+    /// The properties, each a list of values.
+    #[serde(default)]
+    pub properties: BTreeMap<String, Vec<PropertyValue>>,
+    /// A display name the server computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// The schema and every schema it extends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schemata: Vec<String>,
+    /// The collection, in search results and single entities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection: Option<Box<Collection>>,
+    /// The collection's id, in streamed entities.
+    #[serde(
+        default,
+        deserialize_with = "de_opt_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub collection_id: Option<String>,
+    /// Links: `self`, `ui`, `expand`, `tags`, and for documents `file`, `pdf`, `csv` (signed
+    /// archive URLs, see [`Archive::download_link`](super::Archive::download_link)).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, String>,
+    /// Whether the caller may change it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writeable: Option<bool>,
+    /// The search score, in search results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// Highlighted fragments, in search results with highlighting.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub highlight: Vec<String>,
+    /// When it was created.
+    #[serde(
+        default,
+        with = "crate::time::utc_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub created_at: Option<DateTime<Utc>>,
+    /// When it was last changed.
+    #[serde(
+        default,
+        with = "crate::time::utc_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl Entity {
+    /// An entity of `schema` with no id and no properties.
+    pub fn new(schema: impl Into<String>) -> Self {
+        Entity {
+            schema: schema.into(),
+            ..Entity::default()
+        }
+    }
+
+    /// Sets the id.
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Adds a text value to a property.
+    pub fn add(mut self, property: impl Into<String>, value: impl Into<String>) -> Self {
+        self.properties
+            .entry(property.into())
+            .or_default()
+            .push(PropertyValue::Text(value.into()));
+        self
+    }
+
+    /// The first text value of a property (for a resolved entity value: its id).
+    pub fn first(&self, property: &str) -> Option<&str> {
+        self.properties
+            .get(property)?
+            .first()
+            .and_then(PropertyValue::as_text)
+    }
+}
+
+/// One value of a property: text, or a referenced entity the server resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropertyValue {
+    /// A value as text (names, dates, countries, ids of other entities, ...).
+    Text(String),
+    /// A referenced entity, resolved by the server.
+    Entity(Box<Entity>),
+}
+
+impl PropertyValue {
+    /// The text, or for an entity its id.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            PropertyValue::Text(text) => Some(text),
+            PropertyValue::Entity(entity) => entity.id.as_deref(),
+        }
+    }
+
+    /// The resolved entity, if this value is one.
+    pub fn as_entity(&self) -> Option<&Entity> {
+        match self {
+            PropertyValue::Entity(entity) => Some(entity),
+            PropertyValue::Text(_) => None,
+        }
+    }
+}
+
+impl From<&str> for PropertyValue {
+    fn from(text: &str) -> Self {
+        PropertyValue::Text(text.to_owned())
+    }
+}
+
+impl From<String> for PropertyValue {
+    fn from(text: String) -> Self {
+        PropertyValue::Text(text)
+    }
+}
+
+impl From<Entity> for PropertyValue {
+    fn from(entity: Entity) -> Self {
+        PropertyValue::Entity(Box::new(entity))
+    }
+}
+
+impl Serialize for PropertyValue {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            PropertyValue::Text(text) => s.serialize_str(text),
+            PropertyValue::Entity(entity) => entity.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PropertyValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct ValueVisitor;
+
+        impl<'de> Visitor<'de> for ValueVisitor {
+            type Value = PropertyValue;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an entity")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(PropertyValue::Text(v.to_owned()))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Self::Value, E> {
+                Ok(PropertyValue::Text(v))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
+                Ok(PropertyValue::Text(v.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+                Ok(PropertyValue::Text(v.to_string()))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Self::Value, E> {
+                Ok(PropertyValue::Text(v.to_string()))
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Self::Value, E> {
+                Ok(PropertyValue::Text(v.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let entity = Entity::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(PropertyValue::Entity(Box::new(entity)))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                _: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                Err(de::Error::invalid_type(de::Unexpected::Seq, &self))
+            }
+        }
+
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+/// An entity as Aleph's write endpoints take it: `id`, `schema`, `properties` (a resolved
+/// entity value written as its id), plus the collection and foreign id where given.
+pub(crate) struct WriteEntity<'a> {
+    entity: &'a Entity,
+    collection_id: Option<&'a str>,
+    foreign_id: Option<&'a str>,
+    /// Keep `created_at` / `updated_at` (the bulk endpoint records them).
+    dates: bool,
+}
+
+impl<'a> From<&'a Entity> for WriteEntity<'a> {
+    fn from(entity: &'a Entity) -> Self {
+        WriteEntity {
+            entity,
+            collection_id: None,
+            foreign_id: None,
+            dates: true,
+        }
+    }
+}
+
+impl Serialize for WriteEntity<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        struct Values<'a>(&'a [PropertyValue]);
+        impl Serialize for Values<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter().map(|v| match v {
+                    PropertyValue::Entity(e) if e.id.is_some() => {
+                        Write::Text(e.id.as_deref().unwrap_or_default())
+                    }
+                    PropertyValue::Entity(e) => Write::Entity(WriteEntity::from(&**e)),
+                    PropertyValue::Text(t) => Write::Text(t),
+                }))
+            }
+        }
+        enum Write<'a> {
+            Text(&'a str),
+            Entity(WriteEntity<'a>),
+        }
+        impl Serialize for Write<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                match self {
+                    Write::Text(t) => s.serialize_str(t),
+                    Write::Entity(e) => e.serialize(s),
+                }
+            }
+        }
+        struct Properties<'a>(&'a BTreeMap<String, Vec<PropertyValue>>);
+        impl Serialize for Properties<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|(k, v)| (k, Values(v))))
+            }
+        }
+
+        let e = self.entity;
+        let mut map = s.serialize_map(None)?;
+        if let Some(id) = &e.id {
+            map.serialize_entry("id", id)?;
+        }
+        map.serialize_entry("schema", &e.schema)?;
+        map.serialize_entry("properties", &Properties(&e.properties))?;
+        if let Some(collection_id) = self.collection_id {
+            map.serialize_entry("collection_id", collection_id)?;
+        }
+        if let Some(foreign_id) = self.foreign_id {
+            map.serialize_entry("foreign_id", foreign_id)?;
+        }
+        if self.dates {
+            for (name, date) in [("created_at", &e.created_at), ("updated_at", &e.updated_at)] {
+                if let Some(date) = date {
+                    map.serialize_entry(name, &date.to_rfc3339())?;
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// Entities: `client.entities()`.
+#[derive(Debug, Clone)]
+pub struct Entities {
+    transport: Transport,
+}
+
+impl Entities {
+    pub(crate) fn new(transport: Transport) -> Self {
+        Entities { transport }
+    }
+
+    /// `GET /entities/{id}`.
+    pub fn get(&self, id: &str) -> GetEntity {
+        GetEntity::new(Ok(self.transport.get(&["entities", id])))
+    }
+
+    /// `GET /entities`: searches entities across the collections the caller can see.
+    ///
+    /// Like alephclient, a search with neither [`schema`](SearchEntities::schema) nor
+    /// [`schemata`](SearchEntities::schemata) is limited to `filter:schemata=Thing` (things,
+    /// not intervals such as ownerships).
+    ///
+    /// ```no_run
+    /// # async fn run(aleph: casefile::aleph::Client) -> casefile::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let companies: Vec<_> = aleph
+    ///     .entities()
+    ///     .search()
+    ///     .query("Meridian")
+    ///     .schema("Company")
+    ///     .collection("1")
+    ///     .stream()
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn search(&self) -> SearchEntities {
+        SearchEntities {
+            list: Listing::new(
+                self.transport.clone(),
+                &["entities"],
+                SearchQuery::default(),
+                true,
+            ),
+        }
+    }
+
+    /// `POST /entities`: creates `entity` in a collection (its `id` is chosen by the server).
+    pub fn create(&self, collection_id: &str, entity: Entity) -> CreateEntity {
+        CreateEntity {
+            transport: self.transport.clone(),
+            collection_id: collection_id.to_owned(),
+            entity,
+            foreign_id: None,
+            flags: WriteFlags::default(),
+        }
+    }
+
+    /// `POST /entities/{id}`: replaces the entity's schema and properties.
+    pub fn update(&self, id: &str, entity: Entity) -> UpdateEntity {
+        UpdateEntity {
+            transport: self.transport.clone(),
+            id: id.to_owned(),
+            entity,
+            flags: WriteFlags::default(),
+        }
+    }
+
+    /// `DELETE /entities/{id}` (answers `204`).
+    pub fn delete(&self, id: &str) -> DeleteEntity {
+        DeleteEntity::new(Ok(self.transport.delete(&["entities", id])))
+    }
+}
+
+operation! {
+    /// Fetches one entity; from [`Entities::get`].
+    GetEntity => Entity, json
+}
+
+operation! {
+    /// Deletes an entity; from [`Entities::delete`].
+    DeleteEntity, empty
+}
+
+/// The query of `GET /entities`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct SearchQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    q: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sort: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    facet: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    highlight: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<u64>,
+}
+
+/// Searches entities; from [`Entities::search`].
+#[derive(Debug)]
+#[must_use = "a listing does nothing until it is sent or streamed"]
+pub struct SearchEntities {
+    list: Listing<SearchQuery>,
+}
+
+impl SearchEntities {
+    /// Search text (`q`, Aleph's query syntax).
+    pub fn query(mut self, text: impl Into<String>) -> Self {
+        self.list.query.q = Some(text.into());
+        self
+    }
+
+    /// Only entities of exactly this schema (`filter:schema`), repeatable.
+    pub fn schema(self, schema: &str) -> Self {
+        self.filter("schema", schema)
+    }
+
+    /// Only entities of this schema or one extending it (`filter:schemata`), repeatable.
+    pub fn schemata(self, schema: &str) -> Self {
+        self.filter("schemata", schema)
+    }
+
+    /// Only entities of this collection (`filter:collection_id`), repeatable.
+    pub fn collection(self, collection_id: &str) -> Self {
+        self.filter("collection_id", collection_id)
+    }
+
+    /// Only entities whose `field` has `value` (`filter:<field>=<value>`), e.g.
+    /// `("countries", "ua")` or `("properties.jurisdiction", "vg")`.
+    pub fn filter(mut self, field: &str, value: &str) -> Self {
+        self.list.filter(field, value);
+        self
+    }
+
+    /// Sort by a field, `field` or `field:asc|desc` (repeatable).
+    pub fn sort(mut self, sort: impl Into<String>) -> Self {
+        self.list.query.sort.push(sort.into());
+        self
+    }
+
+    /// Count the values of a field (`facet=<field>`), e.g. `schema` or `countries`.
+    pub fn facet(mut self, field: impl Into<String>) -> Self {
+        self.list.query.facet.push(field.into());
+        self
+    }
+
+    /// Include highlighted fragments of matching text.
+    pub fn highlight(mut self, highlight: bool) -> Self {
+        self.list.query.highlight = Some(highlight);
+        self
+    }
+
+    /// Items per page (default 20; a search reaches at most 9,999 results in all).
+    pub fn limit(mut self, limit: u64) -> Self {
+        self.list.check_limit(limit);
+        self.list.query.limit = Some(limit);
+        self
+    }
+
+    /// Items to skip.
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.list.query.offset = Some(offset);
+        self
+    }
+
+    fn finish(mut self) -> Listing<SearchQuery> {
+        let has_schema = self
+            .list
+            .pairs
+            .iter()
+            .any(|(k, _)| k == "filter:schema" || k == "filter:schemata");
+        if !has_schema {
+            self.list.filter("schemata", "Thing");
+        }
+        self.list
+    }
+
+    /// Fetches the first page with everything the server said about it (totals, facets,
+    /// links).
+    pub async fn send(self) -> Result<ResultSet<Entity>> {
+        self.finish().send().await
+    }
+
+    /// Every result, page after page, up to the search window of 9,999.
+    pub fn stream(self) -> Paginator<Entity> {
+        self.finish().stream()
+    }
+
+    /// The results as whole pages.
+    pub fn pages(self) -> Pages<Entity> {
+        self.finish().stream().pages()
+    }
+
+    /// Only the first page.
+    pub async fn first_page(self) -> Result<Page<Entity>> {
+        self.finish().first_page().await
+    }
+}
+
+send_on_await!(SearchEntities => ResultSet<Entity>);
+
+#[derive(Debug, Clone, Default, Serialize)]
+struct WriteFlags {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validate: Option<bool>,
+}
+
+/// Creates an entity; from [`Entities::create`].
+#[derive(Debug)]
+#[must_use = "an operation does nothing until it is sent or awaited"]
+pub struct CreateEntity {
+    transport: Transport,
+    collection_id: String,
+    entity: Entity,
+    foreign_id: Option<String>,
+    flags: WriteFlags,
+}
+
+impl CreateEntity {
+    /// The caller's own key for the entity.
+    pub fn foreign_id(mut self, foreign_id: impl Into<String>) -> Self {
+        self.foreign_id = Some(foreign_id.into());
+        self
+    }
+
+    /// Have the server refuse invalid property values (`validate=true`).
+    pub fn validate(mut self, validate: bool) -> Self {
+        self.flags.validate = Some(validate);
+        self
+    }
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<Entity> {
+        check_schema(&self.entity)?;
+        let body = WriteEntity {
+            entity: &self.entity,
+            collection_id: Some(&self.collection_id),
+            foreign_id: self.foreign_id.as_deref(),
+            dates: false,
+        };
+        self.transport
+            .post(&["entities"])
+            .query(&self.flags)
+            .json(&body)
+            .send()
+            .await
+    }
+}
+
+/// Updates an entity; from [`Entities::update`].
+#[derive(Debug)]
+#[must_use = "an operation does nothing until it is sent or awaited"]
+pub struct UpdateEntity {
+    transport: Transport,
+    id: String,
+    entity: Entity,
+    flags: WriteFlags,
+}
+
+impl UpdateEntity {
+    /// Have the server refuse invalid property values (`validate=true`).
+    pub fn validate(mut self, validate: bool) -> Self {
+        self.flags.validate = Some(validate);
+        self
+    }
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<Entity> {
+        check_schema(&self.entity)?;
+        let mut entity = self.entity;
+        entity.id = None;
+        let collection_id = entity
+            .collection_id
+            .clone()
+            .or_else(|| entity.collection.as_ref().map(|c| c.id.clone()));
+        let body = WriteEntity {
+            entity: &entity,
+            collection_id: collection_id.as_deref(),
+            foreign_id: None,
+            dates: false,
+        };
+        self.transport
+            .post(&["entities", &self.id])
+            .query(&self.flags)
+            .json(&body)
+            .send()
+            .await
+    }
+}
+
+send_on_await!(CreateEntity => Entity, UpdateEntity => Entity);
+
+fn check_schema(entity: &Entity) -> Result<()> {
+    if entity.schema.trim().is_empty() {
+        return Err(Error::invalid(
+            "entity",
+            "an entity needs a schema, e.g. Person",
+        ));
+    }
+    Ok(())
+}

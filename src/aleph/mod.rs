@@ -1,0 +1,548 @@
+//! Aleph: the data platform for investigations (collections of documents and FollowTheMoney
+//! entities), API 2.
+//!
+//! [`Client`] speaks to an Aleph 4.x server (or an OpenAleph fork) under `<instance>/api/2/`,
+//! authenticating with `Authorization: ApiKey <key>`. The resources hang off the client:
+//!
+//! - [`Client::collections`]: list, get, create, update, delete, reingest, reindex, status,
+//!   touch, bulk loading ([`Collections::bulk`]), entity streaming
+//!   ([`Collections::stream_entities`]) and document ingest ([`Collections::ingest`]);
+//! - [`Client::entities`]: get, search, create, update, delete;
+//! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`].
+//!
+//! Listings are Aleph's offset pages (`{"results", "total", "total_type", "limit", "offset",
+//! "next", ...}`). casefile reads the offset and limit of each page's `next` link and asks for
+//! that page on the configured base URL itself, so a `next` link the server built on another host
+//! (Aleph builds it on its public UI URL) never receives a request. Paging stops when `next` is
+//! missing, a page is empty, or the server points at the same offset again (which it does past
+//! the search window of 9,999 results). When the server says the total is exact
+//! (`total_type: "eq"`), [`Paginator::concurrency`](crate::Paginator::concurrency) fetches
+//! several pages at once.
+//!
+//! Every empty value (null, `""`, `[]`, `{}`) is left out of Aleph's answers, so every field of
+//! every model is optional or defaulted.
+//!
+//! ```no_run
+//! use casefile::aleph::{Category, Client, NewCollection};
+//! use futures::TryStreamExt;
+//!
+//! # async fn run() -> casefile::Result<()> {
+//! let aleph = Client::from_env()?; // ALEPH_URL, ALEPH_API_KEY
+//! let leak = aleph
+//!     .collections()
+//!     .create(NewCollection::new("Leak 2026").category(Category::Leak).foreign_id("leak-2026"))
+//!     .await?;
+//! let people: Vec<_> = aleph
+//!     .collections()
+//!     .stream_entities(&leak.id)
+//!     .schema("Person")
+//!     .stream()
+//!     .try_collect()
+//!     .await?;
+//! println!("{} people in {}", people.len(), leak.label);
+//! # Ok(()) }
+//! ```
+
+/// Defines an operation builder that sends one prepared request: `json` decodes the answer as
+/// the output type, `empty` discards the answer (`204`/`202` operations).
+macro_rules! operation {
+    ($(#[$meta:meta])* $name:ident => $output:ty, json) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        #[must_use = "an operation does nothing until it is sent or awaited"]
+        pub struct $name {
+            request: crate::Result<crate::transport::RequestBuilder>,
+        }
+
+        impl $name {
+            pub(crate) fn new(request: crate::Result<crate::transport::RequestBuilder>) -> Self {
+                $name { request }
+            }
+
+            /// Sends the request.
+            pub async fn send(self) -> crate::Result<$output> {
+                self.request?.send().await
+            }
+        }
+
+        send_on_await!($name => $output);
+    };
+    ($(#[$meta:meta])* $name:ident, empty) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        #[must_use = "an operation does nothing until it is sent or awaited"]
+        pub struct $name {
+            request: crate::Result<crate::transport::RequestBuilder>,
+        }
+
+        impl $name {
+            pub(crate) fn new(request: crate::Result<crate::transport::RequestBuilder>) -> Self {
+                $name { request }
+            }
+
+            /// Sends the request.
+            pub async fn send(self) -> crate::Result<()> {
+                self.request?.send_empty().await
+            }
+        }
+
+        send_on_await!($name => ());
+    };
+}
+
+/// The four ways to run a list builder: `send` (first page with facets), `stream`, `pages`,
+/// `first_page`.
+macro_rules! list_methods {
+    ($item:ty) => {
+        /// Fetches the first page with everything the server said about it (totals, facets,
+        /// links).
+        pub async fn send(self) -> crate::Result<crate::aleph::ResultSet<$item>> {
+            self.list.send().await
+        }
+
+        /// Every item of the listing, page after page (the next page is fetched while the
+        /// current one is consumed). Add `.concurrency(n)` to fetch `n` pages at once when the
+        /// total is exact.
+        pub fn stream(self) -> crate::Paginator<$item> {
+            self.list.stream()
+        }
+
+        /// The listing as whole pages.
+        pub fn pages(self) -> crate::Pages<$item> {
+            self.list.stream().pages()
+        }
+
+        /// Only the first page.
+        pub async fn first_page(self) -> crate::Result<crate::Page<$item>> {
+            self.list.first_page().await
+        }
+    };
+}
+
+mod alerts;
+mod archive;
+mod collections;
+mod entities;
+mod mappings;
+mod permissions;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
+
+use crate::error::{ApiError, Error, ErrorKind, Result};
+use crate::paginate::{Page, PageToken, Paginator};
+use crate::transport::{Auth, ClientBuilder, RequestBuilder, Transport};
+
+pub use alerts::{Alert, Alerts, CreateAlert, DeleteAlert, GetAlert, ListAlerts};
+pub use archive::{Archive, Download};
+pub use collections::{
+    BulkError, BulkLoad, BulkReport, CancelCollection, Category, Collection, CollectionStatus,
+    Collections, CreateCollection, CreateFolder, DeleteCollection, Frequency, GetCollection,
+    GetStatus, Ingest, IngestMeta, JobStatus, ListCollections, NewCollection, ReindexCollection,
+    ReingestCollection, StageStatus, StreamEntities, TouchCollection, UpdateCollection,
+};
+pub use entities::{
+    CreateEntity, DeleteEntity, Entities, Entity, GetEntity, PropertyValue, SearchEntities,
+    UpdateEntity,
+};
+pub use mappings::{
+    CreateMapping, DeleteMapping, FlushMapping, GetMapping, ListMappings, Mapping, Mappings,
+    NewMapping, TriggerMapping, UpdateMapping,
+};
+pub use permissions::{
+    GetPermissions, Permission, PermissionUpdate, Permissions, PermissionsList, UpdatePermissions,
+};
+
+/// The API prefix under the instance root.
+const API_PREFIX: &str = "api/2/";
+
+/// The largest `offset + limit` Aleph's searches answer (`MAX_PAGE`); later offsets are clamped.
+pub const SEARCH_WINDOW: u64 = 9999;
+
+/// A client of one Aleph instance. Cheap to clone (the connection pool is shared).
+///
+/// ```no_run
+/// # fn run() -> casefile::Result<()> {
+/// let aleph = casefile::aleph::Client::builder()
+///     .base_url("https://aleph.example.org")
+///     .api_key("363af1e2b03b41c6b3adc604956e2f66")
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    transport: Transport,
+}
+
+impl ClientBuilder<Client> {
+    /// Authenticates with an API key (`Authorization: ApiKey <key>`). Without one the client is
+    /// anonymous and sees only public data.
+    pub fn api_key(self, key: impl Into<crate::Secret>) -> Self {
+        self.auth(Auth::api_key(key))
+    }
+
+    /// Builds the client. The base URL is the instance root (`https://aleph.example.org`);
+    /// `api/2/` is added unless it is already there.
+    pub fn build(self) -> Result<Client> {
+        Ok(Client {
+            transport: self.build_transport(None, API_PREFIX, classify)?,
+        })
+    }
+}
+
+impl Client {
+    /// A builder with the shared settings (timeouts, retries, rate limit) and Aleph's API key.
+    pub fn builder() -> ClientBuilder<Client> {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: the instance from `ALEPH_URL` (or
+    /// alephclient's `ALEPHCLIENT_HOST`) and the key from `ALEPH_API_KEY` (or
+    /// `ALEPHCLIENT_API_KEY`), so alephclient's settings work as they are. Without a key the
+    /// client is anonymous.
+    pub fn from_env() -> Result<Client> {
+        let var = |names: &[&str]| {
+            names
+                .iter()
+                .filter_map(|name| std::env::var(name).ok())
+                .map(|v| v.trim().to_owned())
+                .find(|v| !v.is_empty())
+        };
+        let url = var(&["ALEPH_URL", "ALEPHCLIENT_HOST"]).ok_or_else(|| {
+            Error::Config("set ALEPH_URL (or ALEPHCLIENT_HOST) to the Aleph instance".into())
+        })?;
+        let mut builder = Client::builder().base_url(url);
+        if let Some(key) = var(&["ALEPH_API_KEY", "ALEPHCLIENT_API_KEY"]) {
+            builder = builder.api_key(key);
+        }
+        builder.build()
+    }
+
+    /// The underlying transport, for endpoints casefile does not model.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Collections (datasets and investigations), bulk loading, streaming and ingest.
+    pub fn collections(&self) -> Collections {
+        Collections::new(self.transport.clone())
+    }
+
+    /// Entities: get, search, create, update, delete.
+    pub fn entities(&self) -> Entities {
+        Entities::new(self.transport.clone())
+    }
+
+    /// The caller's alerts (saved searches).
+    pub fn alerts(&self) -> Alerts {
+        Alerts::new(self.transport.clone())
+    }
+
+    /// Mappings that turn a table in a collection into entities.
+    pub fn mappings(&self) -> Mappings {
+        Mappings::new(self.transport.clone())
+    }
+
+    /// Who may read and write a collection.
+    pub fn permissions(&self) -> Permissions {
+        Permissions::new(self.transport.clone())
+    }
+
+    /// Downloads of stored files (documents, PDF and CSV renditions).
+    pub fn archive(&self) -> Archive {
+        Archive::new(self.transport.clone())
+    }
+}
+
+/// Refines Aleph errors: a `403` whose body lists at most one role means the request was
+/// anonymous, i.e. the API key is missing, unknown or expired (Aleph turns a bad key into an
+/// anonymous caller instead of answering `401`).
+fn classify(error: &mut ApiError) {
+    if error.status != 403 {
+        return;
+    }
+    #[derive(Deserialize)]
+    struct Forbidden {
+        roles: Option<Vec<serde_json::Value>>,
+    }
+    let anonymous = serde_json::from_str::<Forbidden>(&error.body)
+        .ok()
+        .and_then(|b| b.roles)
+        .is_some_and(|roles| roles.len() <= 1);
+    if anonymous {
+        error.kind = ErrorKind::Unauthorized;
+        error
+            .message
+            .push_str(" (the request was anonymous: the API key is missing, unknown or expired)");
+    }
+}
+
+/// One page of an Aleph listing, as the server sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultSet<T> {
+    /// The items of this page.
+    #[serde(default = "Vec::new")]
+    pub results: Vec<T>,
+    /// How many items the whole listing has (exact or a lower bound, see `total_type`).
+    #[serde(default)]
+    pub total: Option<u64>,
+    /// `"eq"` when `total` is exact, `"gte"` when it is a lower bound (searches stop counting at
+    /// 10,000).
+    #[serde(default)]
+    pub total_type: Option<String>,
+    /// The 1-based number of this page.
+    #[serde(default)]
+    pub page: Option<u64>,
+    /// How many pages the listing has.
+    #[serde(default)]
+    pub pages: Option<u64>,
+    /// The page size.
+    #[serde(default)]
+    pub limit: Option<u64>,
+    /// The offset of this page.
+    #[serde(default)]
+    pub offset: Option<u64>,
+    /// The URL of the next page, built on the server's public URL.
+    #[serde(default)]
+    pub next: Option<String>,
+    /// The URL of the previous page.
+    #[serde(default)]
+    pub previous: Option<String>,
+    /// Facet counts, when facets were asked for.
+    #[serde(default)]
+    pub facets: BTreeMap<String, Facet>,
+    /// Related links (e.g. `export` of a search).
+    #[serde(default)]
+    pub links: BTreeMap<String, String>,
+}
+
+impl<T> ResultSet<T> {
+    /// The generic page: items, the offset token of the next page, and the total when exact.
+    ///
+    /// The next token comes from the offset and limit in `next`, never from its host. It is
+    /// `None` when `next` is missing, when it points at this page's offset or before it, and in a
+    /// search (`window`) when it is past the search window of [`SEARCH_WINDOW`] results.
+    pub fn into_page(self, window: bool) -> Page<T> {
+        let next = self.next_token(window);
+        let exact = self.total_type.as_deref() == Some("eq");
+        let total = self
+            .total
+            .filter(|_| exact)
+            .map(|t| if window { t.min(SEARCH_WINDOW) } else { t });
+        Page {
+            items: self.results,
+            next,
+            total,
+        }
+    }
+
+    fn next_token(&self, window: bool) -> Option<PageToken> {
+        let next = Url::parse(self.next.as_deref()?).ok()?;
+        let param = |name: &str| {
+            next.query_pairs()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+        };
+        let offset = param("offset")?;
+        let mut limit = param("limit").or(self.limit).unwrap_or(20);
+        if offset <= self.offset.unwrap_or(0) || limit == 0 {
+            return None;
+        }
+        if window {
+            if offset >= SEARCH_WINDOW {
+                return None;
+            }
+            limit = limit.min(SEARCH_WINDOW - offset);
+        }
+        Some(PageToken::Offset { offset, limit })
+    }
+}
+
+/// The counts of one facet of a listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facet {
+    /// The values of this facet that were filtered on.
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// How many distinct values there are (when `facet_total` was asked for).
+    #[serde(default)]
+    pub total: Option<u64>,
+    /// The most frequent values.
+    #[serde(default)]
+    pub values: Vec<FacetValue>,
+    /// Date intervals, for a date facet.
+    #[serde(default)]
+    pub intervals: Vec<FacetValue>,
+}
+
+/// One value of a facet and how many items have it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FacetValue {
+    /// The value.
+    #[serde(default, deserialize_with = "de_id")]
+    pub id: String,
+    /// A readable label of the value.
+    #[serde(default)]
+    pub label: Option<serde_json::Value>,
+    /// How many items have this value.
+    #[serde(default)]
+    pub count: u64,
+    /// Whether the listing is filtered on this value.
+    #[serde(default)]
+    pub active: bool,
+}
+
+/// A user, group or system role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    /// The role's id.
+    #[serde(default, deserialize_with = "de_id")]
+    pub id: String,
+    /// `user`, `group` or `system`.
+    #[serde(default, rename = "type")]
+    pub role_type: Option<String>,
+    /// The role's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The role's display label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The e-mail address (only shown to the role itself and admins).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Links, e.g. `self`.
+    #[serde(default)]
+    pub links: BTreeMap<String, String>,
+    /// Whether the caller may change this role.
+    #[serde(default)]
+    pub writeable: bool,
+}
+
+/// A list query's `filter:<field>=<value>` pairs (and other prefixed pairs), in order.
+pub(crate) type Pairs = Vec<(String, String)>;
+
+/// What a paginated listing needs to fetch any of its pages: the path, the query struct, the
+/// `filter:` pairs, and whether it is a search (bounded by [`SEARCH_WINDOW`]).
+#[derive(Debug)]
+pub(crate) struct Listing<Q> {
+    transport: Transport,
+    segments: Vec<String>,
+    pub(crate) query: Q,
+    pub(crate) pairs: Pairs,
+    window: bool,
+    /// An argument refused while building; reported by `send` and `stream`, before any request.
+    pub(crate) invalid: Option<(&'static str, String)>,
+}
+
+impl<Q: Serialize + Send + Sync + 'static> Listing<Q> {
+    pub(crate) fn new(transport: Transport, segments: &[&str], query: Q, window: bool) -> Self {
+        Listing {
+            transport,
+            segments: segments.iter().map(|s| (*s).to_owned()).collect(),
+            query,
+            pairs: Vec::new(),
+            window,
+            invalid: None,
+        }
+    }
+
+    /// Adds a `filter:<field>=<value>` pair.
+    pub(crate) fn filter(&mut self, field: &str, value: &str) {
+        self.pairs
+            .push((format!("filter:{field}"), value.to_owned()));
+    }
+
+    /// Checks a page size and records it as refused if Aleph would not honour it.
+    pub(crate) fn check_limit(&mut self, limit: u64) {
+        if limit == 0 || limit > SEARCH_WINDOW {
+            self.invalid = Some((
+                "limit",
+                format!("must be between 1 and {SEARCH_WINDOW}, got {limit}"),
+            ));
+        }
+    }
+
+    fn checked(&self) -> Result<()> {
+        if let Some((argument, reason)) = &self.invalid {
+            return Err(Error::invalid(argument, reason.clone()));
+        }
+        for segment in &self.segments {
+            crate::path::check_segment("id", segment)?;
+        }
+        Ok(())
+    }
+
+    fn request(&self, token: Option<PageToken>) -> RequestBuilder {
+        let segments: Vec<&str> = self.segments.iter().map(String::as_str).collect();
+        let request = self
+            .transport
+            .get(&segments)
+            .query(&self.query)
+            .query(&self.pairs);
+        match token {
+            Some(PageToken::Offset { offset, limit }) => request
+                .query_param("offset", &offset.to_string())
+                .query_param("limit", &limit.to_string()),
+            _ => request,
+        }
+    }
+
+    /// The first page, as the server sent it.
+    pub(crate) async fn send<T: DeserializeOwned>(self) -> Result<ResultSet<T>> {
+        self.checked()?;
+        self.request(None).send().await
+    }
+
+    /// The first page as a generic page.
+    pub(crate) async fn first_page<T: DeserializeOwned>(self) -> Result<Page<T>> {
+        let window = self.window;
+        Ok(self.send::<T>().await?.into_page(window))
+    }
+
+    /// Every item of every page.
+    pub(crate) fn stream<T: DeserializeOwned + Send + 'static>(self) -> Paginator<T> {
+        if let Err(e) = self.checked() {
+            let refused = std::sync::Mutex::new(Some(e));
+            return Paginator::new(move |_| {
+                let e = refused.lock().ok().and_then(|mut e| e.take());
+                async move {
+                    Err(e.unwrap_or_else(|| Error::invalid("listing", "refused before sending")))
+                }
+            });
+        }
+        let listing = Arc::new(self);
+        Paginator::new(move |token| {
+            let listing = listing.clone();
+            async move {
+                let page: ResultSet<T> = listing.request(token).send().await?;
+                Ok(page.into_page(listing.window))
+            }
+        })
+    }
+}
+
+/// Aleph writes ids as strings, but some places (the `_stream` lines, old servers) as numbers.
+pub(crate) fn de_id<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    Ok(de_opt_id(d)?.unwrap_or_default())
+}
+
+/// An optional id written as a string or a number.
+pub(crate) fn de_opt_id<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Number(serde_json::Number),
+    }
+    Ok(match Option::<Id>::deserialize(d)? {
+        Some(Id::Text(s)) => Some(s),
+        Some(Id::Number(n)) => Some(n.to_string()),
+        None => None,
+    })
+}

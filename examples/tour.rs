@@ -109,6 +109,15 @@ async fn run(write: bool) -> casefile::Result<()> {
     };
     atlos_tour(&mut tour, &atlos, &target).await?;
 
+    let real_aleph = configured(&["ALEPH_URL"]) || configured(&["ALEPHCLIENT_HOST"]);
+    let target = Target::choose(real_aleph, "ALEPH_URL", write);
+    let aleph = if real_aleph {
+        casefile::aleph::Client::from_env()?
+    } else {
+        sandbox.aleph()?
+    };
+    aleph_tour(&mut tour, &aleph, &target).await?;
+
     let real_atlas = configured(&["ATLAS_URL"])
         && (configured(&["ATLAS_TOKEN"]) || configured(&["ATLAS_USERNAME", "ATLAS_API_KEY"]));
     let target = Target::choose(real_atlas, "ATLAS_URL", write);
@@ -249,6 +258,270 @@ async fn atlos_tour(
         "source_material().upload(id, file).title(..)",
         format!("{} artifact(s)", uploaded.artifacts.len()),
     );
+    Ok(())
+}
+
+async fn aleph_tour(
+    tour: &mut Tour,
+    aleph: &casefile::aleph::Client,
+    target: &Target,
+) -> casefile::Result<()> {
+    use casefile::Upload;
+    use casefile::aleph::{
+        Category, Entity, IngestMeta, NewCollection, NewMapping, PermissionUpdate,
+    };
+
+    tour.section("Aleph", &target.label);
+    let collections: Vec<_> = aleph.collections().list().stream().try_collect().await?;
+    tour.step(
+        "collections().list().stream()",
+        format!("{} collections", collections.len()),
+    );
+    let Some(first) = collections.first() else {
+        tour.step("(no collections to look at)", "");
+        return Ok(());
+    };
+    let one = aleph.collections().get(&first.id).await?;
+    tour.step("collections().get(id)", format!("{:?}", one.label));
+    let people = aleph
+        .entities()
+        .search()
+        .schema("Person")
+        .limit(100)
+        .first_page()
+        .await?;
+    tour.step(
+        "entities().search().schema(\"Person\").first_page()",
+        format!(
+            "{} of {} people",
+            people.items.len(),
+            people.total.map_or("many".into(), |t| t.to_string())
+        ),
+    );
+    let found: Vec<_> = aleph
+        .entities()
+        .search()
+        .collection(&first.id)
+        .limit(200)
+        .stream()
+        .concurrency(4)
+        .try_collect()
+        .await?;
+    tour.step(
+        "entities().search().collection(id).stream().concurrency(4)",
+        format!("{} entities, 4 pages at a time", found.len()),
+    );
+    if let Some(entity) = found.first().and_then(|e| e.id.clone()) {
+        let e = aleph.entities().get(&entity).await?;
+        tour.step(
+            "entities().get(id)",
+            format!("{} {:?}", e.schema, e.caption.unwrap_or_default()),
+        );
+    }
+    let streamed: Vec<_> = aleph
+        .collections()
+        .stream_entities(&first.id)
+        .stream()
+        .try_collect()
+        .await?;
+    tour.step(
+        "collections().stream_entities(id).stream()",
+        format!("{} entities as JSON lines", streamed.len()),
+    );
+    let status = aleph.collections().status(&first.id).await?;
+    tour.step(
+        "collections().status(id)",
+        format!(
+            "{} finished, {} running, {} pending",
+            status.finished, status.running, status.pending
+        ),
+    );
+    let permissions = aleph.permissions().get(&first.id).await?;
+    tour.step(
+        "permissions().get(id)",
+        format!("{} roles", permissions.results.len()),
+    );
+    let alerts = aleph.alerts().list().first_page().await?;
+    tour.step(
+        "alerts().list().first_page()",
+        format!("{} alerts", alerts.items.len()),
+    );
+    let mappings = aleph.mappings().list(&first.id).first_page().await?;
+    tour.step(
+        "mappings().list(id).first_page()",
+        format!("{} mappings", mappings.items.len()),
+    );
+    if !target.writes {
+        return Ok(());
+    }
+    let leak = aleph
+        .collections()
+        .create(
+            NewCollection::new("Leak 2026 (casefile tour)")
+                .category(Category::Leak)
+                .foreign_id("casefile-tour"),
+        )
+        .await?;
+    tour.step(
+        "collections().create(NewCollection)",
+        format!("collection {}", leak.id),
+    );
+    aleph
+        .collections()
+        .update(
+            &leak.id,
+            NewCollection::new("Leak 2026 (tour, renamed)").category(Category::Leak),
+        )
+        .await?;
+    tour.step("collections().update(id, NewCollection)", "renamed");
+    let entities: Vec<Entity> = (0..2500)
+        .map(|n| {
+            Entity::new(if n % 2 == 0 { "Person" } else { "Company" })
+                .with_id(format!("tour-{n}"))
+                .add("name", format!("Name {n}"))
+        })
+        .collect();
+    let report = aleph
+        .collections()
+        .bulk(&leak.id, entities)
+        .chunk_size(1000)
+        .concurrency(3)
+        .await
+        .map_err(casefile::Error::from)?;
+    tour.step(
+        "collections().bulk(id, entities).chunk_size(1000)",
+        format!("{} entities in {} requests", report.entities, report.chunks),
+    );
+    let company = aleph
+        .entities()
+        .create(
+            &leak.id,
+            Entity::new("Company").add("name", "Meridian Metals"),
+        )
+        .await?;
+    let company_id = company.id.clone().unwrap_or_default();
+    tour.step(
+        "entities().create(collection, entity)",
+        format!("entity {}", &company_id[..company_id.len().min(16)]),
+    );
+    aleph
+        .entities()
+        .update(
+            &company_id,
+            Entity::new("Company").add("name", "Meridian Metals Ltd"),
+        )
+        .await?;
+    tour.step("entities().update(id, entity)", "renamed");
+    aleph.entities().delete(&company_id).await?;
+    tour.step("entities().delete(id)", "deleted");
+    let folder = aleph
+        .collections()
+        .create_folder(&leak.id, IngestMeta::with_foreign_id("inbox"))
+        .await?;
+    tour.step("collections().create_folder(id, meta)", "folder \"inbox\"");
+    let memo = aleph
+        .collections()
+        .ingest(
+            &leak.id,
+            Upload::bytes("memo.txt", "Transfer the shares on Monday."),
+            IngestMeta::with_foreign_id("inbox/memo.txt").parent_id(&folder),
+        )
+        .await?;
+    tour.step(
+        "collections().ingest(id, file, meta)",
+        "inbox/memo.txt ingested",
+    );
+    let document = aleph.entities().get(&memo).await?;
+    if let Some(link) = document.links.get("file") {
+        let path =
+            std::env::temp_dir().join(format!("casefile-tour-memo-{}.txt", std::process::id()));
+        let bytes = aleph
+            .archive()
+            .download_link(link)
+            .download_to(&path)
+            .await?;
+        tour.step(
+            "archive().download_link(url).download_to(path)",
+            format!("{bytes} bytes, the API key not sent to storage"),
+        );
+        let token = url::Url::parse(link).ok().and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v.into_owned())
+        });
+        if let Some(token) = token {
+            let bytes = aleph.archive().download(&token).download_to(&path).await?;
+            tour.step(
+                "archive().download(token).download_to(path)",
+                format!("{bytes} bytes"),
+            );
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+    let alert = aleph.alerts().create("Meridian Metals").await?;
+    tour.step("alerts().create(query)", format!("alert {}", alert.id));
+    aleph.alerts().get(&alert.id).await?;
+    tour.step("alerts().get(id)", format!("{:?}", alert.query));
+    aleph.alerts().delete(&alert.id).await?;
+    tour.step("alerts().delete(id)", "deleted");
+    let mapping = aleph
+        .mappings()
+        .create(
+            &leak.id,
+            NewMapping::new(
+                "tour-0",
+                serde_json::json!({"person": {"schema": "Person"}}),
+            ),
+        )
+        .await?;
+    tour.step(
+        "mappings().create(id, NewMapping)",
+        format!("mapping {}", mapping.id),
+    );
+    aleph.mappings().get(&leak.id, &mapping.id).await?;
+    tour.step("mappings().get(id, mapping)", "read back");
+    aleph
+        .mappings()
+        .update(
+            &leak.id,
+            &mapping.id,
+            NewMapping::new(
+                "tour-0",
+                serde_json::json!({"people": {"schema": "Person"}}),
+            ),
+        )
+        .await?;
+    tour.step(
+        "mappings().update(id, mapping, NewMapping)",
+        "query replaced",
+    );
+    aleph.mappings().trigger(&leak.id, &mapping.id).await?;
+    tour.step("mappings().trigger(id, mapping)", "run started");
+    aleph.mappings().flush(&leak.id, &mapping.id).await?;
+    tour.step(
+        "mappings().flush(id, mapping)",
+        "generated entities flushed",
+    );
+    aleph.mappings().delete(&leak.id, &mapping.id).await?;
+    tour.step("mappings().delete(id, mapping)", "deleted");
+    aleph
+        .permissions()
+        .update(&leak.id, vec![PermissionUpdate::new("4", false, true)])
+        .await?;
+    tour.step(
+        "permissions().update(id, [write])",
+        "write given, read implied",
+    );
+    aleph.collections().reingest(&leak.id).await?;
+    tour.step("collections().reingest(id)", "queued");
+    aleph.collections().reindex(&leak.id).await?;
+    tour.step("collections().reindex(id)", "queued");
+    aleph.collections().touch(&leak.id).await?;
+    tour.step("collections().touch(id)", "touched");
+    aleph.collections().cancel(&leak.id).await?;
+    tour.step("collections().cancel(id)", "processing cancelled");
+    aleph.collections().delete(&leak.id).await?;
+    tour.step("collections().delete(id)", "deleted");
     Ok(())
 }
 

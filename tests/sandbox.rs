@@ -646,3 +646,225 @@ async fn atlos_client_round_trips_through_the_sandbox() {
         .unwrap();
     assert!(listed.iter().any(|m| m.id == media.id));
 }
+
+/// Every Aleph write through the typed client, read back from the sandbox.
+#[cfg(feature = "aleph")]
+#[tokio::test]
+async fn aleph_client_round_trips_through_the_sandbox() {
+    use casefile::aleph::{
+        Category, Entity, IngestMeta, NewCollection, NewMapping, PermissionUpdate,
+    };
+    use futures::TryStreamExt;
+
+    let s = Sandbox::start().await.unwrap();
+    let aleph = s.aleph().unwrap();
+    let listed: Vec<_> = aleph
+        .collections()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 3);
+    let found: Vec<_> = aleph
+        .entities()
+        .search()
+        .collection("2")
+        .limit(200)
+        .stream()
+        .concurrency(4)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1200);
+
+    let created = aleph
+        .collections()
+        .create(
+            NewCollection::new("Round trip")
+                .category(Category::Leak)
+                .foreign_id("round-trip"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        aleph.collections().get(&created.id).await.unwrap().label,
+        "Round trip"
+    );
+    aleph
+        .collections()
+        .update(&created.id, NewCollection::new("Round trip, renamed"))
+        .await
+        .unwrap();
+    assert_eq!(
+        aleph.collections().get(&created.id).await.unwrap().label,
+        "Round trip, renamed"
+    );
+
+    let people: Vec<Entity> = (0..2500)
+        .map(|n| {
+            Entity::new("Person")
+                .with_id(format!("person-{n}"))
+                .add("name", format!("Person {n}"))
+        })
+        .collect();
+    let report = aleph
+        .collections()
+        .bulk(&created.id, people)
+        .chunk_size(1000)
+        .await
+        .unwrap();
+    assert_eq!((report.entities, report.chunks), (2500, 3));
+    let streamed: Vec<_> = aleph
+        .collections()
+        .stream_entities(&created.id)
+        .schema("Person")
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(streamed.len(), 2500);
+
+    let company = aleph
+        .entities()
+        .create(
+            &created.id,
+            Entity::new("Company").add("name", "Meridian Metals"),
+        )
+        .await
+        .unwrap();
+    let company_id = company.id.clone().unwrap();
+    aleph
+        .entities()
+        .update(
+            &company_id,
+            Entity::new("Company").add("name", "Meridian Metals Ltd"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        aleph
+            .entities()
+            .get(&company_id)
+            .await
+            .unwrap()
+            .first("name"),
+        Some("Meridian Metals Ltd")
+    );
+    aleph.entities().delete(&company_id).await.unwrap();
+    assert_eq!(
+        aleph
+            .entities()
+            .get(&company_id)
+            .await
+            .unwrap_err()
+            .status(),
+        Some(404)
+    );
+
+    let folder = aleph
+        .collections()
+        .create_folder(&created.id, IngestMeta::with_foreign_id("docs"))
+        .await
+        .unwrap();
+    let file = aleph
+        .collections()
+        .ingest(
+            &created.id,
+            Upload::bytes("memo.txt", "the memo"),
+            IngestMeta::with_foreign_id("docs/memo.txt").parent_id(&folder),
+        )
+        .await
+        .unwrap();
+    let memo = aleph.entities().get(&file).await.unwrap();
+    let link = memo.links.get("file").unwrap().clone();
+    let bytes = aleph
+        .archive()
+        .download_link(&link)
+        .send()
+        .await
+        .unwrap()
+        .map_ok(|b| b.to_vec())
+        .try_concat()
+        .await
+        .unwrap();
+    assert_eq!(bytes, b"the memo");
+
+    let alert = aleph.alerts().create("Meridian Metals").await.unwrap();
+    assert_eq!(
+        aleph.alerts().get(&alert.id).await.unwrap().query,
+        "Meridian Metals"
+    );
+    let alerts: Vec<_> = aleph.alerts().list().stream().try_collect().await.unwrap();
+    assert!(alerts.iter().any(|a| a.id == alert.id));
+    aleph.alerts().delete(&alert.id).await.unwrap();
+    assert!(aleph.alerts().get(&alert.id).await.is_err());
+
+    let mapping = aleph
+        .mappings()
+        .create(
+            &created.id,
+            NewMapping::new("person-1", json!({"person": {"schema": "Person"}})),
+        )
+        .await
+        .unwrap();
+    aleph
+        .mappings()
+        .trigger(&created.id, &mapping.id)
+        .await
+        .unwrap();
+    let mappings: Vec<_> = aleph
+        .mappings()
+        .list(&created.id)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(mappings.len(), 1);
+    aleph
+        .mappings()
+        .flush(&created.id, &mapping.id)
+        .await
+        .unwrap();
+    aleph
+        .mappings()
+        .delete(&created.id, &mapping.id)
+        .await
+        .unwrap();
+    assert!(
+        aleph
+            .mappings()
+            .get(&created.id, &mapping.id)
+            .await
+            .is_err()
+    );
+
+    aleph
+        .permissions()
+        .update(&created.id, vec![PermissionUpdate::new("4", false, true)])
+        .await
+        .unwrap();
+    let permissions = aleph.permissions().get(&created.id).await.unwrap();
+    let desk = permissions
+        .results
+        .iter()
+        .find(|p| p.role.as_ref().is_some_and(|r| r.id == "4"))
+        .unwrap();
+    assert!(desk.read && desk.write, "write implies read");
+
+    aleph.collections().reingest(&created.id).await.unwrap();
+    aleph.collections().reindex(&created.id).await.unwrap();
+    aleph.collections().touch(&created.id).await.unwrap();
+    aleph.collections().status(&created.id).await.unwrap();
+    aleph.collections().cancel(&created.id).await.unwrap();
+    aleph.collections().delete(&created.id).await.unwrap();
+    assert_eq!(
+        aleph
+            .collections()
+            .get(&created.id)
+            .await
+            .unwrap_err()
+            .status(),
+        Some(404)
+    );
+}

@@ -238,6 +238,15 @@ impl Sandbox {
             .build()
     }
 
+    /// An Aleph client for the sandbox, signed in with its API key.
+    #[cfg(feature = "aleph")]
+    pub fn aleph(&self) -> Result<crate::aleph::Client> {
+        crate::aleph::Client::builder()
+            .base_url(self.aleph_url())
+            .api_key(self.aleph_api_key())
+            .build()
+    }
+
     /// An Atlas client for the sandbox, signed in with HTTP Digest.
     #[cfg(feature = "atlas")]
     pub fn atlas(&self) -> Result<crate::atlas::Client> {

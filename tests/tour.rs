@@ -1,0 +1,111 @@
+//! The tour, run as a user runs it: with no environment it tours every operation on the sandbox.
+#![cfg(all(
+    feature = "testkit",
+    feature = "atlos",
+    feature = "aleph",
+    feature = "atlas"
+))]
+
+use std::process::Command;
+
+#[test]
+fn the_tour_runs_every_operation_on_the_sandbox_and_exits_0() {
+    // target/debug/deps/tour-<hash> -> target/debug/examples/tour
+    let exe = std::env::current_exe().unwrap();
+    let tour = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("tour");
+    let mut command = Command::new(&tour);
+    for (name, _) in std::env::vars() {
+        if ["ATLOS_", "ALEPH_", "ALEPHCLIENT_", "ATLAS_"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        {
+            command.env_remove(name);
+        }
+    }
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", tour.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "tour failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let operations = [
+        // Atlos
+        "incidents().list()",
+        "incidents().create(",
+        "incidents().comment(",
+        "incidents().update_attribute(",
+        "source_material().list()",
+        "source_material().get(",
+        "source_material().create(",
+        "source_material().set_metadata(",
+        "source_material().upload(",
+        "updates().list()",
+        "updates().list().slug(",
+        // Aleph
+        "collections().list()",
+        "collections().get(",
+        "collections().create(",
+        "collections().update(",
+        "collections().delete(",
+        "collections().reingest(",
+        "collections().reindex(",
+        "collections().status(",
+        "collections().cancel(",
+        "collections().touch(",
+        "collections().bulk(",
+        "collections().stream_entities(",
+        "collections().ingest(",
+        "collections().create_folder(",
+        "entities().get(",
+        "entities().search()",
+        "entities().create(",
+        "entities().update(",
+        "entities().delete(",
+        "alerts().list()",
+        "alerts().create(",
+        "alerts().get(",
+        "alerts().delete(",
+        "mappings().list(",
+        "mappings().create(",
+        "mappings().get(",
+        "mappings().update(",
+        "mappings().delete(",
+        "mappings().trigger(",
+        "mappings().flush(",
+        "permissions().get(",
+        "permissions().update(",
+        "archive().download(",
+        "archive().download_link(",
+        // Atlas
+        "attachments().list()",
+        "attachments().get(",
+        "attachments().update(",
+        "attachments().export(",
+        "attachments().download(",
+        "attachments().annotations(",
+        "annotations().create(id, bbox)",
+        "annotations().create(id, path)",
+    ];
+    for operation in operations {
+        assert!(
+            stdout.contains(operation),
+            "the tour does not show {operation}:\n{stdout}"
+        );
+    }
+    for section in [
+        "== Atlos (sandbox)",
+        "== Aleph (sandbox)",
+        "== Atlas (sandbox)",
+    ] {
+        assert!(stdout.contains(section), "{section}");
+    }
+}

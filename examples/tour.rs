@@ -386,8 +386,7 @@ async fn aleph_tour(
         .bulk(&leak.id, entities)
         .chunk_size(1000)
         .concurrency(3)
-        .await
-        .map_err(casefile::Error::from)?;
+        .await?;
     tour.step(
         "collections().bulk(id, entities).chunk_size(1000)",
         format!("{} entities in {} requests", report.entities, report.chunks),

@@ -46,6 +46,12 @@ pub enum Error {
     #[error(transparent)]
     Decode(Box<DecodeError>),
 
+    /// An Aleph bulk load stopped part-way: what was written, and the ids of the entities that
+    /// were not.
+    #[cfg(feature = "aleph")]
+    #[error(transparent)]
+    Bulk(Box<crate::aleph::BulkError>),
+
     /// An argument was refused before any request was sent.
     #[error("invalid {argument}: {reason}")]
     InvalidInput {
@@ -79,6 +85,8 @@ impl Error {
     pub fn api(&self) -> Option<&ApiError> {
         match self {
             Error::Api(api) => Some(api),
+            #[cfg(feature = "aleph")]
+            Error::Bulk(bulk) => bulk.source.api(),
             _ => None,
         }
     }
@@ -88,6 +96,8 @@ impl Error {
         match self {
             Error::Api(api) => Some(api.status),
             Error::Decode(d) => Some(d.status),
+            #[cfg(feature = "aleph")]
+            Error::Bulk(bulk) => bulk.source.status(),
             _ => None,
         }
     }

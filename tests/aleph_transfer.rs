@@ -153,6 +153,14 @@ async fn a_chunk_that_met_a_server_error_is_sent_again() {
     );
 }
 
+/// The bulk failure inside an error.
+fn bulk_error(err: Error) -> casefile::aleph::BulkError {
+    match err {
+        Error::Bulk(bulk) => *bulk,
+        other => panic!("not a bulk error: {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_failed_load_names_the_entities_that_were_not_written() {
     let server = MockServer::start().await;
@@ -175,6 +183,7 @@ async fn a_failed_load_names_the_entities_that_were_not_written() {
         .retries(2)
         .retry_delay(Duration::from_millis(1))
         .await
+        .map_err(bulk_error)
         .unwrap_err();
     assert_eq!(err.written.entities, 1000);
     assert_eq!(err.written.chunks, 1);
@@ -191,8 +200,9 @@ async fn a_failed_load_names_the_entities_that_were_not_written() {
         1 + 3,
         "one chunk ok, one sent three times"
     );
-    // As a casefile::Error it is the cause.
+    // As a casefile::Error it reports the cause's status and server error.
     let err: Error = err.into();
+    assert_eq!(err.status(), Some(502));
     assert_eq!(err.api().unwrap().kind, ErrorKind::Server);
 }
 
@@ -211,6 +221,7 @@ async fn a_refused_chunk_is_not_sent_again() {
         .bulk("4", people(3))
         .retry_delay(Duration::from_millis(1))
         .await
+        .map_err(bulk_error)
         .unwrap_err();
     assert_eq!(err.not_written.len(), 3);
     assert_eq!(err.source.api().unwrap().message, "No ID for entity");
@@ -233,6 +244,7 @@ async fn bulk_refuses_bad_entities_and_arguments_before_their_chunk_is_sent() {
         .chunk_size(2)
         .concurrency(1)
         .await
+        .map_err(bulk_error)
         .unwrap_err();
     assert!(
         matches!(
@@ -257,7 +269,7 @@ async fn bulk_refuses_bad_entities_and_arguments_before_their_chunk_is_sent() {
         aleph.collections().bulk("4", people(1)).concurrency(0),
         aleph.collections().bulk("..", people(1)),
     ] {
-        let err = load.await.unwrap_err();
+        let err = load.await.map_err(bulk_error).unwrap_err();
         assert!(matches!(err.source, Error::InvalidInput { .. }), "{err}");
         assert_eq!(err.read, 0);
     }
@@ -274,6 +286,7 @@ async fn bulk_refuses_bad_entities_and_arguments_before_their_chunk_is_sent() {
         .chunk_size(2)
         .concurrency(1)
         .await
+        .map_err(bulk_error)
         .unwrap_err();
     assert!(matches!(err.source, Error::Io { .. }));
     assert_eq!((err.written.entities, err.read), (2, 3));

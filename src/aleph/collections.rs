@@ -3,11 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::future::IntoFuture;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -850,7 +848,7 @@ struct BulkFlags {
 /// again, up to [`retries`](Self::retries) times with growing waits. Every entity needs an `id`
 /// (Aleph refuses the whole chunk otherwise); one without is refused before its chunk is sent.
 ///
-/// `.await` gives a [`BulkReport`] or a [`BulkError`] that lists the ids of the entities that
+/// `.await` gives a [`BulkReport`] or an [`Error::Bulk`] whose [`BulkError`] lists the ids of the entities that
 /// were not written.
 #[must_use = "a bulk load does nothing until it is sent or awaited"]
 pub struct BulkLoad {
@@ -927,9 +925,8 @@ fn show_ids(ids: &[String]) -> String {
 }
 
 impl From<BulkError> for Error {
-    /// The cause of the failure (the ids that were not written are in the [`BulkError`]).
     fn from(e: BulkError) -> Self {
-        e.source
+        Error::Bulk(Box::new(e))
     }
 }
 
@@ -990,7 +987,7 @@ impl BulkLoad {
     }
 
     /// Sends every chunk and reports what was written.
-    pub async fn send(self) -> std::result::Result<BulkReport, BulkError> {
+    pub async fn send(self) -> Result<BulkReport> {
         let BulkLoad {
             transport,
             id,
@@ -1018,10 +1015,10 @@ impl BulkLoad {
                 "concurrency"
             };
             let source = Error::invalid("bulk", format!("the {what} must be at least 1"));
-            return Err(fail(source, written, not_written, read));
+            return Err(fail(source, written, not_written, read).into());
         }
         if let Err(source) = crate::path::check_segment("collection id", &id) {
-            return Err(fail(source, written, not_written, read));
+            return Err(fail(source, written, not_written, read).into());
         }
         let chunk = std::sync::Arc::new(ChunkSender {
             transport,
@@ -1104,19 +1101,12 @@ impl BulkLoad {
         }
         match failure {
             None => Ok(written),
-            Some(source) => Err(fail(source, written, not_written, read)),
+            Some(source) => Err(fail(source, written, not_written, read).into()),
         }
     }
 }
 
-impl IntoFuture for BulkLoad {
-    type Output = std::result::Result<BulkReport, BulkError>;
-    type IntoFuture = BoxFuture<'static, Self::Output>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+send_on_await!(BulkLoad => BulkReport);
 
 /// Sends one chunk, with chunk-level retries.
 struct ChunkSender {

@@ -54,3 +54,50 @@ pub fn error_body(data: &[u8]) {
     assert!(!error.message.is_empty());
     assert!(error.body.len() <= SNIPPET_BYTES * 3 + 3);
 }
+
+/// Decodes `data` as `T`, and when it decodes, checks that it survives a round trip through JSON.
+fn decode<T: serde::de::DeserializeOwned + serde::Serialize>(data: &[u8]) -> Option<T> {
+    let value: T = serde_json::from_slice(data).ok()?;
+    let again = serde_json::to_vec(&value).ok();
+    assert!(again.is_some(), "a decoded value must serialize again");
+    Some(value)
+}
+
+/// Atlos list pages of incidents, source material and updates.
+#[cfg(feature = "atlos")]
+pub fn atlos_pages(data: &[u8]) {
+    use crate::atlos::{Incident, Listing, SourceMaterial, Update};
+    let _ = serde_json::from_slice::<Listing<Incident>>(data);
+    let _ = serde_json::from_slice::<Listing<SourceMaterial>>(data);
+    let _ = serde_json::from_slice::<Listing<Update>>(data);
+    let _ = decode::<Incident>(data);
+}
+
+/// Aleph result sets of collections and entities, turned into pages.
+#[cfg(feature = "aleph")]
+pub fn aleph_pages(data: &[u8]) {
+    use crate::aleph::{Collection, Entity, ResultSet};
+    if let Ok(set) = serde_json::from_slice::<ResultSet<Entity>>(data) {
+        let page = set.into_page(true);
+        if let Some(crate::PageToken::Offset { offset, limit }) = page.next {
+            assert!(offset + limit <= 10_000 || limit == 0, "search window kept");
+        }
+    }
+    if let Ok(set) = serde_json::from_slice::<ResultSet<Collection>>(data) {
+        let _ = set.into_page(false);
+    }
+    let _ = decode::<Entity>(data);
+}
+
+/// Atlas attachment pages in both shapes, turned into numbered pages.
+#[cfg(feature = "atlas")]
+pub fn atlas_pages(data: &[u8]) {
+    use crate::atlas::{Attachment, ListPage};
+    if let Ok(page) = serde_json::from_slice::<ListPage<Attachment>>(data) {
+        let page = page.into_page(1, 100);
+        if let Some(crate::PageToken::Number { page, .. }) = page.next {
+            assert!(page >= 1);
+        }
+    }
+    let _ = decode::<Attachment>(data);
+}

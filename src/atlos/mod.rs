@@ -263,7 +263,7 @@ struct Envelope<T> {
 /// One page of a listing: `{"results": [...], "next": cursor|null, "previous": ...}`, or
 /// `{"error": ...}` for a refused cursor.
 #[derive(Deserialize)]
-struct Listing<T> {
+pub(crate) struct Listing<T> {
     results: Option<Vec<T>>,
     #[serde(default)]
     next: Option<String>,

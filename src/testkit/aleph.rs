@@ -151,7 +151,11 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
     let uri = request.uri().clone();
     let query = query_pairs(&uri);
     if let Some(rest) = uri.path().strip_prefix("/_storage/") {
-        return storage(&state, rest, request.headers(), &query);
+        return super::storage(rest, request.headers(), &query, || {
+            let state = lock(&state);
+            let (_, name, bytes) = state.blobs.iter().find(|(hash, ..)| hash == rest)?;
+            Some((name.clone(), bytes.clone()))
+        });
     }
     let Some(path) = segments(&uri, "/api/2/") else {
         return not_found();
@@ -937,49 +941,4 @@ async fn ingest(state: &Shared<State>, collection: &str, request: Request) -> Re
         return response;
     }
     json(201, &json!({"status": "ok", "id": id}))
-}
-
-/// The storage host the archive redirects to: it serves a blob to a signed URL, and like a real
-/// object store it refuses a request that carries credentials it did not issue.
-fn storage(
-    state: &Shared<State>,
-    hash: &str,
-    headers: &HeaderMap,
-    query: &[(String, String)],
-) -> Response {
-    if headers.contains_key(header::AUTHORIZATION) {
-        return raw(
-            400,
-            "application/xml",
-            "<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>",
-        );
-    }
-    let signature = query
-        .iter()
-        .find(|(k, _)| k == "sig")
-        .map(|(_, v)| v.as_str());
-    if signature != Some(sign(&["storage", hash]).as_str()) {
-        return raw(
-            403,
-            "application/xml",
-            "<Error><Code>AccessDenied</Code></Error>",
-        );
-    }
-    let state = lock(state);
-    match state.blobs.iter().find(|(h, ..)| h == hash) {
-        Some((_, name, bytes)) => {
-            let mut response = raw(200, "application/octet-stream", bytes.clone());
-            if let Ok(value) = format!("attachment; filename=\"{name}\"").parse() {
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_DISPOSITION, value);
-            }
-            response
-        }
-        None => raw(
-            404,
-            "application/xml",
-            "<Error><Code>NoSuchKey</Code></Error>",
-        ),
-    }
 }

@@ -87,7 +87,11 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
     let uri = request.uri().clone();
     let query = query_pairs(&uri);
     if let Some(rest) = uri.path().strip_prefix("/_storage/") {
-        return storage(&state, rest, request.headers(), &query);
+        let (id, name) = rest.split_once('/').unwrap_or((rest, "file"));
+        return super::storage(id, request.headers(), &query, || {
+            let bytes = lock(&state).data.files.get(id)?.clone();
+            Some((name.to_owned(), bytes))
+        });
     }
     let envelope = query.iter().any(|(k, v)| k == "envelope" && v == "true");
     let pretty = query.iter().any(|(k, v)| k == "pretty" && v == "true");
@@ -597,42 +601,5 @@ impl State {
             200,
             json!({"attachment_id": attachment, "annotation_id": id, "annotation_content": content, "annotation_type": kind}),
         )
-    }
-}
-
-/// The storage host of presigned export URLs: serves the file to a valid signature and, like a
-/// real object store, refuses a request that carries other credentials.
-fn storage(
-    state: &Shared<State>,
-    rest: &str,
-    headers: &HeaderMap,
-    query: &[(String, String)],
-) -> Response {
-    if headers.contains_key(header::AUTHORIZATION) {
-        return raw(
-            400,
-            "application/xml",
-            "<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>",
-        );
-    }
-    let id = rest.split('/').next().unwrap_or_default();
-    let signature = query
-        .iter()
-        .find(|(k, _)| k == "sig")
-        .map(|(_, v)| v.as_str());
-    if signature != Some(sign(&["storage", id]).as_str()) {
-        return raw(
-            403,
-            "application/xml",
-            "<Error><Code>AccessDenied</Code></Error>",
-        );
-    }
-    match lock(state).data.files.get(id) {
-        Some(bytes) => raw(200, "application/octet-stream", bytes.clone()),
-        None => raw(
-            404,
-            "application/xml",
-            "<Error><Code>NoSuchKey</Code></Error>",
-        ),
     }
 }

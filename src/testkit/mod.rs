@@ -345,6 +345,51 @@ fn segments(uri: &axum::http::Uri, prefix: &str) -> Option<Vec<String>> {
     )
 }
 
+/// The storage host behind archive redirects and presigned URLs: serves `blob` (file name and
+/// bytes) to a URL signed for `key`, and like a real object store refuses a request that carries
+/// credentials it did not issue.
+fn storage(
+    key: &str,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    blob: impl FnOnce() -> Option<(String, Vec<u8>)>,
+) -> Response {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return raw(
+            400,
+            "application/xml",
+            "<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>",
+        );
+    }
+    let signature = query
+        .iter()
+        .find(|(k, _)| k == "sig")
+        .map(|(_, v)| v.as_str());
+    if signature != Some(sign(&["storage", key]).as_str()) {
+        return raw(
+            403,
+            "application/xml",
+            "<Error><Code>AccessDenied</Code></Error>",
+        );
+    }
+    match blob() {
+        Some((name, bytes)) => {
+            let mut response = raw(200, "application/octet-stream", bytes);
+            if let Ok(value) = format!("attachment; filename=\"{name}\"").parse() {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_DISPOSITION, value);
+            }
+            response
+        }
+        None => raw(
+            404,
+            "application/xml",
+            "<Error><Code>NoSuchKey</Code></Error>",
+        ),
+    }
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?

@@ -54,7 +54,6 @@ mod incidents;
 mod source_material;
 mod updates;
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use futures::future::{BoxFuture, FutureExt};
@@ -166,7 +165,11 @@ fn classify(error: &mut ApiError) {
     if !matches!(error.status, 200 | 401) {
         return;
     }
-    let canonical = error.message == "Unauthorized";
+    // The body carried no message: the transport put the status phrase there.
+    let canonical = reqwest::StatusCode::from_u16(error.status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        == Some(error.message.as_str());
     if !error.fields.is_empty() {
         error.kind = ErrorKind::Validation;
         if canonical {
@@ -201,37 +204,11 @@ fn classify(error: &mut ApiError) {
 
 /// A refusal the server wrote into a success answer (`{"error": ...}` with HTTP 200).
 fn error_in_body(method: &str, url: &Url, error: Value) -> Error {
-    let mut fields = BTreeMap::new();
-    let message = match &error {
-        Value::String(s) => s.clone(),
-        Value::Object(map) => {
-            for (k, v) in map {
-                let text = v
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| v.to_string());
-                fields.insert(k.clone(), text);
-            }
-            "Unauthorized".into()
-        }
-        other => other.to_string(),
-    };
     let body = serde_json::json!({ "error": error }).to_string();
-    let mut api = ApiError {
-        status: 200,
-        kind: ErrorKind::Validation,
-        message,
-        code: None,
-        fields,
-        parameters: Vec::new(),
-        retry_after: None,
-        method: method.to_owned(),
-        url: redact_url(url),
-        body: snippet(body.as_bytes()),
-    };
+    let mut api = ApiError::from_body(200, body.as_bytes(), method, redact_url(url), None);
     classify(&mut api);
-    if api.kind == ErrorKind::Other {
-        // An error in a 200 answer is never a success; the only known one is a refused cursor.
+    // An error in a 200 answer is never a success; the only known one is a refused cursor.
+    if matches!(api.kind, ErrorKind::Other) {
         api.kind = ErrorKind::Validation;
     }
     api.into()
@@ -439,7 +416,7 @@ mod tests {
             kind: ErrorKind::from_status(status),
             message: message.into(),
             code: None,
-            fields: BTreeMap::new(),
+            fields: std::collections::BTreeMap::new(),
             parameters: vec![],
             retry_after: None,
             method: "GET".into(),

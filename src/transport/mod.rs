@@ -30,6 +30,7 @@ pub(crate) mod body;
 pub(crate) mod digest;
 mod rate_limit;
 mod retry;
+mod trace;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -387,31 +388,38 @@ impl Transport {
     /// Sends `req` with retries, reading the whole body inside the retry loop (so a connection
     /// dropped mid-body is retried like any other interruption).
     async fn execute_full(&self, req: &Prepared) -> Result<(StatusCode, Bytes)> {
-        let mut retrier = Retrier::new(&self.inner.retry, &req.method);
-        loop {
-            let failure = match self.attempt(req).await {
-                Ok(response) => {
-                    let status = response.status();
-                    match response.bytes().await {
-                        Ok(body) => return Ok((status, body)),
-                        Err(e) => Failure::http(req, e),
+        let retries = async {
+            let mut retrier = Retrier::new(&self.inner.retry, &req.method);
+            loop {
+                let failure = match self.attempt(req).await {
+                    Ok(response) => {
+                        let status = response.status();
+                        match response.bytes().await {
+                            Ok(body) => return Ok((status, body)),
+                            Err(e) => Failure::http(req, e),
+                        }
                     }
-                }
-                Err(failure) => failure,
-            };
-            wait_or_fail(&mut retrier, failure).await?;
-        }
+                    Err(failure) => failure,
+                };
+                wait_or_fail(&mut retrier, failure).await?;
+            }
+        };
+        trace::request(req, &self.inner.api_base, |(s, _)| s.as_u16(), retries).await
     }
 
     /// Sends `req` with retries and returns as soon as a success status and headers arrived.
     async fn execute_head(&self, req: &Prepared) -> Result<reqwest::Response> {
-        let mut retrier = Retrier::new(&self.inner.retry, &req.method);
-        loop {
-            match self.attempt(req).await {
-                Ok(response) => return Ok(response),
-                Err(failure) => wait_or_fail(&mut retrier, failure).await?,
+        let retries = async {
+            let mut retrier = Retrier::new(&self.inner.retry, &req.method);
+            loop {
+                match self.attempt(req).await {
+                    Ok(response) => return Ok(response),
+                    Err(failure) => wait_or_fail(&mut retrier, failure).await?,
+                }
             }
-        }
+        };
+        let status = |r: &reqwest::Response| r.status().as_u16();
+        trace::request(req, &self.inner.api_base, status, retries).await
     }
 
     /// One attempt: rate limit, sign, send, answer a digest challenge, read an error body.
@@ -419,7 +427,8 @@ impl Transport {
         let mut challenges_answered = 0;
         loop {
             if let Some(limiter) = &self.inner.limiter {
-                limiter.acquire(req.rate_key.as_deref().unwrap_or("")).await;
+                let key = req.rate_key.as_deref().unwrap_or("");
+                trace::rate_limited(key, limiter.acquire(key).await);
             }
             let mut builder = self
                 .inner
@@ -572,6 +581,7 @@ async fn wait_or_fail(retrier: &mut Retrier<'_>, failure: Failure) -> Result<()>
     let (outcome, server_wait) = failure.retry_info();
     match retrier.next_wait(outcome, server_wait) {
         Some(wait) => {
+            trace::retry(retrier.retries(), wait, &failure);
             tokio::time::sleep(wait).await;
             Ok(())
         }
@@ -584,6 +594,16 @@ enum Failure {
     Api(ApiError),
     Http(HttpError, Outcome),
     Fatal(Error),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Api(e) => write!(f, "status {}", e.status),
+            Failure::Http(e, _) => write!(f, "{:?}", e.kind),
+            Failure::Fatal(e) => write!(f, "{e}"),
+        }
+    }
 }
 
 impl Failure {

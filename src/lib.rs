@@ -62,6 +62,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod paginate;
 mod path;
+pub mod progress;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 #[allow(dead_code)] // used by the platform modules
@@ -71,6 +72,7 @@ mod upload;
 
 pub use error::{ApiError, DecodeError, Error, ErrorKind, HttpError, HttpErrorKind, Result};
 pub use paginate::{Page, PageToken, Pages, Paginator};
+pub use progress::Progress;
 pub use transport::{
     Auth, ClientBuilder, RateLimit, RequestBuilder, RetryPolicy, Secret, Transport,
 };

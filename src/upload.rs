@@ -167,10 +167,7 @@ impl Upload {
                     .metadata()
                     .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
                     .len();
-                counted(
-                    read_chunks(tokio::fs::File::from_std(file)).boxed(),
-                    length,
-                )
+                counted(read_chunks(tokio::fs::File::from_std(file)).boxed(), length)
             }
             Source::Stream { length, stream } => {
                 let taken = stream.lock().unwrap_or_else(|p| p.into_inner()).take();

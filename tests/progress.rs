@@ -31,7 +31,10 @@ fn assert_bytes(seen: &Mutex<Vec<Progress>>, total: u64) {
     assert_eq!(seen[0].done, 0);
     assert!(seen.windows(2).all(|w| w[0].done <= w[1].done), "{seen:?}");
     let last = seen.last().unwrap();
-    assert_eq!((last.done, last.total, last.unit), (total, Some(total), Unit::Bytes));
+    assert_eq!(
+        (last.done, last.total, last.unit),
+        (total, Some(total), Unit::Bytes)
+    );
 }
 
 const SIZE: usize = 300 * 1024;
@@ -168,7 +171,10 @@ async fn bulk_loads_report_the_entities_written() {
     // One report per chunk; the chunks finish in any order (1000/500/1000 entities).
     assert_eq!(done.len(), 3);
     assert_eq!(done[2], 2500);
-    assert!(seen.iter().all(|p| p.unit == Unit::Items && p.total.is_none()));
+    assert!(
+        seen.iter()
+            .all(|p| p.unit == Unit::Items && p.total.is_none())
+    );
     let streamed: Vec<_> = aleph
         .collections()
         .stream_entities(&collection.id)

@@ -124,10 +124,22 @@ mod tests {
     fn ids_are_elided_from_routes() {
         let base = Url::parse("https://aleph.example.org/api/2/").unwrap();
         let cases = [
-            ("https://aleph.example.org/api/2/collections/4/_bulk?k=s", "/api/2/collections/{id}/_bulk"),
-            ("https://aleph.example.org/api/2/entities/b2c0104f5c8a1cd9b075", "/api/2/entities/{id}"),
-            ("https://aleph.example.org/api/2/incidents/CIV-AD12H4/comment", "/api/2/incidents/{id}/comment"),
-            ("https://aleph.example.org/api/2/x/e52a9631-e38f-4e77-8c08-38001a80ad36/", "/api/2/x/{id}/"),
+            (
+                "https://aleph.example.org/api/2/collections/4/_bulk?k=s",
+                "/api/2/collections/{id}/_bulk",
+            ),
+            (
+                "https://aleph.example.org/api/2/entities/b2c0104f5c8a1cd9b075",
+                "/api/2/entities/{id}",
+            ),
+            (
+                "https://aleph.example.org/api/2/incidents/CIV-AD12H4/comment",
+                "/api/2/incidents/{id}/comment",
+            ),
+            (
+                "https://aleph.example.org/api/2/x/e52a9631-e38f-4e77-8c08-38001a80ad36/",
+                "/api/2/x/{id}/",
+            ),
         ];
         for (url, expected) in cases {
             assert_eq!(route(&Url::parse(url).unwrap(), &base, false), expected);

@@ -80,7 +80,7 @@ async fn run(collection: &str, schemata: Vec<String>) -> Result<u64, Box<dyn std
         serde_json::to_writer(&mut out, &entity?)?;
         out.write_all(b"\n")?;
         count += 1;
-        if count % 1000 == 0 {
+        if count.is_multiple_of(1000) {
             bar.set_position(count);
         }
     }

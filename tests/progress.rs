@@ -165,7 +165,7 @@ async fn bulk_loads_report_the_entities_written() {
         .await
         .unwrap();
     assert_eq!(report.entities, 2500);
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     let mut done: Vec<u64> = seen.iter().map(|p| p.done).collect();
     done.sort_unstable();
     // One report per chunk; the chunks finish in any order (1000/500/1000 entities).

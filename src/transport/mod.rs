@@ -656,6 +656,23 @@ struct Prepared {
 ///
 /// Building never fails: an invalid path segment or a query that does not serialize is reported
 /// by the send call, before anything goes over the network.
+///
+/// ```no_run
+/// # async fn run(api: casefile::Transport) -> casefile::Result<()> {
+/// #[derive(serde::Serialize)]
+/// struct Filter<'a> {
+///     schema: Vec<&'a str>,      // repeated: schema=Person&schema=Company
+///     limit: Option<u32>,        // left out when None
+/// }
+///
+/// let found: serde_json::Value = api
+///     .get(&["collections", "4", "entities"])  // each segment percent-encoded
+///     .query(&Filter { schema: vec!["Person", "Company"], limit: Some(50) })
+///     .send()
+///     .await?;
+/// api.post(&["collections", "4", "touch"]).json(&serde_json::json!({})).send_empty().await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is sent"]
 pub struct RequestBuilder {
     transport: Transport,

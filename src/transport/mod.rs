@@ -388,38 +388,43 @@ impl Transport {
     /// Sends `req` with retries, reading the whole body inside the retry loop (so a connection
     /// dropped mid-body is retried like any other interruption).
     async fn execute_full(&self, req: &Prepared) -> Result<(StatusCode, Bytes)> {
-        let retries = async {
-            let mut retrier = Retrier::new(&self.inner.retry, &req.method);
-            loop {
-                let failure = match self.attempt(req).await {
-                    Ok(response) => {
-                        let status = response.status();
-                        match response.bytes().await {
-                            Ok(body) => return Ok((status, body)),
-                            Err(e) => Failure::http(req, e),
-                        }
-                    }
-                    Err(failure) => failure,
-                };
-                wait_or_fail(&mut retrier, failure).await?;
-            }
-        };
+        let retries = self.retry_full(req);
         trace::request(req, &self.inner.api_base, |(s, _)| s.as_u16(), retries).await
+    }
+
+    /// The retry loop of [`execute_full`](Self::execute_full).
+    async fn retry_full(&self, req: &Prepared) -> Result<(StatusCode, Bytes)> {
+        let mut retrier = Retrier::new(&self.inner.retry, &req.method);
+        loop {
+            let failure = match self.attempt(req).await {
+                Ok(response) => {
+                    let status = response.status();
+                    match response.bytes().await {
+                        Ok(body) => return Ok((status, body)),
+                        Err(e) => Failure::http(req, e),
+                    }
+                }
+                Err(failure) => failure,
+            };
+            wait_or_fail(&mut retrier, failure).await?;
+        }
     }
 
     /// Sends `req` with retries and returns as soon as a success status and headers arrived.
     async fn execute_head(&self, req: &Prepared) -> Result<reqwest::Response> {
-        let retries = async {
-            let mut retrier = Retrier::new(&self.inner.retry, &req.method);
-            loop {
-                match self.attempt(req).await {
-                    Ok(response) => return Ok(response),
-                    Err(failure) => wait_or_fail(&mut retrier, failure).await?,
-                }
-            }
-        };
         let status = |r: &reqwest::Response| r.status().as_u16();
-        trace::request(req, &self.inner.api_base, status, retries).await
+        trace::request(req, &self.inner.api_base, status, self.retry_head(req)).await
+    }
+
+    /// The retry loop of [`execute_head`](Self::execute_head).
+    async fn retry_head(&self, req: &Prepared) -> Result<reqwest::Response> {
+        let mut retrier = Retrier::new(&self.inner.retry, &req.method);
+        loop {
+            match self.attempt(req).await {
+                Ok(response) => return Ok(response),
+                Err(failure) => wait_or_fail(&mut retrier, failure).await?,
+            }
+        }
     }
 
     /// One attempt: rate limit, sign, send, answer a digest challenge, read an error body.

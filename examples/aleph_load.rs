@@ -5,11 +5,14 @@
 //! ALEPH_URL=https://aleph.example.org ALEPH_API_KEY=... \
 //!     cargo run --example aleph_load -- leak-2026 entities.jsonl --chunk-size 1000 --concurrency 4
 //! ```
+//!
+//! A progress bar of the entities written runs on stderr when it is a terminal.
 
 use std::process::ExitCode;
 
 use casefile::aleph::{Client, Collection, Entity, NewCollection};
 use futures::Stream;
+use indicatif::{ProgressBar, ProgressStyle};
 use tokio::io::AsyncBufReadExt;
 
 const USAGE: &str = "\
@@ -21,7 +24,8 @@ the counts on stderr.
   --chunk-size N    entities per request (default 1000)
   --concurrency N   requests in flight at once (default 4)
   --help            this text
-Environment: ALEPH_URL (or ALEPHCLIENT_HOST), ALEPH_API_KEY (or ALEPHCLIENT_API_KEY).";
+Environment: ALEPH_URL (or ALEPHCLIENT_HOST), ALEPH_API_KEY (or ALEPHCLIENT_API_KEY).
+Exit status: 0 loaded, 1 the load failed (what was not written is printed), 2 bad arguments.";
 
 struct Args {
     foreign_id: String,
@@ -47,7 +51,10 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("aleph_load: {e}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<casefile::Error>() {
+                Some(casefile::Error::Config(_)) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -89,17 +96,42 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let file = tokio::fs::File::open(&args.file)
         .await
         .map_err(|e| format!("cannot open {}: {e}", args.file))?;
+    let bar = entities_bar(&args.file).await;
+    let progress = bar.clone();
     let report = client
         .collections()
         .bulk_stream(&collection.id, read_entities(file, args.file.clone()))
         .chunk_size(args.chunk_size)
         .concurrency(args.concurrency)
-        .await?;
+        .progress(move |p| progress.set_position(p.done))
+        .await;
+    bar.finish_and_clear();
+    let report = report?;
     eprintln!(
         "collection {}: {} entities written in {} requests ({} retried)",
         collection.id, report.entities, report.chunks, report.retries
     );
     Ok(())
+}
+
+/// A bar of the entities written, its length the file's non-blank lines (drawn only when
+/// stderr is a terminal).
+async fn entities_bar(file: &str) -> ProgressBar {
+    let lines = tokio::fs::read(file)
+        .await
+        .map(|bytes| {
+            bytes
+                .split(|b| *b == b'\n')
+                .filter(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
+                .count()
+        })
+        .unwrap_or(0);
+    let bar = ProgressBar::new(lines as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} entities [{elapsed}<{eta}] {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 /// The collection whose foreign id is `foreign_id`, created if there is none.

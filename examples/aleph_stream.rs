@@ -4,12 +4,15 @@
 //! ALEPH_URL=https://aleph.example.org ALEPH_API_KEY=... \
 //!     cargo run --example aleph_stream -- <collection-id> [--schema Person]
 //! ```
+//!
+//! A counter of the entities written runs on stderr when it is a terminal.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use casefile::aleph::Client;
 use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
 
 const USAGE: &str = "\
 usage: aleph_stream <collection-id> [--schema SCHEMA]...
@@ -17,7 +20,8 @@ usage: aleph_stream <collection-id> [--schema SCHEMA]...
 Writes every entity of the collection to stdout, one JSON object a line.
   --schema SCHEMA   only entities of this schema (repeatable), e.g. Person
   --help            this text
-Environment: ALEPH_URL (or ALEPHCLIENT_HOST), ALEPH_API_KEY (or ALEPHCLIENT_API_KEY).";
+Environment: ALEPH_URL (or ALEPHCLIENT_HOST), ALEPH_API_KEY (or ALEPHCLIENT_API_KEY).
+Exit status: 0 done, 1 the stream failed (the reason is printed), 2 bad arguments.";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -49,7 +53,10 @@ async fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("aleph_stream: {e}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<casefile::Error>() {
+                Some(casefile::Error::Config(_)) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -63,12 +70,21 @@ async fn run(collection: &str, schemata: Vec<String>) -> Result<u64, Box<dyn std
     let mut entities = request.stream();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos} entities [{elapsed}] {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     let mut count = 0u64;
     while let Some(entity) = entities.next().await {
         serde_json::to_writer(&mut out, &entity?)?;
         out.write_all(b"\n")?;
         count += 1;
+        if count.is_multiple_of(1000) {
+            bar.set_position(count);
+        }
     }
+    bar.finish_and_clear();
     out.flush()?;
     Ok(count)
 }

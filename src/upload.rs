@@ -20,6 +20,7 @@ use reqwest::multipart::Part;
 use tokio::io::AsyncReadExt;
 
 use crate::error::{Error, Result};
+use crate::progress::Reporter;
 
 /// How many bytes a file is read in at a time while it is sent.
 const CHUNK: usize = 64 * 1024;
@@ -29,6 +30,7 @@ pub struct Upload {
     source: Source,
     name: Option<String>,
     mime_type: Option<String>,
+    progress: Option<Reporter>,
 }
 
 enum Source {
@@ -63,6 +65,7 @@ impl Upload {
             name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
             source: Source::Path(path),
             mime_type: None,
+            progress: None,
         }
     }
 
@@ -72,6 +75,7 @@ impl Upload {
             source: Source::Bytes(bytes.into()),
             name: Some(name.into()),
             mime_type: None,
+            progress: None,
         }
     }
 
@@ -89,6 +93,7 @@ impl Upload {
             },
             name: Some(name.into()),
             mime_type: None,
+            progress: None,
         }
     }
 
@@ -117,6 +122,11 @@ impl Upload {
         }
     }
 
+    /// Reports the bytes read while the upload is sent (again from 0 on a retry).
+    pub(crate) fn report_to(&mut self, reporter: Reporter) {
+        self.progress = Some(reporter);
+    }
+
     /// Checks before any request that the upload can be read: the file exists and is a file.
     pub(crate) fn check(&self) -> Result<()> {
         if let Source::Path(path) = &self.source {
@@ -134,7 +144,21 @@ impl Upload {
 
     /// A multipart part with the content, made anew for each attempt.
     pub(crate) fn part(&self) -> Result<Part> {
+        let counted = |stream: BoxStream<'static, std::io::Result<Bytes>>, length| {
+            let stream = match &self.progress {
+                Some(reporter) => reporter.clone().count_bytes(stream, Some(length)).boxed(),
+                None => stream,
+            };
+            Part::stream_with_length(reqwest::Body::wrap_stream(stream), length)
+        };
         let part = match &self.source {
+            Source::Bytes(bytes) if self.progress.is_some() => {
+                let chunks: Vec<std::io::Result<Bytes>> = bytes
+                    .chunks(CHUNK)
+                    .map(|c| Ok(bytes.slice_ref(c)))
+                    .collect();
+                counted(futures::stream::iter(chunks).boxed(), bytes.len() as u64)
+            }
             Source::Bytes(bytes) => Part::stream_with_length(bytes.clone(), bytes.len() as u64),
             Source::Path(path) => {
                 let file = std::fs::File::open(path)
@@ -143,8 +167,7 @@ impl Upload {
                     .metadata()
                     .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
                     .len();
-                let body = reqwest::Body::wrap_stream(read_chunks(tokio::fs::File::from_std(file)));
-                Part::stream_with_length(body, length)
+                counted(read_chunks(tokio::fs::File::from_std(file)).boxed(), length)
             }
             Source::Stream { length, stream } => {
                 let taken = stream.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -154,7 +177,7 @@ impl Upload {
                         "a streamed upload can be sent only once; use Upload::path to allow retries",
                     )
                 })?;
-                Part::stream_with_length(reqwest::Body::wrap_stream(stream), *length)
+                counted(stream, *length)
             }
         };
         let part = match &self.name {

@@ -10,6 +10,7 @@ use std::path::Path;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::progress::{Progress, Reporter};
 use crate::transport::{ByteStream, RequestBuilder, Transport};
 
 /// The archive: `client.archive()`.
@@ -33,7 +34,10 @@ impl Archive {
         } else {
             Ok(self.transport.get(&["archive"]).query(&[("token", token)]))
         };
-        Download { request }
+        Download {
+            request,
+            progress: None,
+        }
     }
 
     /// The file behind a signed URL from an entity's `links` (`file`, `pdf`, `csv`).
@@ -62,7 +66,10 @@ impl Archive {
             )),
             Err(e) => Err(Error::invalid("url", format!("does not parse: {e}"))),
         };
-        Download { request }
+        Download {
+            request,
+            progress: None,
+        }
     }
 }
 
@@ -71,12 +78,20 @@ impl Archive {
 #[must_use = "a download does nothing until it is sent or awaited"]
 pub struct Download {
     request: Result<RequestBuilder>,
+    progress: Option<Reporter>,
 }
 
 impl Download {
+    /// Calls `callback` with the bytes received so far (see [`Progress`]).
+    pub fn progress(mut self, callback: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Reporter::new(callback));
+        self
+    }
+
     /// The file as a stream of bytes, read as it arrives.
     pub async fn send(self) -> Result<ByteStream> {
-        self.request?.send_stream().await
+        let stream = self.request?.send_stream().await?;
+        Ok(stream.report_to(self.progress))
     }
 
     /// Writes the file to `path` (through `<path>.part`, renamed when complete) and returns the

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::entities::{Entity, WriteEntity};
 use super::{Listing, Role, de_id, de_opt_id};
 use crate::error::{Error, Result};
+use crate::progress::{Progress, Reporter, Unit};
 use crate::transport::Transport;
 use crate::upload::Upload;
 
@@ -576,6 +577,7 @@ impl Collections {
             retries: 4,
             retry_delay: Duration::from_millis(500),
             flags: BulkFlags::default(),
+            progress: None,
         }
     }
 
@@ -860,6 +862,7 @@ pub struct BulkLoad {
     retries: u32,
     retry_delay: Duration,
     flags: BulkFlags,
+    progress: Option<Reporter>,
 }
 
 impl fmt::Debug for BulkLoad {
@@ -986,6 +989,14 @@ impl BulkLoad {
         self
     }
 
+    /// Calls `callback` with the number of entities written so far each time a chunk is
+    /// written ([`Unit::Items`](crate::progress::Unit::Items); the total is unknown, the input
+    /// being a stream).
+    pub fn progress(mut self, callback: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Reporter::new(callback));
+        self
+    }
+
     /// Sends every chunk and reports what was written.
     pub async fn send(self) -> Result<BulkReport> {
         let BulkLoad {
@@ -997,6 +1008,7 @@ impl BulkLoad {
             retries,
             retry_delay,
             flags,
+            progress,
         } = self;
         let mut written = BulkReport::default();
         let mut not_written = Vec::new();
@@ -1088,6 +1100,9 @@ impl BulkLoad {
                     written.entities += ids.len() as u64;
                     written.chunks += 1;
                     written.retries += retried;
+                    if let Some(progress) = &progress {
+                        progress.report(written.entities, None, Unit::Items);
+                    }
                 }
                 Ok((ids, Err((retried, e)))) => {
                     written.retries += retried;
@@ -1245,6 +1260,14 @@ impl Ingest {
     /// Index the document (default `true`).
     pub fn index(mut self, index: bool) -> Self {
         self.flags.index = Some(index);
+        self
+    }
+
+    /// Calls `callback` with the bytes of the file sent so far (see [`Progress`]).
+    pub fn progress(mut self, callback: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        if let Some(upload) = &mut self.upload {
+            upload.report_to(Reporter::new(callback));
+        }
         self
     }
 

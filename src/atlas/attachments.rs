@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{Annotation, Api, Link, ListPage, check_id};
 use crate::error::{DecodeError, Error, Result, redact_url};
 use crate::paginate::{Page, PageToken, Pages, Paginator};
+use crate::progress::{Progress, Reporter};
 use crate::transport::ByteStream;
 
 /// Items per page when none is chosen.
@@ -188,6 +189,7 @@ impl Attachments {
         DownloadAttachment {
             api: self.api.clone(),
             id: attachment_id.to_string(),
+            progress: None,
         }
     }
 
@@ -475,9 +477,17 @@ impl ExportAttachment {
 pub struct DownloadAttachment {
     api: Api,
     id: String,
+    progress: Option<Reporter>,
 }
 
 impl DownloadAttachment {
+    /// Calls `callback` with the bytes of the file received so far (see [`Progress`]); the total
+    /// is the storage host's `Content-Length`.
+    pub fn progress(mut self, callback: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Reporter::new(callback));
+        self
+    }
+
     /// Asks for the signed URL and starts the download; the body arrives as a stream.
     pub async fn send(self) -> Result<ByteStream> {
         let export = ExportAttachment {
@@ -507,12 +517,14 @@ impl DownloadAttachment {
         })?;
         // The signed URL carries its own authorization: no Atlas credentials go to the storage
         // host, and the download does not count against the API's rate limit.
-        self.api
+        let stream = self
+            .api
             .transport
             .get_external(url)
             .rate_key(STORAGE_RATE_KEY)
             .send_stream()
-            .await
+            .await?;
+        Ok(stream.report_to(self.progress))
     }
 
     /// Downloads the file to `path` (through `<path>.part`, renamed when complete) and returns

@@ -370,6 +370,15 @@ impl UploadFile {
         self
     }
 
+    /// Calls `callback` with the bytes of the file sent so far (see [`Progress`]).
+    ///
+    /// [`Progress`]: crate::Progress
+    pub fn progress(mut self, callback: impl Fn(crate::Progress) + Send + Sync + 'static) -> Self {
+        self.file
+            .report_to(crate::progress::Reporter::new(callback));
+        self
+    }
+
     /// Sends the request and returns the piece of source material with the new artifact.
     pub async fn send(self) -> Result<SourceMaterial> {
         let id = self.id?;

@@ -37,7 +37,7 @@ struct State {
     nonce: String,
     nonce_issued: Instant,
     expired: HashSet<String>,
-    used: HashSet<(String, String)>,
+    used: HashSet<String>,
     recent: VecDeque<Instant>,
 }
 
@@ -227,7 +227,11 @@ impl State {
             nonce,
             qop_auth: Some((get("nc"), get("cnonce"))),
         });
-        let fresh = self.used.insert((nonce.to_owned(), get("nc").to_owned()));
+        // A replay is the same nonce, count and client nonce: two clients sharing the server's
+        // current nonce each count from 1 with their own cnonce.
+        let fresh = self
+            .used
+            .insert(format!("{nonce} {} {}", get("nc"), get("cnonce")));
         let valid = nonce == self.nonce
             && get("username") == credentials::ATLAS_USERNAME
             && get("uri") == target

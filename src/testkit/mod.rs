@@ -11,13 +11,21 @@
 //! [`Faults`] injects trouble on demand — latency, error statuses, 429s, bodies cut mid-way — so a
 //! test can check that a job survives it.
 //!
-//! ```no_run
-//! use casefile::testkit::Sandbox;
+//! ```
+//! use casefile::testkit::{Platform, Sandbox};
 //!
-//! # async fn run() -> casefile::Result<()> {
-//! let sandbox = Sandbox::start().await?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> casefile::Result<()> {
+//! let sandbox = Sandbox::builder().incidents(30).start().await?;
 //! println!("Atlos at {} with token {}", sandbox.atlos_url(), sandbox.atlos_token());
-//! sandbox.faults().fail_next(2, 503);
+//! # #[cfg(feature = "atlos")]
+//! # {
+//! let atlos = sandbox.atlos()?;
+//! sandbox.faults().fail_next(2, 503); // both answered 503, both retried
+//! let page = atlos.incidents().list().first_page().await?;
+//! assert!(!page.items.is_empty());
+//! assert_eq!(sandbox.requests(Platform::Atlos), 3);
+//! # }
 //! # Ok(()) }
 //! ```
 

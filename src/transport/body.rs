@@ -13,6 +13,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::Prepared;
 use crate::error::{DecodeError, Error, HttpError, Result, redact_url, snippet};
+use crate::progress::{Progress, Reporter};
 
 /// The body of an answer as a stream of byte chunks, read as it arrives.
 ///
@@ -52,6 +53,32 @@ impl ByteStream {
             method: req.method.to_string(),
             url: redact_url(&req.url),
         }
+    }
+
+    /// Calls `callback` with the bytes received so far each time a chunk arrives (and once with
+    /// 0 at once); the total is the announced length. Works with [`save`](Self::save),
+    /// [`json_lines`](Self::json_lines) and reading the stream directly.
+    ///
+    /// ```no_run
+    /// # async fn run(stream: casefile::transport::ByteStream) -> casefile::Result<()> {
+    /// stream
+    ///     .progress(|p| eprint!("\r{} of {:?} bytes", p.done, p.total))
+    ///     .save("evidence/report.pdf")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn progress(self, callback: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.report_to(Some(Reporter::new(callback)))
+    }
+
+    /// Counts the bytes as they arrive into `reporter`, if there is one.
+    pub(crate) fn report_to(mut self, reporter: Option<Reporter>) -> Self {
+        if let Some(reporter) = reporter {
+            self.inner = reporter
+                .count_bytes(self.inner, self.content_length)
+                .boxed();
+        }
+        self
     }
 
     /// The length the server announced, if it did.

@@ -30,6 +30,7 @@ pub(crate) mod body;
 pub(crate) mod digest;
 mod rate_limit;
 mod retry;
+mod trace;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -387,6 +388,12 @@ impl Transport {
     /// Sends `req` with retries, reading the whole body inside the retry loop (so a connection
     /// dropped mid-body is retried like any other interruption).
     async fn execute_full(&self, req: &Prepared) -> Result<(StatusCode, Bytes)> {
+        let retries = self.retry_full(req);
+        trace::request(req, &self.inner.api_base, |(s, _)| s.as_u16(), retries).await
+    }
+
+    /// The retry loop of [`execute_full`](Self::execute_full).
+    async fn retry_full(&self, req: &Prepared) -> Result<(StatusCode, Bytes)> {
         let mut retrier = Retrier::new(&self.inner.retry, &req.method);
         loop {
             let failure = match self.attempt(req).await {
@@ -405,6 +412,12 @@ impl Transport {
 
     /// Sends `req` with retries and returns as soon as a success status and headers arrived.
     async fn execute_head(&self, req: &Prepared) -> Result<reqwest::Response> {
+        let status = |r: &reqwest::Response| r.status().as_u16();
+        trace::request(req, &self.inner.api_base, status, self.retry_head(req)).await
+    }
+
+    /// The retry loop of [`execute_head`](Self::execute_head).
+    async fn retry_head(&self, req: &Prepared) -> Result<reqwest::Response> {
         let mut retrier = Retrier::new(&self.inner.retry, &req.method);
         loop {
             match self.attempt(req).await {
@@ -419,7 +432,8 @@ impl Transport {
         let mut challenges_answered = 0;
         loop {
             if let Some(limiter) = &self.inner.limiter {
-                limiter.acquire(req.rate_key.as_deref().unwrap_or("")).await;
+                let key = req.rate_key.as_deref().unwrap_or("");
+                trace::rate_limited(key, limiter.acquire(key).await);
             }
             let mut builder = self
                 .inner
@@ -572,6 +586,7 @@ async fn wait_or_fail(retrier: &mut Retrier<'_>, failure: Failure) -> Result<()>
     let (outcome, server_wait) = failure.retry_info();
     match retrier.next_wait(outcome, server_wait) {
         Some(wait) => {
+            trace::retry(retrier.retries(), wait, &failure);
             tokio::time::sleep(wait).await;
             Ok(())
         }
@@ -584,6 +599,16 @@ enum Failure {
     Api(ApiError),
     Http(HttpError, Outcome),
     Fatal(Error),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Api(e) => write!(f, "status {}", e.status),
+            Failure::Http(e, _) => write!(f, "{:?}", e.kind),
+            Failure::Fatal(e) => write!(f, "{e}"),
+        }
+    }
 }
 
 impl Failure {
@@ -636,6 +661,23 @@ struct Prepared {
 ///
 /// Building never fails: an invalid path segment or a query that does not serialize is reported
 /// by the send call, before anything goes over the network.
+///
+/// ```no_run
+/// # async fn run(api: casefile::Transport) -> casefile::Result<()> {
+/// #[derive(serde::Serialize)]
+/// struct Filter<'a> {
+///     schema: Vec<&'a str>,      // repeated: schema=Person&schema=Company
+///     limit: Option<u32>,        // left out when None
+/// }
+///
+/// let found: serde_json::Value = api
+///     .get(&["collections", "4", "entities"])  // each segment percent-encoded
+///     .query(&Filter { schema: vec!["Person", "Company"], limit: Some(50) })
+///     .send()
+///     .await?;
+/// api.post(&["collections", "4", "touch"]).json(&serde_json::json!({})).send_empty().await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a request does nothing until it is sent"]
 pub struct RequestBuilder {
     transport: Transport,

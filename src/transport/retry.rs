@@ -160,6 +160,11 @@ impl<'p> Retrier<'p> {
         }
     }
 
+    /// How many retries were granted so far.
+    pub(crate) fn retries(&self) -> u32 {
+        self.retries
+    }
+
     /// How long to wait before the next attempt, or `None` when the call should end with the
     /// failure it has.
     pub(crate) fn next_wait(

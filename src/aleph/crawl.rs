@@ -679,7 +679,30 @@ impl Walk {
         let mut visited: HashSet<PathBuf> = HashSet::new();
         visited.insert(self.root_real.clone());
         let mut stack: Vec<(PathBuf, Option<String>, usize)> = vec![(root.to_path_buf(), None, 0)];
-        while let Some((dir, rel, depth)) = stack.pop() {
+        // Folders reached through a symbolic link wait until every folder reachable without
+        // one was seen, so that a folder is crawled under its real path when it has one.
+        let mut deferred: std::collections::VecDeque<Node> = std::collections::VecDeque::new();
+        loop {
+            let (dir, rel, depth) = match stack.pop() {
+                Some(next) => next,
+                None => {
+                    let Some(link) = deferred.pop_front() else {
+                        break;
+                    };
+                    let real =
+                        std::fs::canonicalize(&link.path).unwrap_or_else(|_| link.path.clone());
+                    if !visited.insert(real) {
+                        tree.passed_over.push(PassedOver {
+                            path: link.rel,
+                            reason: PassReason::Loop,
+                        });
+                        continue;
+                    }
+                    let next = (link.path.clone(), Some(link.rel.clone()), link.depth);
+                    tree.folders.push(link);
+                    next
+                }
+            };
             let entries = match std::fs::read_dir(&dir) {
                 Ok(entries) => entries,
                 Err(e) => {
@@ -762,15 +785,7 @@ impl Walk {
                     continue;
                 }
                 if is_folder {
-                    if self.follow_symlinks {
-                        // Each real folder is crawled once, whichever way it is reached.
-                        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-                        if !visited.insert(real) {
-                            pass(&mut tree, PassReason::Loop);
-                            continue;
-                        }
-                    }
-                    tree.folders.push(Node {
+                    let node = Node {
                         rel: child_rel.clone(),
                         parent: rel.clone(),
                         path: path.clone(),
@@ -778,7 +793,17 @@ impl Walk {
                         size: 0,
                         mtime: None,
                         depth: depth + 1,
-                    });
+                    };
+                    if link {
+                        deferred.push_back(node);
+                        continue;
+                    }
+                    if self.follow_symlinks {
+                        // Each real folder is crawled once, whichever way it is reached.
+                        visited
+                            .insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()));
+                    }
+                    tree.folders.push(node);
                     stack.push((path, Some(child_rel), depth + 1));
                 } else if metadata.is_file() {
                     if let Some(manifest) = &self.manifest

@@ -905,3 +905,25 @@ async fn the_example_killed_mid_run_resumes_and_ends_with_every_file_once() {
     assert!(after_kill.is_disjoint(&done_before_kill));
     assert_eq!(recorded_files().len(), FILES);
 }
+
+#[tokio::test]
+async fn the_sandbox_takes_a_folder_sent_as_a_plain_form_as_alephclient_sends_it() {
+    let s = sandbox().await;
+    let aleph = s.aleph().unwrap();
+    let id = collection(&aleph, "crawl-form").await;
+    let meta = r#"{"foreign_id": "letters", "file_name": "letters"}"#;
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("meta", meta)
+        .finish();
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/2/collections/{id}/ingest", s.aleph_url()))
+        .header("authorization", format!("ApiKey {}", s.aleph_api_key()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 201);
+    let all = by_name(&aleph, &id).await;
+    assert_eq!(all["letters"].schema, "Folder");
+}

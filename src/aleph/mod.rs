@@ -6,7 +6,9 @@
 //!
 //! - [`Client::collections`]: list, get, create, update, delete, reingest, reindex, status,
 //!   touch, bulk loading ([`Collections::bulk`]), entity streaming
-//!   ([`Collections::stream_entities`]) and document ingest ([`Collections::ingest`]);
+//!   ([`Collections::stream_entities`]), document ingest ([`Collections::ingest`]) and the
+//!   ingest of a whole directory tree, resumable through a manifest
+//!   ([`Collections::ingest_dir`]);
 //! - [`Client::entities`]: get, search, create, update, delete;
 //! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`].
 //!
@@ -122,6 +124,7 @@ macro_rules! list_methods {
 mod alerts;
 mod archive;
 mod collections;
+mod crawl;
 mod entities;
 mod mappings;
 mod permissions;
@@ -144,6 +147,10 @@ pub use collections::{
     Collections, CreateCollection, CreateFolder, DeleteCollection, Frequency, GetCollection,
     GetStatus, Ingest, IngestMeta, JobStatus, ListCollections, NewCollection, ReindexCollection,
     ReingestCollection, StageStatus, StreamEntities, TouchCollection, UpdateCollection,
+};
+pub use crawl::{
+    CrawlEvent, CrawlFailure, CrawlProgress, CrawlReport, EntryKind, IngestDir, Manifest,
+    ManifestEntry, PassReason, PassedOver, is_junk, read_manifest,
 };
 pub use entities::{
     CreateEntity, DeleteEntity, Entities, Entity, GetEntity, PropertyValue, SearchEntities,

@@ -856,21 +856,41 @@ const ROLES: [(&str, &str, &str); 4] = [
 ];
 
 async fn ingest(state: &Shared<State>, collection: &str, request: Request) -> Response {
-    let Ok(mut form) = Multipart::from_request(request, &()).await else {
-        return error(400, "Expected a multipart form.");
-    };
     let (mut meta, mut file) = (None, None);
-    while let Ok(Some(field)) = form.next_field().await {
-        match field.name() {
-            Some("meta") => meta = field.text().await.ok(),
-            Some(_) => {
-                let name = field.file_name().unwrap_or("upload").to_owned();
-                match field.bytes().await {
-                    Ok(bytes) => file = Some((name, bytes)),
-                    Err(_) => return error(400, "The upload was interrupted."),
+    let urlencoded = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    // A folder may come as a plain form (alephclient sends it so; Flask reads both kinds).
+    let form = match urlencoded {
+        true => {
+            let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+                .await
+                .unwrap_or_default();
+            meta = url::form_urlencoded::parse(&body)
+                .find(|(k, _)| k == "meta")
+                .map(|(_, v)| v.into_owned());
+            None
+        }
+        false => match Multipart::from_request(request, &()).await {
+            Ok(form) => Some(form),
+            Err(_) => return error(400, "Expected a multipart form."),
+        },
+    };
+    if let Some(mut form) = form {
+        while let Ok(Some(field)) = form.next_field().await {
+            match field.name() {
+                Some("meta") => meta = field.text().await.ok(),
+                Some(_) => {
+                    let name = field.file_name().unwrap_or("upload").to_owned();
+                    match field.bytes().await {
+                        Ok(bytes) => file = Some((name, bytes)),
+                        Err(_) => return error(400, "The upload was interrupted."),
+                    }
                 }
+                None => {}
             }
-            None => {}
         }
     }
     let meta: Map<String, Value> = match serde_json::from_str(meta.as_deref().unwrap_or("{}")) {

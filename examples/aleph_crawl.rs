@@ -1,0 +1,236 @@
+//! Ingests a directory tree into the Aleph collection with a given foreign id (created if there
+//! is none), resumably: with `--manifest`, a second run uploads only new or changed files, and a
+//! run that was interrupted continues where it stopped.
+//!
+//! ```sh
+//! ALEPH_URL=https://aleph.example.org ALEPH_API_KEY=... \
+//!     cargo run --example aleph_crawl -- leak-2026 /data/leak --manifest leak.jsonl --language eng
+//! ```
+//!
+//! The exit status is 0 only when every file and folder is in Aleph.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use casefile::aleph::{Client, Collection, CrawlEvent, CrawlProgress, NewCollection};
+
+const USAGE: &str = "\
+usage: aleph_crawl <foreign-id> <dir> [--manifest F] [--concurrency N] [--language L]...
+                   [--retries N] [--no-index] [--follow-symlinks] [--include-junk]
+
+Gets the collection with this foreign id, or creates it (labelled with the foreign id), and
+uploads the directory into it: one folder per directory, every file into its folder. Progress
+goes to stderr; the report (and every failed path with its reason) to stdout.
+  --manifest F       record accepted paths in F (JSON lines) and skip what it lists as unchanged
+  --concurrency N    uploads in flight at once (default 4)
+  --language L       language hint for the documents (ISO 639, repeatable)
+  --retries N        times one upload is sent again after a transient failure (default 4)
+  --no-index         do not index the documents after processing
+  --follow-symlinks  follow symbolic links that stay inside the directory
+  --include-junk     also upload .DS_Store, Thumbs.db, ~$ lock files and the like
+  --help             this text
+Exit status: 0 when the run was complete, 1 when anything failed, 2 for a usage error.
+Environment: ALEPH_URL (or ALEPHCLIENT_HOST), ALEPH_API_KEY (or ALEPHCLIENT_API_KEY).";
+
+#[derive(Debug)]
+struct Args {
+    foreign_id: String,
+    dir: String,
+    manifest: Option<String>,
+    concurrency: usize,
+    languages: Vec<String>,
+    retries: u32,
+    index: bool,
+    follow_symlinks: bool,
+    include_junk: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(problem) => {
+            eprintln!("aleph_crawl: {problem}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("aleph_crawl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut positional = Vec::new();
+    let mut parsed = Args {
+        foreign_id: String::new(),
+        dir: String::new(),
+        manifest: None,
+        concurrency: 4,
+        languages: Vec::new(),
+        retries: 4,
+        index: true,
+        follow_symlinks: false,
+        include_junk: false,
+    };
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        let number = |name: &str, value: String| match value.parse::<usize>() {
+            Ok(n) => Ok(n),
+            _ => Err(format!("{name} must be a number, not `{value}`")),
+        };
+        match arg.as_str() {
+            "--help" | "-h" => return Ok(None),
+            "--manifest" => parsed.manifest = Some(value("--manifest")?),
+            "--concurrency" => {
+                parsed.concurrency = number("--concurrency", value("--concurrency")?)?;
+                if parsed.concurrency == 0 {
+                    return Err("--concurrency must be at least 1".into());
+                }
+            }
+            "--retries" => {
+                let n = number("--retries", value("--retries")?)?;
+                parsed.retries = u32::try_from(n).map_err(|_| "--retries is too large")?;
+            }
+            "--language" | "-l" => parsed.languages.push(value("--language")?),
+            "--no-index" => parsed.index = false,
+            "--follow-symlinks" => parsed.follow_symlinks = true,
+            "--include-junk" => parsed.include_junk = true,
+            other if other.starts_with("--") => return Err(format!("unknown option {other}")),
+            _ => positional.push(arg),
+        }
+    }
+    let [foreign_id, dir]: [String; 2] = positional
+        .try_into()
+        .map_err(|_| "a foreign id and a directory are required".to_owned())?;
+    parsed.foreign_id = foreign_id;
+    parsed.dir = dir;
+    Ok(Some(parsed))
+}
+
+async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
+    let client = Client::from_env()?;
+    let collection = get_or_create(&client, &args.foreign_id).await?;
+    eprintln!("collection {} ({})", collection.id, collection.label);
+    if args.manifest.is_none() {
+        eprintln!("no --manifest: a second run will upload every file again");
+    }
+    let line = Mutex::new(ProgressLine::default());
+    let mut crawl = client
+        .collections()
+        .ingest_dir(&collection.id, &args.dir)
+        .concurrency(args.concurrency)
+        .languages(args.languages)
+        .retries(args.retries)
+        .follow_symlinks(args.follow_symlinks)
+        .skip_junk(!args.include_junk)
+        .progress(move |event, progress| {
+            if let Ok(mut line) = line.lock() {
+                line.show(event, progress);
+            }
+        });
+    if !args.index {
+        crawl = crawl.index(false);
+    }
+    if let Some(manifest) = &args.manifest {
+        crawl = crawl.manifest(manifest);
+    }
+    let report = crawl.await?;
+    eprintln!();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{report}")?;
+    for failure in &report.failed {
+        writeln!(
+            out,
+            "FAILED {} ({} attempts): {}",
+            failure.path, failure.attempts, failure.reason
+        )?;
+    }
+    for passed in &report.passed_over {
+        writeln!(out, "passed over {}: {}", passed.path, passed.reason)?;
+    }
+    Ok(report.is_complete())
+}
+
+/// A progress line on stderr, redrawn at most ten times a second; retries and failures get a
+/// line of their own.
+#[derive(Default)]
+struct ProgressLine {
+    drawn: Option<Instant>,
+}
+
+impl ProgressLine {
+    fn show(&mut self, event: &CrawlEvent, p: CrawlProgress) {
+        match event {
+            CrawlEvent::Retrying {
+                path,
+                attempt,
+                wait,
+                error,
+            } => eprintln!("\nretrying {path} in {wait:.1?} (attempt {attempt} failed: {error})"),
+            CrawlEvent::Failed { path, reason } => eprintln!("\nfailed {path}: {reason}"),
+            _ => {}
+        }
+        let last = p.files_done == p.files_total;
+        if !last
+            && self
+                .drawn
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.drawn = Some(Instant::now());
+        let percent = (p.bytes_done * 100)
+            .checked_div(p.bytes_total)
+            .unwrap_or(100);
+        eprint!(
+            "\r{}/{} files, {} of {} ({percent}%), {} failed   ",
+            p.files_done,
+            p.files_total,
+            size(p.bytes_done),
+            size(p.bytes_total),
+            p.failed
+        );
+    }
+}
+
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20)),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// The collection whose foreign id is `foreign_id`, created if there is none.
+async fn get_or_create(client: &Client, foreign_id: &str) -> casefile::Result<Collection> {
+    let found = client
+        .collections()
+        .list()
+        .filter("foreign_id", foreign_id)
+        .limit(10)
+        .send()
+        .await?;
+    if let Some(existing) = found
+        .results
+        .into_iter()
+        .find(|c| c.foreign_id.as_deref() == Some(foreign_id))
+    {
+        return Ok(existing);
+    }
+    client
+        .collections()
+        .create(NewCollection::new(foreign_id).foreign_id(foreign_id))
+        .await
+}

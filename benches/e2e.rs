@@ -500,7 +500,7 @@ mod child {
             let mut entities = aleph.entities().search().limit(SEARCH_PAGE).stream();
             let mut n = 0u64;
             while let Some(entity) = entities.try_next().await? {
-                if n % SEARCH_PAGE == 0 {
+                if n.is_multiple_of(SEARCH_PAGE) {
                     tokio::time::sleep(CALLER_WORK).await;
                 }
                 black_box(entity);
@@ -997,7 +997,7 @@ mod parent {
         let digits = n.to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
@@ -1006,7 +1006,7 @@ mod parent {
     }
 
     fn bytes(n: u64) -> String {
-        if n >= 1 << 30 && n % (1 << 30) == 0 {
+        if n >= 1 << 30 && n.is_multiple_of(1 << 30) {
             format!("{} GiB", n >> 30)
         } else {
             format!("{} MiB", n >> 20)

@@ -11,10 +11,9 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use casefile::aleph::{Client, Collection, CrawlEvent, CrawlProgress, NewCollection};
+use indicatif::{ProgressBar, ProgressStyle};
 
 const USAGE: &str = "\
 usage: aleph_crawl <foreign-id> <dir> [--manifest F] [--concurrency N] [--language L]...
@@ -125,7 +124,8 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     if args.manifest.is_none() {
         eprintln!("no --manifest: a second run will upload every file again");
     }
-    let line = Mutex::new(ProgressLine::default());
+    let bar = bytes_bar();
+    let shown = bar.clone();
     let mut crawl = client
         .collections()
         .ingest_dir(&collection.id, &args.dir)
@@ -134,19 +134,16 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         .retries(args.retries)
         .follow_symlinks(args.follow_symlinks)
         .skip_junk(!args.include_junk)
-        .progress(move |event, progress| {
-            if let Ok(mut line) = line.lock() {
-                line.show(event, progress);
-            }
-        });
+        .progress(move |event, progress| show(&shown, event, progress));
     if !args.index {
         crawl = crawl.index(false);
     }
     if let Some(manifest) = &args.manifest {
         crawl = crawl.manifest(manifest);
     }
-    let report = crawl.await?;
-    eprintln!();
+    let report = crawl.await;
+    bar.finish_and_clear();
+    let report = report?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{report}")?;
     for failure in &report.failed {
@@ -162,55 +159,39 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     Ok(report.is_complete())
 }
 
-/// A progress line on stderr, redrawn at most ten times a second; retries and failures get a
-/// line of their own.
-#[derive(Default)]
-struct ProgressLine {
-    drawn: Option<Instant>,
+/// A bar of the bytes uploaded, with the files done and failed beside it (drawn only when stderr
+/// is a terminal).
+fn bytes_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} [{elapsed}<{eta}] {bytes_per_sec} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
 }
 
-impl ProgressLine {
-    fn show(&mut self, event: &CrawlEvent, p: CrawlProgress) {
-        match event {
-            CrawlEvent::Retrying {
-                path,
-                attempt,
-                wait,
-                error,
-            } => eprintln!("\nretrying {path} in {wait:.1?} (attempt {attempt} failed: {error})"),
-            CrawlEvent::Failed { path, reason } => eprintln!("\nfailed {path}: {reason}"),
-            _ => {}
-        }
-        let last = p.files_done == p.files_total;
-        if !last
-            && self
-                .drawn
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
-        {
-            return;
-        }
-        self.drawn = Some(Instant::now());
-        let percent = (p.bytes_done * 100)
-            .checked_div(p.bytes_total)
-            .unwrap_or(100);
-        eprint!(
-            "\r{}/{} files, {} of {} ({percent}%), {} failed   ",
-            p.files_done,
-            p.files_total,
-            size(p.bytes_done),
-            size(p.bytes_total),
-            p.failed
-        );
+/// Moves the bar; retries and failures get a line of their own above it.
+fn show(bar: &ProgressBar, event: &CrawlEvent, p: CrawlProgress) {
+    match event {
+        CrawlEvent::Retrying {
+            path,
+            attempt,
+            wait,
+            error,
+        } => bar.println(format!(
+            "retrying {path} in {wait:.1?} (attempt {attempt} failed: {error})"
+        )),
+        CrawlEvent::Failed { path, reason } => bar.println(format!("failed {path}: {reason}")),
+        _ => {}
     }
-}
-
-fn size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20)),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
+    bar.set_length(p.bytes_total);
+    bar.set_position(p.bytes_done);
+    bar.set_message(format!(
+        "{}/{} files, {} failed",
+        p.files_done, p.files_total, p.failed
+    ));
 }
 
 /// The collection whose foreign id is `foreign_id`, created if there is none.

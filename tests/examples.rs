@@ -16,7 +16,13 @@ use casefile::testkit::{Platform, Sandbox};
 use futures::TryStreamExt;
 use serde_json::Value;
 
-const EXAMPLES: [&str; 4] = ["atlos_export", "atlas_export", "aleph_load", "aleph_stream"];
+const EXAMPLES: [&str; 5] = [
+    "atlos_export",
+    "atlas_export",
+    "aleph_load",
+    "aleph_stream",
+    "aleph_crawl",
+];
 
 /// The built example binary (`cargo test` builds the examples next to the test binaries).
 fn example(name: &str) -> PathBuf {

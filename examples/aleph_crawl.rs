@@ -12,7 +12,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use casefile::aleph::{Client, Collection, CrawlEvent, CrawlProgress, NewCollection};
+use casefile::aleph::{Client, CrawlEvent, CrawlProgress, NewCollection};
 use indicatif::{ProgressBar, ProgressStyle};
 
 const USAGE: &str = "\
@@ -119,7 +119,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
 
 async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     let client = Client::from_env()?;
-    let collection = get_or_create(&client, &args.foreign_id).await?;
+    let collection = client
+        .collections()
+        .get_or_create(NewCollection::new(&args.foreign_id).foreign_id(&args.foreign_id))
+        .await?;
     eprintln!("collection {} ({})", collection.id, collection.label);
     if args.manifest.is_none() {
         eprintln!("no --manifest: a second run will upload every file again");
@@ -192,26 +195,4 @@ fn show(bar: &ProgressBar, event: &CrawlEvent, p: CrawlProgress) {
         "{}/{} files, {} failed",
         p.files_done, p.files_total, p.failed
     ));
-}
-
-/// The collection whose foreign id is `foreign_id`, created if there is none.
-async fn get_or_create(client: &Client, foreign_id: &str) -> casefile::Result<Collection> {
-    let found = client
-        .collections()
-        .list()
-        .filter("foreign_id", foreign_id)
-        .limit(10)
-        .send()
-        .await?;
-    if let Some(existing) = found
-        .results
-        .into_iter()
-        .find(|c| c.foreign_id.as_deref() == Some(foreign_id))
-    {
-        return Ok(existing);
-    }
-    client
-        .collections()
-        .create(NewCollection::new(foreign_id).foreign_id(foreign_id))
-        .await
 }

@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use casefile::aleph::{Client, Collection, Entity, NewCollection};
+use casefile::aleph::{Client, Entity, NewCollection};
 use futures::Stream;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::io::AsyncBufReadExt;
@@ -91,7 +91,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::from_env()?;
-    let collection = get_or_create(&client, &args.foreign_id).await?;
+    let collection = client
+        .collections()
+        .get_or_create(NewCollection::new(&args.foreign_id).foreign_id(&args.foreign_id))
+        .await?;
     eprintln!("collection {} ({})", collection.id, collection.label);
     let file = tokio::fs::File::open(&args.file)
         .await
@@ -132,28 +135,6 @@ async fn entities_bar(file: &str) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
-}
-
-/// The collection whose foreign id is `foreign_id`, created if there is none.
-async fn get_or_create(client: &Client, foreign_id: &str) -> casefile::Result<Collection> {
-    let found = client
-        .collections()
-        .list()
-        .filter("foreign_id", foreign_id)
-        .limit(10)
-        .send()
-        .await?;
-    if let Some(existing) = found
-        .results
-        .into_iter()
-        .find(|c| c.foreign_id.as_deref() == Some(foreign_id))
-    {
-        return Ok(existing);
-    }
-    client
-        .collections()
-        .create(NewCollection::new(foreign_id).foreign_id(foreign_id))
-        .await
 }
 
 /// The entities of a JSON-lines file, read as they are needed.

@@ -687,6 +687,33 @@ async fn aleph_client_round_trips_through_the_sandbox() {
         )
         .await
         .unwrap();
+    // Found again by its foreign id, not created twice; without a foreign id nothing is sent.
+    let again = aleph
+        .collections()
+        .get_or_create(NewCollection::new("Round trip").foreign_id("round-trip"))
+        .await
+        .unwrap();
+    assert_eq!(again.id, created.id);
+    let nothing = aleph
+        .collections()
+        .find_by_foreign_id("no-such-thing")
+        .await
+        .unwrap();
+    assert!(nothing.is_none());
+    let before = s.requests(Platform::Aleph);
+    let refused = aleph
+        .collections()
+        .get_or_create(NewCollection::new("No key"))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        refused,
+        Error::InvalidInput {
+            argument: "foreign_id",
+            ..
+        }
+    ));
+    assert_eq!(s.requests(Platform::Aleph), before);
     assert_eq!(
         aleph.collections().get(&created.id).await.unwrap().label,
         "Round trip"

@@ -492,6 +492,49 @@ impl Collections {
         )
     }
 
+    /// The collection whose `foreign_id` is exactly `foreign_id`, if the caller can see one
+    /// (`GET /collections?filter:foreign_id=..`).
+    pub async fn find_by_foreign_id(&self, foreign_id: &str) -> Result<Option<Collection>> {
+        let found = self
+            .list()
+            .filter("foreign_id", foreign_id)
+            .limit(10)
+            .send()
+            .await?;
+        Ok(found
+            .results
+            .into_iter()
+            .find(|c| c.foreign_id.as_deref() == Some(foreign_id)))
+    }
+
+    /// The collection with `collection`'s foreign id, created from `collection` when there is
+    /// none: what a loader run twice needs. The foreign id is required and the label checked
+    /// before anything is sent.
+    ///
+    /// ```no_run
+    /// # async fn run(aleph: casefile::aleph::Client) -> casefile::Result<()> {
+    /// use casefile::aleph::NewCollection;
+    ///
+    /// let leak = aleph
+    ///     .collections()
+    ///     .get_or_create(NewCollection::new("Leak 2026").foreign_id("leak-2026"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_or_create(&self, collection: NewCollection) -> Result<Collection> {
+        let Some(foreign_id) = collection.foreign_id.clone().filter(|f| !f.is_empty()) else {
+            return Err(Error::invalid(
+                "foreign_id",
+                "get_or_create needs the collection's foreign id",
+            ));
+        };
+        collection.check()?;
+        match self.find_by_foreign_id(&foreign_id).await? {
+            Some(existing) => Ok(existing),
+            None => self.create(collection).await,
+        }
+    }
+
     /// `POST /collections/{id}`: replaces the metadata. Aleph requires the label here too.
     pub fn update(&self, id: &str, collection: NewCollection) -> UpdateCollection {
         UpdateCollection::new(

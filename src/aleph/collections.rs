@@ -15,6 +15,7 @@ use super::{Listing, Role, de_id, de_opt_id};
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Reporter, Unit};
 use crate::transport::Transport;
+use crate::transport::retry::operation_backoff;
 use crate::upload::Upload;
 
 string_enum! {
@@ -1193,11 +1194,7 @@ impl ChunkSender {
             match result {
                 Ok(()) => return Ok(u64::from(attempt)),
                 Err(e) if attempt < self.retries && is_transient(&e) => {
-                    let bound = self
-                        .retry_delay
-                        .saturating_mul(1u32 << attempt.min(16))
-                        .min(Duration::from_secs(60));
-                    tokio::time::sleep(bound.mul_f64(0.5 + jitter() / 2.0)).await;
+                    tokio::time::sleep(operation_backoff(self.retry_delay, attempt)).await;
                     attempt += 1;
                 }
                 Err(e) => return Err((u64::from(attempt), e)),
@@ -1214,15 +1211,6 @@ fn is_transient(e: &Error) -> bool {
         Error::Http(_) => true,
         _ => false,
     }
-}
-
-/// A number in `[0, 1)`.
-fn jitter() -> f64 {
-    let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
-        return 0.5;
-    }
-    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The query of `_stream`.

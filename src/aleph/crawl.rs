@@ -41,6 +41,7 @@ use tokio::task::JoinSet;
 
 use super::{Collections, IngestMeta};
 use crate::error::{Error, ErrorKind, Result};
+use crate::transport::retry::operation_backoff;
 use crate::upload::Upload;
 
 /// File names that operating systems leave behind (compared without regard to case); see
@@ -935,11 +936,7 @@ impl Shared {
             match op().await {
                 Ok(id) => return (Ok(id), attempt),
                 Err(e) if attempt <= self.retries && is_transient(&e) => {
-                    let bound = self
-                        .retry_delay
-                        .saturating_mul(1u32 << (attempt - 1).min(16))
-                        .min(Duration::from_secs(60));
-                    let mut wait = bound.mul_f64(0.5 + jitter() / 2.0);
+                    let mut wait = operation_backoff(self.retry_delay, attempt - 1);
                     if let Some(after) = e.api().and_then(|a| a.retry_after) {
                         wait = wait.max(after.min(Duration::from_secs(300)));
                     }
@@ -1301,13 +1298,4 @@ fn stops_the_run(e: &Error) -> bool {
             ErrorKind::Unauthorized | ErrorKind::Forbidden | ErrorKind::NotFound
         )
     })
-}
-
-/// A number in `[0, 1)`.
-fn jitter() -> f64 {
-    let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
-        return 0.5;
-    }
-    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
 }

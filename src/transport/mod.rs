@@ -29,7 +29,7 @@ mod auth;
 pub(crate) mod body;
 pub(crate) mod digest;
 mod rate_limit;
-mod retry;
+pub(crate) mod retry;
 mod trace;
 
 use std::fmt;

@@ -196,6 +196,17 @@ impl<'p> Retrier<'p> {
     }
 }
 
+/// The wait before retry number `retry` (from 0) of an operation that repeats itself: `base`
+/// doubled each time, at most a minute, with half of it jittered. For operations the caller
+/// knows are safe to send again (an Aleph bulk chunk is an upsert by id, an ingest with a
+/// foreign id is the same document), on top of the transport's own retries.
+pub(crate) fn operation_backoff(base: Duration, retry: u32) -> Duration {
+    let bound = base
+        .saturating_mul(1u32 << retry.min(16))
+        .min(Duration::from_secs(60));
+    bound.mul_f64(0.5 + random_unit() / 2.0)
+}
+
 /// A random number in `[0, 1)`.
 fn random_unit() -> f64 {
     let mut bytes = [0u8; 8];

@@ -1,12 +1,9 @@
 //! The request pipeline against real local HTTP servers: retries, digest, redirects, errors.
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use casefile::{Auth, Error, ErrorKind, HttpErrorKind, RateLimit, RetryPolicy, Transport};
-use md5::{Digest, Md5};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -428,135 +425,20 @@ async fn the_rate_limiter_holds_a_burst_from_many_tasks_to_the_rate() {
     }
 }
 
-/// A digest-protected server: MD5, qop=auth, nonces that can be made stale, request counting.
-struct DigestServer {
-    nonce: Mutex<String>,
-    expired: Mutex<HashSet<String>>,
-    seen_nc: Mutex<HashSet<(String, String)>>,
-    requests: AtomicUsize,
-}
+mod digest_support;
+use digest_support::DigestGate;
 
-impl DigestServer {
-    const USER: &'static str = "analyst";
-    const PASSWORD: &'static str = "pa55-w0rd";
-    const REALM: &'static str = "Atlas API";
-
-    fn new() -> Arc<Self> {
-        Arc::new(DigestServer {
-            nonce: Mutex::new("n0+/A==".into()),
-            expired: Mutex::new(HashSet::new()),
-            seen_nc: Mutex::new(HashSet::new()),
-            requests: AtomicUsize::new(0),
-        })
-    }
-
-    fn rotate(&self, new: &str) {
-        let mut nonce = self.nonce.lock().unwrap();
-        self.expired.lock().unwrap().insert(nonce.clone());
-        *nonce = new.to_owned();
-    }
-
-    fn challenge(&self, stale: bool) -> ResponseTemplate {
-        let nonce = self.nonce.lock().unwrap().clone();
-        ResponseTemplate::new(401)
-            .insert_header(
-                "WWW-Authenticate",
-                format!(
-                    r#"Digest realm="{}", domain="", nonce="{nonce}", algorithm=MD5, qop="auth", opaque="op", stale={stale}"#,
-                    Self::REALM
-                ),
-            )
-            .set_body_json(json!({"error": 401, "reason": "Unauthorized", "detail": "You are not authorized for this resource."}))
-    }
-
-    fn answer(&self, req: &Request) -> ResponseTemplate {
-        self.requests.fetch_add(1, Ordering::SeqCst);
-        let Some(header) = req
-            .headers
-            .get("authorization")
-            .and_then(|h| h.to_str().ok())
-        else {
-            return self.challenge(false);
-        };
-        let params = parse_params(header.strip_prefix("Digest ").unwrap_or(""));
-        let get = |k: &str| {
-            params
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let nonce = get("nonce");
-        if self.expired.lock().unwrap().contains(&nonce) {
-            return self.challenge(true);
-        }
-        if nonce != *self.nonce.lock().unwrap() {
-            return self.challenge(false);
-        }
-        let h = |s: String| format!("{:x}", Md5::digest(s.as_bytes()));
-        let ha1 = h(format!(
-            "{}:{}:{}",
-            get("username"),
-            Self::REALM,
-            Self::PASSWORD
-        ));
-        let mut target = req.url.path().to_owned();
-        if let Some(q) = req.url.query() {
-            target = format!("{target}?{q}");
-        }
-        assert_eq!(get("uri"), target);
-        let ha2 = h(format!("{}:{}", req.method, get("uri")));
-        let expected = h(format!(
-            "{ha1}:{nonce}:{}:{}:auth:{ha2}",
-            get("nc"),
-            get("cnonce")
-        ));
-        let fresh_nc = self
-            .seen_nc
-            .lock()
-            .unwrap()
-            .insert((nonce.clone(), get("nc")));
-        if get("response") != expected || get("opaque") != "op" || !fresh_nc {
-            return self.challenge(false);
-        }
+/// A digest-protected server answering `{"ok": true}` once authorized.
+async fn digest_server() -> (MockServer, Arc<DigestGate>) {
+    digest_support::digest_server(|_, _| {
         ResponseTemplate::new(200).set_body_json(json!({"ok": true}))
-    }
-}
-
-/// Enough of a parser for the test server: `k=v` or `k="v"` pairs separated by `, `.
-fn parse_params(s: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut rest = s.trim();
-    while let Some(eq) = rest.find('=') {
-        let key = rest[..eq].trim().trim_start_matches(',').trim().to_owned();
-        let after = &rest[eq + 1..];
-        let (value, next) = if let Some(q) = after.strip_prefix('"') {
-            let end = q.find('"').unwrap();
-            (q[..end].to_owned(), &q[end + 1..])
-        } else {
-            let end = after.find(',').unwrap_or(after.len());
-            (after[..end].to_owned(), &after[end..])
-        };
-        out.push((key, value));
-        rest = next;
-    }
-    out
-}
-
-async fn digest_server() -> (MockServer, Arc<DigestServer>) {
-    let server = MockServer::start().await;
-    let state = DigestServer::new();
-    let s = state.clone();
-    Mock::given(method("GET"))
-        .respond_with(move |req: &Request| s.answer(req))
-        .mount(&server)
-        .await;
-    (server, state)
+    })
+    .await
 }
 
 fn digest_client(server: &MockServer, password: &str) -> Transport {
     Transport::builder(server.uri())
-        .auth(Auth::digest(DigestServer::USER, password))
+        .auth(Auth::digest(DigestGate::USER, password))
         .retry(RetryPolicy::none())
         .build()
         .unwrap()
@@ -565,7 +447,7 @@ fn digest_client(server: &MockServer, password: &str) -> Transport {
 #[tokio::test]
 async fn digest_challenges_once_then_costs_one_request_per_call() {
     let (server, state) = digest_server().await;
-    let t = digest_client(&server, DigestServer::PASSWORD);
+    let t = digest_client(&server, DigestGate::KEY);
     for i in 0..10 {
         let v: Value = t
             .get(&["attachments"])
@@ -575,37 +457,29 @@ async fn digest_challenges_once_then_costs_one_request_per_call() {
             .unwrap();
         assert_eq!(v["ok"], true);
     }
-    assert_eq!(
-        state.requests.load(Ordering::SeqCst),
-        11,
-        "1 challenge + 10 calls"
-    );
+    assert_eq!(state.requests(), 11, "1 challenge + 10 calls");
 }
 
 #[tokio::test]
 async fn a_stale_nonce_costs_exactly_one_extra_request() {
     let (server, state) = digest_server().await;
-    let t = digest_client(&server, DigestServer::PASSWORD);
+    let t = digest_client(&server, DigestGate::KEY);
     for _ in 0..3 {
         let _: Value = t.get(&["a"]).send().await.unwrap();
     }
-    assert_eq!(state.requests.load(Ordering::SeqCst), 4);
+    assert_eq!(state.requests(), 4);
     state.rotate("n1/+B==");
     for _ in 0..3 {
         let _: Value = t.get(&["a"]).send().await.unwrap();
     }
-    assert_eq!(
-        state.requests.load(Ordering::SeqCst),
-        8,
-        "one stale answer, then one per call"
-    );
+    assert_eq!(state.requests(), 8, "one stale answer, then one per call");
 }
 
 #[tokio::test]
 async fn a_wrong_digest_password_is_unauthorized_after_one_attempt() {
     let (server, state) = digest_server().await;
     let t = Transport::builder(server.uri())
-        .auth(Auth::digest(DigestServer::USER, "wrong"))
+        .auth(Auth::digest(DigestGate::USER, "wrong"))
         .retry(fast_retries())
         .build()
         .unwrap();
@@ -613,10 +487,6 @@ async fn a_wrong_digest_password_is_unauthorized_after_one_attempt() {
     let api = err.api().unwrap();
     assert_eq!(api.kind, ErrorKind::Unauthorized);
     assert_eq!(api.message, "You are not authorized for this resource.");
-    assert_eq!(
-        state.requests.load(Ordering::SeqCst),
-        2,
-        "the challenge and one signed attempt"
-    );
+    assert_eq!(state.requests(), 2, "the challenge and one signed attempt");
     assert!(!format!("{err:?}").contains("wrong"));
 }

@@ -201,7 +201,8 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// Method of the request that was refused.
     pub method: String,
-    /// URL of the request that was refused, with secret query values replaced by `REDACTED`.
+    /// URL of the request that was refused: scheme, host, port, path and the query's parameter
+    /// names, every query value elided (`?q=…`), no userinfo.
     pub url: String,
     /// The first bytes of the body as text.
     pub body: String,
@@ -335,7 +336,7 @@ pub struct HttpError {
     pub kind: HttpErrorKind,
     /// Method of the request.
     pub method: String,
-    /// URL of the request, secrets removed.
+    /// URL of the request: scheme, host, port, path and query names, values elided (`?q=…`).
     pub url: String,
     /// The underlying error from the HTTP stack.
     #[source]
@@ -380,7 +381,7 @@ pub struct DecodeError {
     pub message: String,
     /// Method of the request.
     pub method: String,
-    /// URL of the request, secrets removed.
+    /// URL of the request: scheme, host, port, path and query names, values elided (`?q=…`).
     pub url: String,
     /// The first bytes of the body as text.
     pub body: String,
@@ -396,44 +397,68 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     text
 }
 
-/// Query parameters whose values are secrets: credentials, signed-URL signatures and tokens.
-fn is_secret_param(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [
-        "key",
-        "token",
-        "sig",
-        "secret",
-        "password",
-        "credential",
-        "x-amz-",
-    ]
-    .iter()
-    .any(|s| name.contains(s))
+/// The URL as text, safe for any message, log line or `Debug`: scheme, host, port and path, and
+/// of the query only the parameter names, each value elided (`?q=…&offset=…`). Userinfo and the
+/// fragment never appear.
+///
+/// The rule does not depend on parameter names: a search term (`q`), an archive `token`, a
+/// signature under any spelling and a cursor are all elided alike. Path segments stay (ids in
+/// paths are what makes an error useful); a query component without `=` is shown as `…` since it
+/// is a bare value, not a name.
+pub(crate) fn redact_url(url: &url::Url) -> String {
+    if url.cannot_be_a_base() {
+        // `data:`, `mailto:` and the like: everything after the scheme is payload.
+        return format!("{}:…", url.scheme());
+    }
+    let mut out = format!("{}://", url.scheme());
+    out.push_str(url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        out.push_str(&format!(":{port}"));
+    }
+    out.push_str(url.path());
+    if let Some(query) = url.query() {
+        out.push('?');
+        out.push_str(&redact_query(query));
+    }
+    out
 }
 
-/// The URL as text with the values of secret-looking query parameters replaced.
-pub(crate) fn redact_url(url: &url::Url) -> String {
-    if url.query().is_none() && url.password().is_none() {
-        return url.to_string();
+/// The names of a query string, each value replaced by `…`.
+fn redact_query(query: &str) -> String {
+    let mut out = String::with_capacity(query.len().min(256));
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((name, _)) => {
+                out.push_str(name);
+                out.push_str("=…");
+            }
+            None if pair.is_empty() => {}
+            None => out.push('…'),
+        }
     }
-    let mut clean = url.clone();
-    let _ = clean.set_password(None);
-    if url.query().is_some() {
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if is_secret_param(&k) {
-                    "REDACTED".to_owned()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        clean.query_pairs_mut().clear().extend_pairs(pairs);
+    out
+}
+
+/// [`redact_url`] for text that may not even parse as a URL (a base URL given by the caller):
+/// what does not parse loses its query and fragment and everything up to its last `@`.
+pub(crate) fn redact_url_text(text: &str) -> String {
+    if let Ok(url) = url::Url::parse(text) {
+        return redact_url(&url);
     }
-    clean.to_string()
+    let end = text.find(['?', '#']).unwrap_or(text.len());
+    let (scheme, rest) = match text[..end].find("://") {
+        Some(at) => text[..end].split_at(at + 3),
+        None => ("", &text[..end]),
+    };
+    let rest = match rest.rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    let elided = if end < text.len() { "?…" } else { "" };
+    format!("{scheme}{rest}{elided}")
 }
 
 /// Result alias used throughout casefile.
@@ -444,14 +469,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redacts_secret_query_values_only() {
+    fn every_query_value_is_elided_whatever_its_name() {
         let url = url::Url::parse(
-            "https://s.example.org/f.pdf?X-Amz-Signature=abc&api_key=k1&offset=20&token=t",
+            "https://s.example.org:8443/b/f.pdf?X-Amz-Signature=abc&q=secret+terms&offset=20&Sgn=zz&&bare#frag",
         )
         .unwrap();
-        let text = redact_url(&url);
-        assert!(!text.contains("abc") && !text.contains("k1") && !text.contains("=t"));
-        assert!(text.contains("offset=20"));
+        assert_eq!(
+            redact_url(&url),
+            "https://s.example.org:8443/b/f.pdf?X-Amz-Signature=…&q=…&offset=…&Sgn=…&&…"
+        );
+    }
+
+    #[test]
+    fn userinfo_never_appears() {
+        for text in [
+            "http://user:pw-1@127.0.0.1:8080/api/?k=v",
+            "https://user@h.example.org/",
+            "http://[::1]:9/x",
+        ] {
+            let url = url::Url::parse(text).unwrap();
+            let shown = redact_url(&url);
+            assert!(!shown.contains("user") && !shown.contains("pw-1") && !shown.contains('@'));
+            assert!(!shown.contains("=v"), "{shown}");
+        }
+        assert_eq!(
+            redact_url(&url::Url::parse("http://[::1]:9/x").unwrap()),
+            "http://[::1]:9/x"
+        );
+        assert_eq!(
+            redact_url(&url::Url::parse("data:text/plain,secret").unwrap()),
+            "data:…"
+        );
+    }
+
+    #[test]
+    fn unparseable_text_loses_userinfo_and_query() {
+        assert_eq!(
+            redact_url_text("http://user:pw@host:99999/p?q=s"),
+            "http://host:99999/p?…"
+        );
+        assert_eq!(redact_url_text("//u:p@ss@h/x#t"), "h/x?…");
+        assert_eq!(redact_url_text("u:p@ss@h/x"), "u:…");
+        assert_eq!(
+            redact_url_text("https://u:pw@h.example.org/a?token=t"),
+            "https://h.example.org/a?token=…"
+        );
+    }
+
+    #[test]
+    fn api_error_display_and_debug_show_names_not_values() {
+        let url = url::Url::parse(
+            "https://user:pw@a.example.org/api/2/entities?q=secret+terms&api_key=k-123",
+        )
+        .unwrap();
+        let error: Error = ApiError::from_body(500, b"{}", "GET", redact_url(&url), None).into();
+        for text in [error.to_string(), format!("{error:?}")] {
+            for secret in ["secret", "terms", "k-123", "pw", "user"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+            assert!(text.contains("q=…") && text.contains("api_key=…"), "{text}");
+            assert!(text.contains("a.example.org/api/2/entities"), "{text}");
+        }
     }
 
     #[test]

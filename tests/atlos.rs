@@ -524,7 +524,7 @@ async fn a_bad_cursor_answered_with_200_is_an_error_not_an_empty_page() {
     );
     assert_eq!(api.method, "GET");
     assert!(
-        api.url.ends_with("/api/v2/incidents?cursor=garbage"),
+        api.url.ends_with("/api/v2/incidents?cursor=…"),
         "{}",
         api.url
     );

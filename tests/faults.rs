@@ -140,7 +140,11 @@ async fn secrets_in_a_url_never_reach_an_error_message() {
             !text.contains("SIGNED-JWT-abc") && !text.contains("deadbeef"),
             "{text}"
         );
-        assert!(text.contains("id=7"));
+        // Every value is elided by rule; the names stay to tell what the request was.
+        assert!(
+            text.contains("/blob?token=…&X-Amz-Signature=…&id=…"),
+            "{text}"
+        );
     }
 }
 

@@ -50,7 +50,9 @@ pub use body::ByteStream;
 pub use rate_limit::RateLimit;
 pub use retry::RetryPolicy;
 
-use crate::error::{ApiError, DecodeError, Error, HttpError, Result, redact_url, snippet};
+use crate::error::{
+    ApiError, DecodeError, Error, HttpError, Result, redact_url, redact_url_text, snippet,
+};
 use crate::upload::Upload;
 use auth::Credentials;
 use digest::{DigestChallenge, OnChallenge};
@@ -93,7 +95,7 @@ pub struct ClientBuilder<C> {
 impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(redact_url_text))
             .field("auth", &self.auth)
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
@@ -192,11 +194,13 @@ impl<C> ClientBuilder<C> {
             .as_deref()
             .or(default_base)
             .ok_or_else(|| Error::Config("no base URL was given".into()))?;
+        // The base URL may carry `user:password@`: it is shown only through the redaction rule.
+        let shown = redact_url_text(base);
         let mut api_base = Url::parse(base)
-            .map_err(|e| Error::Config(format!("base URL `{base}` does not parse: {e}")))?;
+            .map_err(|e| Error::Config(format!("base URL `{shown}` does not parse: {e}")))?;
         if api_base.cannot_be_a_base() || !matches!(api_base.scheme(), "http" | "https") {
             return Err(Error::Config(format!(
-                "base URL `{base}` must be an http(s) URL"
+                "base URL `{shown}` must be an http(s) URL"
             )));
         }
         if api_base.scheme() == "http" && !self.allow_http && !is_loopback(&api_base) {
@@ -295,7 +299,7 @@ struct Inner {
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
-            .field("api_base", &self.inner.api_base.as_str())
+            .field("api_base", &redact_url(&self.inner.api_base))
             .field("credentials", &self.inner.credentials)
             .field("retry", &self.inner.retry)
             .field("rate_limit", &self.inner.limiter)

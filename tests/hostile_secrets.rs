@@ -3,20 +3,115 @@
 //! origin.
 #![cfg(all(feature = "atlos", feature = "aleph", feature = "atlas"))]
 
-use casefile::{Error, ErrorKind, HttpErrorKind, PageToken, RetryPolicy, Transport};
+use casefile::{Auth, Error, ErrorKind, HttpErrorKind, PageToken, RetryPolicy, Transport};
 use serde_json::{Value, json};
 use url::Url;
-use wiremock::matchers::{any, method};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::matchers::{any, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const KEY: &str = "ak-5ecret-aleph-key";
 const TOKEN: &str = "tok-5ecret-archive-token";
 const TERMS: &str = "secret-search-terms";
 
+/// A server that records every request and answers 200.
+async fn recorder() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_raw("evidence", "text/plain"))
+        .mount(&server)
+        .await;
+    server
+}
+
 /// A port on 127.0.0.1 where nothing listens.
 fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
+}
+
+fn header_text(req: &Request) -> String {
+    req.headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {}\n", String::from_utf8_lossy(v.as_bytes())))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Referer and credentials at a redirect target
+
+#[tokio::test]
+async fn a_redirect_target_gets_no_referer_and_no_credentials() {
+    let target = recorder().await;
+    let origin = MockServer::start().await;
+    Mock::given(path("/api/2/archive"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{}/blobs/evidence.bin", target.uri())),
+        )
+        .mount(&origin)
+        .await;
+    let api = Transport::builder(format!("{}/api/2/", origin.uri()))
+        .auth(Auth::api_key(KEY))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let body = api
+        .get(&["archive"])
+        .query(&[("token", TOKEN), ("q", TERMS)])
+        .send_bytes()
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"evidence");
+
+    // The origin got the credentials; the target (another port: another origin) got nothing.
+    let at_origin = origin.received_requests().await.unwrap();
+    assert!(header_text(&at_origin[0]).contains(KEY));
+    let at_target = target.received_requests().await.unwrap();
+    assert_eq!(at_target.len(), 1);
+    let seen = header_text(&at_target[0]);
+    assert!(at_target[0].headers.get("referer").is_none(), "{seen}");
+    assert!(
+        at_target[0].headers.get("authorization").is_none(),
+        "{seen}"
+    );
+    for secret in [KEY, TOKEN, TERMS] {
+        assert!(
+            !seen.contains(secret),
+            "{secret} reached the target: {seen}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn userinfo_credentials_do_not_follow_a_redirect_to_another_origin() {
+    let target = recorder().await;
+    let origin = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("Location", format!("{}/x", target.uri())),
+        )
+        .mount(&origin)
+        .await;
+    let base = origin.uri().replace("http://", "http://user:pw-5ecret@");
+    let api = Transport::builder(base)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    api.get(&["search"])
+        .query_param("q", TERMS)
+        .send_bytes()
+        .await
+        .unwrap();
+    let at_origin = origin.received_requests().await.unwrap();
+    assert!(at_origin[0].headers.get("authorization").is_some());
+    let at_target = target.received_requests().await.unwrap();
+    let seen = header_text(&at_target[0]);
+    assert!(
+        at_target[0].headers.get("authorization").is_none(),
+        "{seen}"
+    );
+    assert!(at_target[0].headers.get("referer").is_none(), "{seen}");
+    assert!(!seen.contains(TERMS), "{seen}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,4 +349,64 @@ async fn tracing_records_no_query_value() {
     for secret in [TERMS, TOKEN, "pw-5ecret"] {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain-http capabilities
+
+#[tokio::test]
+async fn a_plain_http_presigned_url_to_a_remote_host_is_refused_before_sending() {
+    let api = Transport::builder("https://atlas.example.org/api/v1/")
+        .build()
+        .unwrap();
+    let err = api
+        .get_external(Url::parse("http://storage.example.org/b/f.pdf?X-Sig=s1").unwrap())
+        .send_bytes()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput { argument: "url", reason } if reason.contains("http://")),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("s1"));
+
+    // Through the platforms: an Atlas export and an Aleph `links.file` handing out http://.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"presigned_url": "http://storage.example.org/atlas/t.csv?sig=s1"}),
+        ))
+        .mount(&server)
+        .await;
+    let atlas = casefile::atlas::Client::builder()
+        .base_url(server.uri())
+        .token(TOKEN)
+        .build()
+        .unwrap();
+    let err = atlas
+        .attachments()
+        .download("e52a9631-e38f-4e77-8c08-38001a80ad36")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    let aleph = casefile::aleph::Client::builder()
+        .base_url(server.uri())
+        .api_key(KEY)
+        .build()
+        .unwrap();
+    let err = aleph
+        .archive()
+        .download_link("http://storage.example.org/f.pdf?sig=s1")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+
+    // Loopback plain http is still fine (a local storage server in development).
+    let storage = recorder().await;
+    let body = api
+        .get_external(Url::parse(&format!("{}/f.pdf?X-Sig=s1", storage.uri())).unwrap())
+        .send_bytes()
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"evidence");
 }

@@ -239,6 +239,9 @@ impl<C> ClientBuilder<C> {
         };
         let http = reqwest::Client::builder()
             .user_agent(user_agent)
+            // A Referer would hand the previous URL (an archive `token`, search terms) to
+            // whichever host a redirect points at.
+            .referer(false)
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
             .redirect(redirect)
@@ -254,6 +257,7 @@ impl<C> ClientBuilder<C> {
                 credentials: Credentials::new(self.auth)?,
                 retry: self.retry,
                 limiter: self.rate_limit.map(RateLimiter::new),
+                allow_http,
                 envelope: self.envelope,
                 classify,
             }),
@@ -292,6 +296,8 @@ struct Inner {
     credentials: Credentials,
     retry: RetryPolicy,
     limiter: Option<RateLimiter>,
+    /// Plain `http://` to hosts other than loopback was allowed on the builder.
+    allow_http: bool,
     envelope: bool,
     classify: fn(&mut ApiError),
 }
@@ -378,8 +384,30 @@ impl Transport {
 
     /// A `GET` of a URL on another host (a presigned storage URL) that carries no credentials
     /// of this transport, whatever the URL's origin, but has its timeouts and retries.
+    ///
+    /// A presigned URL is a capability: whoever sees it can fetch the file. So a plain `http://`
+    /// URL to a host other than loopback is refused (unless the builder had
+    /// [`allow_http(true)`](ClientBuilder::allow_http)), as a redirect to one is; sending it
+    /// fails with [`Error::InvalidInput`] before anything goes over the network.
     pub fn get_external(&self, url: Url) -> RequestBuilder {
-        let mut request = RequestBuilder::new(self.clone(), Method::GET, Ok(url));
+        let url = if !matches!(url.scheme(), "http" | "https") {
+            Err(Error::invalid(
+                "url",
+                format!("`{}:` is not an http(s) URL", url.scheme()),
+            ))
+        } else if url.scheme() == "http" && !self.inner.allow_http && !is_loopback(&url) {
+            Err(Error::invalid(
+                "url",
+                format!(
+                    "refusing plain http:// to {}: the signed URL would travel unencrypted; \
+                     use https:// or allow_http(true)",
+                    url.host_str().unwrap_or("?")
+                ),
+            ))
+        } else {
+            Ok(url)
+        };
+        let mut request = RequestBuilder::new(self.clone(), Method::GET, url);
         request.external = true;
         request
     }

@@ -3,11 +3,16 @@
 //! origin.
 #![cfg(all(feature = "atlos", feature = "aleph", feature = "atlas"))]
 
+use std::sync::atomic::Ordering;
+
 use casefile::{Auth, Error, ErrorKind, HttpErrorKind, PageToken, RetryPolicy, Transport};
 use serde_json::{Value, json};
 use url::Url;
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+mod digest_support;
+use digest_support::{DigestGate, digest_server};
 
 const KEY: &str = "ak-5ecret-aleph-key";
 const TOKEN: &str = "tok-5ecret-archive-token";
@@ -409,4 +414,125 @@ async fn a_plain_http_presigned_url_to_a_remote_host_is_refused_before_sending()
         .await
         .unwrap();
     assert_eq!(&body[..], b"evidence");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Digest that recovers
+
+fn digest_client(server: &MockServer) -> Transport {
+    Transport::builder(format!("{}/api/v1/", server.uri()))
+        .auth(Auth::digest(DigestGate::USER, DigestGate::KEY))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+async fn ok_server() -> (MockServer, std::sync::Arc<DigestGate>) {
+    digest_server(|_, _| ResponseTemplate::new(200).set_body_json(json!({"ok": true}))).await
+}
+
+#[tokio::test]
+async fn a_nonce_rotated_without_stale_is_answered_once() {
+    let (server, gate) = ok_server().await;
+    let api = digest_client(&server);
+    let _: Value = api.get(&["a"]).send().await.unwrap();
+    assert_eq!(gate.requests(), 2, "the challenge and the signed request");
+
+    // The server forgets the nonce: the old one is refused without `stale=true`.
+    gate.rotate_silently("rotated-1/+A==");
+    let v: Value = api.get(&["a"]).send().await.unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(
+        gate.requests(),
+        4,
+        "the refused old nonce, then the new one"
+    );
+    let _: Value = api.get(&["a"]).send().await.unwrap();
+    assert_eq!(gate.requests(), 5, "the new nonce is kept");
+    assert_eq!(gate.stale_answers.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_server_that_always_refuses_is_an_error_and_then_never_a_stuck_client() {
+    let (server, gate) = ok_server().await;
+    let api = digest_client(&server);
+    let _: Value = api.get(&["a"]).send().await.unwrap();
+    assert_eq!(gate.requests(), 2);
+
+    // Every request refused, with a fresh nonce each time: one rotation answered, then the error.
+    gate.refuse_all.store(true, Ordering::SeqCst);
+    let err = api.get(&["a"]).send::<Value>().await.unwrap_err();
+    assert_eq!(
+        err.api().map(|a| a.kind),
+        Some(ErrorKind::Unauthorized),
+        "{err:?}"
+    );
+    assert_eq!(
+        gate.requests(),
+        4,
+        "the signed request and one answer to the new nonce"
+    );
+    // From a fresh client: the challenge, the signed request, one answer to the new nonce.
+    let fresh = digest_client(&server);
+    fresh.get(&["a"]).send::<Value>().await.unwrap_err();
+    assert_eq!(gate.requests(), 7);
+
+    // Server fixed, with yet another nonce: both clients authenticate again.
+    gate.refuse_all.store(false, Ordering::SeqCst);
+    for (i, client) in [&api, &fresh].into_iter().enumerate() {
+        gate.rotate_silently(&format!("fixed-{i}"));
+        let v: Value = client.get(&["a"]).send().await.unwrap();
+        assert_eq!(v["ok"], true);
+    }
+    assert_eq!(gate.authorized.load(Ordering::SeqCst), 3);
+    assert_eq!(gate.leaked.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_challenge_from_a_redirect_target_does_not_replace_the_session() {
+    // Another origin (another port on 127.0.0.1) that answers with its own digest challenge,
+    // marked stale so that a client taking it would sign its next requests with it.
+    let elsewhere = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "WWW-Authenticate",
+            r#"Digest realm="elsewhere", nonce="foreign-nonce", qop="auth", algorithm=MD5, stale=true"#,
+        ))
+        .mount(&elsewhere)
+        .await;
+    let target = format!("{}/collect", elsewhere.uri());
+    let (server, gate) = digest_server(move |req: &Request, _: &DigestGate| {
+        if req.url.path().ends_with("/moved") {
+            ResponseTemplate::new(302).insert_header("Location", target.as_str())
+        } else {
+            ResponseTemplate::new(200).set_body_json(json!({"ok": true}))
+        }
+    })
+    .await;
+    let api = digest_client(&server);
+    let _: Value = api.get(&["a"]).send().await.unwrap();
+    assert_eq!(gate.requests(), 2);
+
+    let err = api.get(&["moved"]).send::<Value>().await.unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err:?}");
+    let at_elsewhere = elsewhere.received_requests().await.unwrap();
+    assert_eq!(
+        at_elsewhere.len(),
+        1,
+        "the foreign challenge is not answered"
+    );
+    let seen = header_text(&at_elsewhere[0]);
+    assert!(
+        at_elsewhere[0].headers.get("authorization").is_none(),
+        "{seen}"
+    );
+    assert!(
+        !seen.contains(DigestGate::USER) && !seen.contains(DigestGate::KEY),
+        "{seen}"
+    );
+
+    // The session still signs with the configured origin's nonce: one request per call.
+    let before = gate.requests();
+    let _: Value = api.get(&["a"]).send().await.unwrap();
+    assert_eq!(gate.requests(), before + 1);
 }

@@ -3,8 +3,15 @@
 //! Most digest clients answer every request's 401 challenge anew, so each call costs two round
 //! trips. This one keeps the last challenge and signs the next requests with it straight away,
 //! counting `nc` up; only when the server says the nonce went `stale` does it take the new one
-//! and send the request once more. A 401 that is not stale after a signed request means the
-//! credentials are wrong, and ends the call.
+//! and send the request once more.
+//!
+//! A 401 that is not stale after a signed request means the credentials are wrong, unless it
+//! carries a nonce other than the one signed: a server may rotate its nonces without saying
+//! `stale` (Spring Security's entry point, behind Atlas, issues a fresh nonce with every
+//! challenge), so such a new nonce is answered once per call, and a second refusal ends the
+//! call. The session always keeps the server's latest challenge, so a failure never leaves the
+//! client signing a dead nonce: the next call can authenticate again. Only challenges from the
+//! origin the request was signed for are taken (see `Transport::attempt`).
 //!
 //! Supported: `MD5`, `SHA-256` and their `-sess` forms; `qop=auth` (or no `qop`, RFC 2069);
 //! `opaque` echoed. The parser accepts quoted commas and escapes, unquoted values (`algorithm`,
@@ -340,12 +347,18 @@ impl DigestAuth {
         Some((header, challenge.nonce.clone()))
     }
 
-    /// Takes a challenge from a 401. `sent_nonce` is the nonce the refused request was signed
-    /// with, if it was signed.
+    /// Takes a challenge from a 401 of the origin the request was signed for. `sent_nonce` is
+    /// the nonce the refused request was signed with, if it was signed. `rotation_answered` is
+    /// the call's own flag: a signed request refused with a new nonce that is not marked stale
+    /// (the server rotated its nonces) is answered while it is false, and sets it.
+    ///
+    /// Whatever the outcome, a challenge with a new nonce replaces the stored one, so that the
+    /// next call signs with the server's latest nonce rather than one it has dropped.
     pub(crate) fn on_challenge(
         &self,
         challenge: DigestChallenge,
         sent_nonce: Option<&str>,
+        rotation_answered: &mut bool,
     ) -> OnChallenge {
         let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let current_nonce = session.as_ref().map(|(c, _)| c.nonce.clone());
@@ -355,11 +368,13 @@ impl DigestAuth {
             // Signed with an old nonce that another request already replaced: try the new one.
             Some(sent) if current_nonce.as_deref() != Some(sent) => OnChallenge::Resend,
             Some(_) if challenge.stale => OnChallenge::Resend,
+            Some(sent) if !*rotation_answered && challenge.nonce != sent => {
+                *rotation_answered = true;
+                OnChallenge::Resend
+            }
             Some(_) => OnChallenge::Refused,
         };
-        if outcome == OnChallenge::Resend
-            && current_nonce.as_deref() != Some(challenge.nonce.as_str())
-        {
+        if current_nonce.as_deref() != Some(challenge.nonce.as_str()) {
             *session = Some((challenge, 0));
         }
         outcome
@@ -471,16 +486,58 @@ mod tests {
         assert!(auth.header("GET", "/").is_none());
         let ch = DigestChallenge::best([r#"Digest realm="r", nonce="n1", qop=auth"#].into_iter())
             .unwrap();
-        assert_eq!(auth.on_challenge(ch.clone(), None), OnChallenge::Resend);
+        assert_eq!(
+            auth.on_challenge(ch.clone(), None, &mut false),
+            OnChallenge::Resend
+        );
         let (h1, nonce) = auth.header("GET", "/").unwrap();
         let (h2, _) = auth.header("GET", "/").unwrap();
         assert!(h1.contains("nc=00000001") && h2.contains("nc=00000002"));
-        assert_eq!(auth.on_challenge(ch, Some(&nonce)), OnChallenge::Refused);
+        assert_eq!(
+            auth.on_challenge(ch, Some(&nonce), &mut false),
+            OnChallenge::Refused
+        );
         let stale = DigestChallenge::best(
             [r#"Digest realm="r", nonce="n2", qop=auth, stale=true"#].into_iter(),
         )
         .unwrap();
-        assert_eq!(auth.on_challenge(stale, Some(&nonce)), OnChallenge::Resend);
+        assert_eq!(
+            auth.on_challenge(stale, Some(&nonce), &mut false),
+            OnChallenge::Resend
+        );
         assert!(auth.header("GET", "/").unwrap().0.contains("nc=00000001"));
+    }
+
+    #[test]
+    fn a_rotated_nonce_is_answered_once_and_always_stored() {
+        let challenge = |nonce: &str| {
+            DigestChallenge::best(
+                [format!(r#"Digest realm="r", nonce="{nonce}", qop=auth"#).as_str()].into_iter(),
+            )
+            .unwrap()
+        };
+        let auth = DigestAuth::new("u".into(), Secret::new("p"));
+        let mut rotated = false;
+        auth.on_challenge(challenge("n1"), None, &mut rotated);
+        let (_, sent) = auth.header("GET", "/").unwrap();
+        // The same nonce, not stale: the credentials are wrong.
+        assert_eq!(
+            auth.on_challenge(challenge("n1"), Some(&sent), &mut rotated),
+            OnChallenge::Refused
+        );
+        // Not stale, but a new nonce: the server rotated.
+        assert_eq!(
+            auth.on_challenge(challenge("n2"), Some(&sent), &mut rotated),
+            OnChallenge::Resend
+        );
+        assert!(rotated);
+        let (_, sent) = auth.header("GET", "/").unwrap();
+        assert_eq!(sent, "n2");
+        // The call already answered one rotation: refused, but the new nonce is kept.
+        assert_eq!(
+            auth.on_challenge(challenge("n3"), Some(&sent), &mut rotated),
+            OnChallenge::Refused
+        );
+        assert_eq!(auth.header("GET", "/").unwrap().1, "n3");
     }
 }

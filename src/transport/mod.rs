@@ -462,6 +462,8 @@ impl Transport {
     /// One attempt: rate limit, sign, send, answer a digest challenge, read an error body.
     async fn attempt(&self, req: &Prepared) -> Result<reqwest::Response, Failure> {
         let mut challenges_answered = 0;
+        // A nonce rotated without `stale` is answered once; a second refusal is the error.
+        let mut rotation_answered = false;
         loop {
             if let Some(limiter) = &self.inner.limiter {
                 let key = req.rate_key.as_deref().unwrap_or("");
@@ -510,9 +512,13 @@ impl Transport {
             if status.is_success() {
                 return Ok(response);
             }
+            // Only the configured origin's challenge is ours: a redirect may end on another
+            // host (whose 401 never saw our credentials, as reqwest drops them when the origin
+            // changes), and its challenge must not replace the one the session signs with.
             if status == StatusCode::UNAUTHORIZED
                 && let Credentials::Digest(digest) = credentials
                 && challenges_answered < 2
+                && response.url().origin() == req.url.origin()
                 && let Some(challenge) = DigestChallenge::best(
                     response
                         .headers()
@@ -520,7 +526,8 @@ impl Transport {
                         .iter()
                         .filter_map(|v| v.to_str().ok()),
                 )
-                && digest.on_challenge(challenge, signed_nonce.as_deref()) == OnChallenge::Resend
+                && digest.on_challenge(challenge, signed_nonce.as_deref(), &mut rotation_answered)
+                    == OnChallenge::Resend
             {
                 challenges_answered += 1;
                 continue;

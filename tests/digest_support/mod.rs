@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use md5::{Digest, Md5};
@@ -29,6 +29,10 @@ pub struct DigestGate {
     pub authorized: AtomicUsize,
     /// The password, to assert it never travels.
     pub leaked: AtomicUsize,
+    /// While set, every request is refused with a fresh nonce that is not marked stale, as
+    /// Spring Security's digest entry point does for bad credentials.
+    pub refuse_all: AtomicBool,
+    issued: AtomicUsize,
 }
 
 impl DigestGate {
@@ -46,7 +50,15 @@ impl DigestGate {
             stale_answers: AtomicUsize::new(0),
             authorized: AtomicUsize::new(0),
             leaked: AtomicUsize::new(0),
+            refuse_all: AtomicBool::new(false),
+            issued: AtomicUsize::new(0),
         })
+    }
+
+    /// A new nonce, the old one forgotten rather than expired: a request signed with it is
+    /// refused without `stale=true`.
+    pub fn rotate_silently(&self, new: &str) {
+        *self.nonce.lock().unwrap() = new.to_owned();
     }
 
     pub fn rotate(&self, new: &str) {
@@ -82,6 +94,11 @@ impl DigestGate {
                 .any(|w| w == Self::KEY.as_bytes())
         }) {
             self.leaked.fetch_add(1, Ordering::SeqCst);
+        }
+        if self.refuse_all.load(Ordering::SeqCst) {
+            let n = self.issued.fetch_add(1, Ordering::SeqCst);
+            self.rotate_silently(&format!("refusal-{n}"));
+            return Some(self.challenge(false));
         }
         let Some(header) = req
             .headers

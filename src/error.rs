@@ -2,7 +2,7 @@
 //!
 //! A server's refusal is [`Error::Api`] carrying an [`ApiError`]: the HTTP status, a classified
 //! [`ErrorKind`], the server's own message, code, field errors and `Retry-After`, the method and
-//! URL of the request (secrets removed) and the start of the body. Everything else that can go
+//! URL of the request (query values elided) and the start of the body. Everything else that can go
 //! wrong has its own variant: the request never got an answer ([`Error::Http`]), the answer was
 //! not what the model expects ([`Error::Decode`]), an argument was refused before anything was
 //! sent ([`Error::InvalidInput`]), a paginated listing went wrong ([`Error::Pagination`]), a local

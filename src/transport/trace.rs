@@ -4,8 +4,10 @@
 //! The span `casefile.request` has the fields `method`, `route` (the path with ids elided, e.g.
 //! `/api/2/collections/{id}/_bulk`), `attempt` (how many times the request was sent), `status`
 //! (of the last answer) and `duration_ms` (until the body was read, or for a streamed body until
-//! the headers arrived). Neither a header nor a query string is ever recorded, so no credential,
-//! token or signature can reach a log.
+//! the headers arrived). No header and no query value is ever recorded: the route has no query,
+//! and the error text of a failed request shows its URL the way every casefile error does
+//! (scheme, host, path and the query's parameter names, values elided, no userinfo), so no
+//! credential, token, signature or search term can reach a log.
 
 use std::future::Future;
 use std::time::Duration;

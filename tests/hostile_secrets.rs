@@ -536,3 +536,40 @@ async fn a_challenge_from_a_redirect_target_does_not_replace_the_session() {
     let _: Value = api.get(&["a"]).send().await.unwrap();
     assert_eq!(gate.requests(), before + 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A refused argument does not echo a capability
+
+#[tokio::test]
+async fn a_refused_archive_url_does_not_echo_its_query_values() {
+    let server = recorder().await;
+    let atlos = casefile::atlos::Client::builder()
+        .base_url(server.uri())
+        .token("tok")
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = atlos
+        .incidents()
+        .create(
+            "Shelling near a school",
+            [casefile::atlos::Sensitivity::NotSensitive],
+        )
+        .url(format!("ftp://files/{TOKEN}?sig={TOKEN}"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                argument: "url",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("sig="), "the query name stays: {shown}");
+    assert!(!shown.contains(&format!("sig={TOKEN}")), "{shown}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}

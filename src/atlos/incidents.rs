@@ -853,7 +853,10 @@ pub(super) fn check_archive_url(url: &str) -> Result<()> {
     } else {
         Err(Error::invalid(
             "url",
-            format!("`{url}` is not an http(s) URL with a host name"),
+            format!(
+                "`{}` is not an http(s) URL with a host name",
+                crate::error::redact_url_text(url)
+            ),
         ))
     }
 }

@@ -548,8 +548,11 @@ impl IngestDir {
             return Err(Error::invalid("concurrency", "must be at least 1"));
         }
         crate::path::check_segment("collection id", &self.collection)?;
+        // Every file-system call here goes through tokio's blocking pool: a slow disk, a network
+        // share or a manifest that is a pipe never stalls the runtime's workers.
         let root = self.root.clone();
-        let meta = std::fs::metadata(&root)
+        let meta = tokio::fs::metadata(&root)
+            .await
             .map_err(|e| Error::io(format!("cannot read {}", root.display()), e))?;
         if !meta.is_dir() {
             return Err(Error::invalid(
@@ -557,7 +560,8 @@ impl IngestDir {
                 format!("{} is not a directory", root.display()),
             ));
         }
-        let root_real = std::fs::canonicalize(&root)
+        let root_real = tokio::fs::canonicalize(&root)
+            .await
             .map_err(|e| Error::io(format!("cannot resolve {}", root.display()), e))?;
 
         let mut report = CrawlReport::default();
@@ -565,7 +569,10 @@ impl IngestDir {
         let mut writer = None;
         let mut manifest_real = None;
         if let Some(path) = &self.manifest {
-            let manifest = read_manifest(path)?;
+            let reading = path.clone();
+            let manifest = tokio::task::spawn_blocking(move || read_manifest(reading))
+                .await
+                .map_err(|e| Error::Config(format!("reading the manifest failed: {e}")))??;
             report.manifest_unreadable_lines = manifest.unreadable_lines;
             for entry in manifest.entries {
                 if entry.collection == self.collection {
@@ -573,7 +580,7 @@ impl IngestDir {
                 }
             }
             writer = Some(ManifestWriter::open(path, manifest.truncated).await?);
-            manifest_real = std::fs::canonicalize(path).ok();
+            manifest_real = tokio::fs::canonicalize(path).await.ok();
         }
 
         // One request before any upload: the collection exists and the key is good.
@@ -830,8 +837,60 @@ impl Walk {
         tree.folders
             .sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.rel.cmp(&b.rel)));
         tree.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+        refuse_ambiguous_paths(&mut tree);
         tree
     }
+}
+
+/// Fails every path that another path of the tree shares once its name was made readable.
+///
+/// A name that is not valid UTF-8 is read with `U+FFFD` in place of the bad bytes, so the
+/// names `a<0xFF>.txt` and `a<0xFE>.txt` both become `a\u{FFFD}.txt`: the same `foreign_id`,
+/// which Aleph maps to one document, so the second upload would silently replace the first.
+/// Both (and, for folders, everything below them) are reported as failures instead; renaming
+/// them lets the next run ingest them.
+fn refuse_ambiguous_paths(tree: &mut Tree) {
+    let mut seen = HashSet::new();
+    let ambiguous: HashSet<String> = tree
+        .folders
+        .iter()
+        .chain(&tree.files)
+        .filter(|node| !seen.insert(node.rel.as_str()))
+        .map(|node| node.rel.clone())
+        .collect();
+    if ambiguous.is_empty() {
+        return;
+    }
+    let is_ambiguous = |rel: &str| {
+        ambiguous.iter().any(|a| {
+            rel == a
+                || rel
+                    .strip_prefix(a.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    };
+    let mut refused = Vec::new();
+    for (nodes, kind) in [
+        (&mut tree.folders, EntryKind::Folder),
+        (&mut tree.files, EntryKind::File),
+    ] {
+        nodes.retain(|node| {
+            if is_ambiguous(&node.rel) {
+                refused.push(CrawlFailure {
+                    path: node.rel.clone(),
+                    kind,
+                    reason: "its name is not valid UTF-8 and reads the same as another path's \
+                             (the same foreign_id); rename one of them"
+                        .into(),
+                    attempts: 0,
+                });
+                false
+            } else {
+                true
+            }
+        });
+    }
+    tree.failures.extend(refused);
 }
 
 /// Appends records to the manifest, one flushed line each.

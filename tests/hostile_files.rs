@@ -7,6 +7,7 @@
 //! Aleph runs on; `.ci/run` sets it up), werkzeug's `parse_form_data`.
 #![cfg(all(feature = "atlos", feature = "aleph", feature = "atlas"))]
 
+use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
 use bytes::Bytes;
@@ -367,4 +368,484 @@ async fn a_form_field_name_that_needs_escaping_is_refused_before_sending() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
     assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Downloads land where they were told.
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+    #[test]
+    fn a_safe_file_name_is_one_plain_name_inside_its_directory(
+        name in proptest::prop_oneof![
+            proptest::prelude::any::<String>(),
+            "[./\\\\ a-zA-Z:*?\"<>|\\x00-\\x1f\\u{202e}\\u{85}é東]{0,40}",
+            "(con|PRN|aux|Nul|com[0-9¹]|LPT[1-9]|\\.\\.|\\.)( |\\.)?(\\.[a-z]{0,4})?",
+            "[a-zé東]{150,400}(\\.[a-z]{1,8})?",
+        ]
+    ) {
+        let safe = casefile::safe_file_name(&name);
+        proptest::prop_assert!(!safe.is_empty());
+        proptest::prop_assert!(safe.len() <= casefile::MAX_FILE_NAME_BYTES, "{} bytes", safe.len());
+        proptest::prop_assert!(!safe.contains(['/', '\\', ':', '"', '<', '>', '|', '?', '*']), "{safe:?}");
+        proptest::prop_assert!(!safe.chars().any(char::is_control), "{safe:?}");
+        proptest::prop_assert!(!safe.starts_with('.'), "{safe:?}");
+        proptest::prop_assert!(!safe.ends_with(['.', ' ']), "{safe:?}");
+        let stem = safe.split('.').next().unwrap().trim_end().to_ascii_uppercase();
+        let reserved = ["CON", "PRN", "AUX", "NUL"].contains(&stem.as_str())
+            || (stem.len() == 4 && (stem.starts_with("COM") || stem.starts_with("LPT"))
+                && stem.as_bytes()[3].is_ascii_digit());
+        proptest::prop_assert!(!reserved, "{safe:?}");
+        // Joined to a directory it is exactly one normal component inside it.
+        let dir = std::path::Path::new("/srv/evidence");
+        let joined = dir.join(&safe);
+        proptest::prop_assert_eq!(joined.parent(), Some(dir));
+        proptest::prop_assert_eq!(
+            joined.strip_prefix(dir).unwrap().components().collect::<Vec<_>>(),
+            vec![std::path::Component::Normal(std::ffi::OsStr::new(&safe))]
+        );
+        // Idempotent, and a name that is already plain is kept.
+        proptest::prop_assert_eq!(casefile::safe_file_name(&safe), safe.clone());
+    }
+
+    #[test]
+    fn a_plain_name_is_kept(name in "[a-zA-Z0-9_][a-zA-Z0-9 _()-]{0,60}[a-zA-Z0-9_)](\\.[a-z0-9]{1,5})?") {
+        let upper = name.to_ascii_uppercase();
+        let stem = upper.split('.').next().unwrap();
+        proptest::prop_assume!(!["CON", "PRN", "AUX", "NUL"].contains(&stem));
+        proptest::prop_assume!(!(stem.len() == 4 && (stem.starts_with("COM") || stem.starts_with("LPT"))));
+        proptest::prop_assert_eq!(casefile::safe_file_name(&name), name);
+    }
+}
+
+/// Names a hostile server gives its files.
+const HOSTILE_DOWNLOAD_NAMES: &[&str] = &[
+    "../../escaped.csv",
+    "..",
+    ".",
+    "/tmp/absolute.csv",
+    "sub/dir/nested.csv",
+    "..\\..\\windows.csv",
+    "C:\\Windows\\system.ini",
+    "CON",
+    "nul.csv",
+    "line\r\nbreak.csv",
+    ".bashrc",
+    "trailing. . ",
+    "",
+];
+
+/// The names of what a directory holds, recursively (relative, `/`-separated).
+fn tree(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(
+                path.strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/"),
+            );
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn atlas_attachments_saved_under_server_names_stay_in_their_directory() {
+    const ID: &str = "e52a9631-e38f-4e77-8c08-38001a80ad36";
+    let api = MockServer::start().await;
+    let storage = MockServer::start().await;
+    let storage_uri = storage.uri();
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v1/attachments/{ID}/export")))
+        .respond_with(move |_: &Request| {
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"presigned_url": format!("{storage_uri}/blob?sig=1")}))
+        })
+        .mount(&api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/blob"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("a,b\n1,2\n", "text/csv"))
+        .mount(&storage)
+        .await;
+    let atlas = casefile::atlas::Client::builder()
+        .base_url(api.uri())
+        .token("atlas-token")
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    // The target is a directory inside another, so that a file written one level up shows.
+    let outer = tempfile::tempdir().unwrap();
+    let target = outer.path().join("exports");
+    std::fs::create_dir(&target).unwrap();
+    let mut saved = Vec::new();
+    for name in HOSTILE_DOWNLOAD_NAMES {
+        let (path, bytes) = atlas
+            .attachments()
+            .download(ID)
+            .save_in(&target, name)
+            .await
+            .unwrap_or_else(|e| panic!("{name:?}: {e}"));
+        assert_eq!(bytes, 8);
+        assert_eq!(path.parent(), Some(target.as_path()), "{name:?}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"a,b\n1,2\n", "{name:?}");
+        saved.push(path.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    // Nothing outside the target, nothing in a subfolder, no `.part` left; `/tmp/absolute.csv`
+    // was not written either.
+    let mut expected: Vec<String> = saved.iter().map(|n| format!("exports/{n}")).collect();
+    expected.push("exports".into());
+    expected.sort();
+    expected.dedup();
+    assert_eq!(tree(outer.path()), expected);
+    assert!(saved.iter().all(|n| !n.ends_with(".part")));
+}
+
+#[tokio::test]
+async fn an_aleph_archive_file_saved_under_a_server_name_stays_in_its_directory() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/2/archive"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("%PDF-1.7", "application/pdf"))
+        .mount(&server)
+        .await;
+    let outer = tempfile::tempdir().unwrap();
+    let target = outer.path().join("evidence");
+    std::fs::create_dir(&target).unwrap();
+    let (path, bytes) = aleph(&server.uri())
+        .archive()
+        .download("signed-token")
+        .download_in(&target, "../../../home/user/.ssh/authorized_keys")
+        .await
+        .unwrap();
+    assert_eq!(bytes, 8);
+    assert_eq!(path, target.join("_._.._.._home_user_.ssh_authorized_keys"));
+    assert_eq!(
+        tree(outer.path()),
+        [
+            "evidence",
+            "evidence/_._.._.._home_user_.ssh_authorized_keys"
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `.part` files do not outlive a failed or abandoned download.
+
+/// A server on 127.0.0.1 that answers every request with `head` and `body`, then either closes
+/// the connection (`hold: false`) or keeps it open without sending more until the test ends.
+async fn raw_server(head: &'static str, body: &'static [u8], hold: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 65536 {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(body).await;
+            let _ = socket.flush().await;
+            if hold {
+                held.push(socket);
+            }
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_download_that_breaks_off_leaves_no_part_file() {
+    let uri = raw_server(
+        "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\n",
+        b"only the first bytes",
+        false,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("report.pdf");
+    let err = aleph("http://127.0.0.1:9")
+        .archive()
+        .download_link(&format!("{uri}/bucket/report.pdf?X-Sig=1"))
+        .download_to(&target)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Http(_) | Error::Io { .. }), "{err}");
+    assert_eq!(tree(dir.path()), Vec::<String>::new(), "no file, no .part");
+}
+
+#[tokio::test]
+async fn a_download_that_is_dropped_half_way_leaves_no_part_file() {
+    let uri = raw_server(
+        "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\n",
+        b"the first bytes, then nothing",
+        true,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("report.pdf");
+    let (started, mut arrived) = tokio::sync::mpsc::unbounded_channel();
+    let download = aleph("http://127.0.0.1:9")
+        .archive()
+        .download_link(&format!("{uri}/bucket/report.pdf"))
+        .progress(move |p| {
+            if p.done > 0 {
+                let _ = started.send(());
+            }
+        })
+        .download_to(target.clone());
+    let task = tokio::spawn(download);
+    arrived.recv().await.expect("the first bytes arrive");
+    // The first chunk is being written: the `.part` file exists now.
+    for _ in 0..500 {
+        if dir.path().join("report.pdf.part").exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(tree(dir.path()), ["report.pdf.part"]);
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    // The removal runs on the blocking pool: wait for it, boundedly.
+    for _ in 0..500 {
+        if tree(dir.path()).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        tree(dir.path()),
+        Vec::<String>::new(),
+        "the .part file was removed"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_part_file_planted_as_a_link_is_not_followed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/2/archive"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("downloaded", "text/plain"))
+        .mount(&server)
+        .await;
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&victim, dir.path().join("file.txt.part")).unwrap();
+    let bytes = aleph(&server.uri())
+        .archive()
+        .download("t")
+        .download_to(dir.path().join("file.txt"))
+        .await
+        .unwrap();
+    assert_eq!(bytes, 10);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(
+        std::fs::read(dir.path().join("file.txt")).unwrap(),
+        b"downloaded"
+    );
+    assert_eq!(tree(dir.path()), ["file.txt"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directory ingest: every file recorded as uploaded went out as a file; no blocking file-system
+// call on the runtime.
+
+/// The `meta` field of an ingest request and whether a parser saw a file part in it.
+fn ingest_parts(parts: &[SeenPart]) -> (Value, Option<SeenPart>) {
+    let meta = parts
+        .iter()
+        .find(|p| p.field == "meta" && p.file_name.is_none())
+        .map(|p| serde_json::from_slice(&p.content).unwrap())
+        .unwrap_or(Value::Null);
+    let file = parts.iter().find(|p| p.file_name.is_some()).cloned();
+    (meta, file)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn ingest_dir_records_only_what_a_parser_read_as_a_file() {
+    use std::os::unix::ffi::OsStrExt;
+    let server = aleph_server().await;
+    let root = tempfile::tempdir().unwrap();
+    let names: &[&[u8]] = &[
+        b"line\nfeed.txt",
+        b"carriage\rreturn.txt",
+        b"quote\".txt",
+        b"semi;colon.txt",
+        b"back\\slash.txt",
+        b"plain.txt",
+        // Two names that differ only in bytes that are not UTF-8: read, both are
+        // `twin-\u{FFFD}.txt`, one foreign_id; neither may be recorded as uploaded.
+        b"twin-\xff.txt",
+        b"twin-\xfe.txt",
+    ];
+    std::fs::create_dir(root.path().join("sub\r\nfolder")).unwrap();
+    for (i, name) in names.iter().enumerate() {
+        let name = std::ffi::OsStr::from_bytes(name);
+        std::fs::write(root.path().join(name), format!("content {i}")).unwrap();
+        std::fs::write(
+            root.path().join("sub\r\nfolder").join(name),
+            format!("inner {i}"),
+        )
+        .unwrap();
+    }
+    let manifest = root.path().join("manifest.jsonl");
+    let report = aleph(&server.uri())
+        .collections()
+        .ingest_dir("4", root.path())
+        .manifest(&manifest)
+        .concurrency(3)
+        .await
+        .unwrap();
+
+    // The twins (at the top and in the subfolder) are failures, the rest went up.
+    let mut failed: Vec<&str> = report.failed.iter().map(|f| f.path.as_str()).collect();
+    failed.sort();
+    assert_eq!(
+        failed,
+        [
+            "sub\r\nfolder/twin-\u{FFFD}.txt",
+            "sub\r\nfolder/twin-\u{FFFD}.txt",
+            "twin-\u{FFFD}.txt",
+            "twin-\u{FFFD}.txt",
+        ],
+        "{report}"
+    );
+    assert!(
+        report.failed.iter().all(|f| f.reason.contains("UTF-8")),
+        "{report:?}"
+    );
+    assert_eq!(report.uploaded, 12, "{report}");
+    assert_eq!(report.folders_created, 1, "{report}");
+    assert!(!report.is_complete());
+
+    // Every request that uploaded a file carried a part that multer (and werkzeug) read as a
+    // file with the file's content; the folder's request carried none.
+    let python = python();
+    let mut files_sent = BTreeMap::new();
+    for req in server.received_requests().await.unwrap() {
+        if req.method.as_str() != "POST" {
+            continue;
+        }
+        let (meta, file) = ingest_parts(&multer_parts(&req).await);
+        let foreign_id = meta["foreign_id"].as_str().unwrap().to_owned();
+        if let Some(python) = &python {
+            let (w_meta, w_file) = ingest_parts(&werkzeug_parts(python, &req));
+            assert_eq!(w_meta, meta);
+            assert_eq!(
+                w_file.as_ref().map(|f| &f.content),
+                file.as_ref().map(|f| &f.content)
+            );
+            if let Some(w_file) = &w_file {
+                assert_eq!(w_file.file_name.as_deref(), meta["file_name"].as_str());
+            }
+        }
+        match file {
+            Some(file) => {
+                assert_eq!(file.field, "file");
+                files_sent.insert(foreign_id, String::from_utf8(file.content).unwrap());
+            }
+            None => assert_eq!(foreign_id, "sub\r\nfolder", "only the folder has no file"),
+        }
+    }
+    assert_eq!(files_sent.len(), 12);
+    assert_eq!(files_sent["line\nfeed.txt"], "content 0");
+    assert_eq!(files_sent["sub\r\nfolder/quote\".txt"], "inner 2");
+
+    // The manifest holds exactly the files that went up as files, and the folder.
+    let recorded = casefile::aleph::read_manifest(&manifest).unwrap();
+    let mut recorded_files: Vec<String> = recorded
+        .entries
+        .iter()
+        .filter(|e| e.kind == casefile::aleph::EntryKind::File)
+        .map(|e| e.path.clone())
+        .collect();
+    recorded_files.sort();
+    assert_eq!(
+        recorded_files,
+        files_sent.keys().cloned().collect::<Vec<_>>()
+    );
+}
+
+/// `ingest_dir` with a manifest that is a named pipe, on a single-threaded runtime: a task on
+/// that runtime feeds the pipe. Reading the manifest on the runtime's own thread (a blocking
+/// call in async code) would keep that task from ever running, and the run would never end.
+#[cfg(unix)]
+#[test]
+fn ingest_dir_reads_its_manifest_off_the_runtime() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let outcome = runtime.block_on(async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let server = aleph_server().await;
+            let root = tempfile::tempdir().unwrap();
+            std::fs::write(root.path().join("a.txt"), "evidence").unwrap();
+            let place = tempfile::tempdir().unwrap();
+            let fifo = place.path().join("manifest.jsonl");
+            let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+
+            // One record of another collection goes in; then what the run records comes out.
+            let fifo_in = fifo.clone();
+            let feeder = tokio::spawn(async move {
+                let mut pipe = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&fifo_in)
+                    .await
+                    .unwrap();
+                pipe.write_all(
+                    b"{\"path\":\"x\",\"kind\":\"file\",\"collection\":\"99\",\"id\":\"1\"}\n",
+                )
+                .await
+                .unwrap();
+            });
+            let fifo_out = fifo.clone();
+            let collector = tokio::spawn(async move {
+                feeder.await.unwrap();
+                let mut pipe = tokio::fs::File::open(&fifo_out).await.unwrap();
+                let mut out = String::new();
+                pipe.read_to_string(&mut out).await.unwrap();
+                out
+            });
+            tokio::task::yield_now().await;
+            let report = aleph(&server.uri())
+                .collections()
+                .ingest_dir("4", root.path())
+                .manifest(&fifo)
+                .await
+                .unwrap();
+            (report, collector.await.unwrap())
+        });
+        let _ = done.send(outcome);
+    });
+    let (report, recorded) = finished
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("ingest_dir never finished: it blocked the runtime reading its manifest");
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(report.uploaded, 1);
+    assert!(recorded.contains("\"path\":\"a.txt\""), "{recorded}");
 }

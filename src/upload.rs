@@ -57,7 +57,9 @@ impl fmt::Debug for Upload {
 }
 
 impl Upload {
-    /// A file on disk, streamed when sent; its name is the path's file name.
+    /// A file on disk, streamed when sent; its name is the path's file name (bytes that are not
+    /// UTF-8 are sent as `U+FFFD`). The file is opened, asynchronously, when the request is
+    /// sent, and again for each retry.
     pub fn path(path: impl AsRef<Path>) -> Self {
         let path = path.as_ref().to_path_buf();
         Upload {
@@ -101,7 +103,10 @@ impl Upload {
         self.name.as_deref()
     }
 
-    /// Sets the file name the server is told.
+    /// Sets the file name the server is told. Any characters may be used: they are encoded so
+    /// that the server's multipart parser still reads a file part (see
+    /// [`RequestBuilder::multipart`](crate::RequestBuilder::multipart)); an empty name is sent
+    /// as `upload`.
     pub fn file_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self

@@ -429,6 +429,15 @@ impl Collections {
 ///   fetched once (`GET /collections/{id}`), before anything is uploaded.
 /// - **Symbolic links** are not followed unless [`follow_symlinks`](Self::follow_symlinks) is
 ///   set; followed links never lead outside the directory and never loop.
+/// - **Recorded only as a file**: Aleph answers `201 {"status": "ok", "id": …}` for a file and
+///   for a folder alike (`aleph/views/ingest_api.py`), and an upload whose file part its parser
+///   (werkzeug) does not read as a file is stored as an empty `Folder` under the `foreign_id`
+///   (`Document.save` in `aleph/model/document.py`, with no `content_hash`). The answer cannot
+///   tell them apart, so casefile makes sure of the request instead: every upload carries a
+///   file part that multipart parsers read as one, whatever bytes its name holds (see
+///   [`RequestBuilder::multipart`](crate::RequestBuilder::multipart)), and a path is recorded
+///   only after a `2xx` with an id. Names that are not valid UTF-8 and read the same as
+///   another path (one `foreign_id` for two files) are failures, never uploaded.
 ///
 /// The tree is walked once before uploading, so the totals are known from the start (a few
 /// hundred bytes of memory per path).

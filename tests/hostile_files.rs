@@ -849,3 +849,122 @@ fn ingest_dir_reads_its_manifest_off_the_runtime() {
     assert_eq!(report.uploaded, 1);
     assert!(recorded.contains("\"path\":\"a.txt\""), "{recorded}");
 }
+
+/// The built example binary (`cargo test` builds the examples next to the test binaries).
+fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    let binary = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --examples`",
+        binary.display()
+    );
+    binary
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn atlas_export_keeps_hostile_attachment_names_in_its_directory() {
+    let names = [
+        "../../escaped.csv",
+        "/tmp/casefile-absolute.csv",
+        "sub/dir/nested.csv",
+        "CON",
+        "..",
+        "Report.csv",
+        "report.csv",
+        "line\r\nbreak.csv",
+    ];
+    let ids: Vec<String> = (0..names.len())
+        .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
+        .collect();
+    let api = MockServer::start().await;
+    let storage = MockServer::start().await;
+    let items: Vec<Value> = names
+        .iter()
+        .zip(&ids)
+        .map(|(name, id)| {
+            json!({
+                "attachment_id": id, "attachment_name": name, "attachment_type": "csv",
+                "attachment_created_at": "2026-01-12T16:06:42Z", "is_visible": true
+            })
+        })
+        .collect();
+    let count = items.len();
+    Mock::given(method("GET"))
+        .and(path("/api/v1/attachments"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"items": items, "count": count})),
+        )
+        .mount(&api)
+        .await;
+    let storage_uri = storage.uri();
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/api/v1/attachments/[0-9a-f-]+/export$"))
+        .respond_with(move |req: &Request| {
+            let id = req.url.path().split('/').nth(4).unwrap().to_owned();
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"presigned_url": format!("{storage_uri}/blob/{id}")}))
+        })
+        .mount(&api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/blob/"))
+        .respond_with(|req: &Request| {
+            let id = req.url.path().trim_start_matches("/blob/").to_owned();
+            ResponseTemplate::new(200).set_body_raw(id, "text/csv")
+        })
+        .mount(&storage)
+        .await;
+
+    let outer = tempfile::tempdir().unwrap();
+    let target = outer.path().join("exports");
+    let mut command = Command::new(example("atlas_export"));
+    for (var, _) in std::env::vars().filter(|(v, _)| v.starts_with("ATLAS_")) {
+        command.env_remove(var);
+    }
+    command
+        .args(["--download", target.to_str().unwrap()])
+        .env("ATLAS_URL", api.uri())
+        .env("ATLAS_TOKEN", "atlas-token");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let found = tree(outer.path());
+    // Every attachment has a file of its own directly in the target, and nothing is elsewhere.
+    assert_eq!(found.len(), names.len() + 1, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|f| f == "exports" || f.starts_with("exports/")),
+        "{found:?}"
+    );
+    let mut contents: Vec<String> = found
+        .iter()
+        .filter(|f| *f != "exports")
+        .map(|f| {
+            assert!(!f["exports/".len()..].contains('/'), "{f}");
+            std::fs::read_to_string(outer.path().join(f)).unwrap()
+        })
+        .collect();
+    contents.sort();
+    assert_eq!(contents, ids);
+    assert!(!std::path::Path::new("/tmp/casefile-absolute.csv").exists());
+    // The same on Windows and macOS: no device name, no two names that differ only in case.
+    let saved: Vec<String> = found
+        .iter()
+        .filter_map(|f| f.strip_prefix("exports/"))
+        .map(str::to_lowercase)
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = saved.iter().collect();
+    assert_eq!(distinct.len(), saved.len(), "{saved:?}");
+    assert!(
+        saved.iter().all(|n| n.split('.').next() != Some("con")),
+        "{saved:?}"
+    );
+}

@@ -968,3 +968,23 @@ async fn atlas_export_keeps_hostile_attachment_names_in_its_directory() {
         "{saved:?}"
     );
 }
+
+#[tokio::test]
+async fn an_upload_shorter_than_it_said_is_an_error_not_a_short_file() {
+    let server = aleph_server().await;
+    let chunks = vec![Ok(Bytes::from_static(b"only ten b"))];
+    let upload = Upload::stream("short.bin", 100, futures::stream::iter(chunks));
+    let err = aleph(&server.uri())
+        .collections()
+        .ingest("4", upload, IngestMeta::with_foreign_id("short.bin"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Http(_) | Error::Io { .. }), "{err}");
+    let text = format!("{err} {:?}", std::error::Error::source(&err));
+    assert!(text.contains("10 of 100 bytes"), "{text}");
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "the server never got a whole request"
+    );
+}

@@ -138,6 +138,9 @@ pub struct Manifest {
 /// Reads a manifest written by [`IngestDir::manifest`]. A missing file is an empty manifest;
 /// unreadable lines (a last line cut off when a process was killed) are counted and passed
 /// over.
+///
+/// This reads the file synchronously: in async code, call it through
+/// `tokio::task::spawn_blocking` (as [`IngestDir`] does).
 pub fn read_manifest(path: impl AsRef<Path>) -> Result<Manifest> {
     let path = path.as_ref();
     let bytes = match std::fs::read(path) {

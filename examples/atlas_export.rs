@@ -7,10 +7,13 @@
 //! ```
 //!
 //! Each line is `id<TAB>type<TAB>created_at<TAB>name<TAB>title`. With `--download DIR` every
-//! file is exported (a presigned URL) and saved into DIR under its own name. A file is written to
-//! `NAME.part` and renamed to `NAME` only once all its bytes (the `Content-Length` the storage
-//! host announced) arrived, so a file under its final name is complete: a second run skips it
-//! without asking Atlas for it again, and fetches only what is missing.
+//! file is exported (a presigned URL) and saved into DIR under its own name, made safe by
+//! `casefile::safe_file_name` (a name from the server never leads outside DIR). A file is written
+//! to `NAME.part`, flushed to disk and renamed to `NAME` only once all its bytes (the
+//! `Content-Length` the storage host announced) arrived, so a file under its final name is
+//! complete: a second run skips it without asking Atlas for it again, and fetches only what is
+//! missing. Resuming works file by file: a download that fails removes its `.part` file, and one
+//! left by a killed run is discarded and fetched again from the start.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -85,25 +88,19 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
     Ok(Some(args))
 }
 
-/// A file name that stays inside the download directory, the same on every run.
+/// A file name that stays inside the download directory (see `casefile::safe_file_name`: the
+/// server's name may hold `../`, an absolute path, `CON` or line breaks), the same on every run.
+/// Names are compared without regard to case, so two attachments never share one file on a
+/// case-insensitive file system; the second of a name gets its id in front.
 fn file_name(attachment: &Attachment, used: &mut HashSet<String>) -> String {
     let id = attachment
         .attachment_id
         .map(|id| id.to_string())
         .unwrap_or_else(|| "attachment".into());
-    let clean: String = attachment
-        .attachment_name
-        .chars()
-        .map(|c| match c {
-            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' => c,
-            _ => '_',
-        })
-        .collect();
-    let clean = clean.trim_start_matches('.').to_owned();
-    let mut name = if clean.is_empty() { id.clone() } else { clean };
-    if !used.insert(name.clone()) {
-        name = format!("{id}-{name}");
-        used.insert(name.clone());
+    let mut name = casefile::safe_file_name(&attachment.attachment_name);
+    if !used.insert(name.to_lowercase()) {
+        name = casefile::safe_file_name(&format!("{id}-{}", attachment.attachment_name));
+        used.insert(name.to_lowercase());
     }
     name
 }
@@ -170,10 +167,12 @@ async fn run(args: Args) -> casefile::Result<Summary> {
         list = list.session_id(session);
     }
     if let Some(dir) = &args.download {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            context: format!("cannot create {}", dir.display()),
-            source,
-        })?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|source| Error::Io {
+                context: format!("cannot create {}", dir.display()),
+                source,
+            })?;
     }
     let bars = Bars::new(args.download.is_some());
     let result = export(&atlas, list.pages(), &args, &bars).await;
@@ -243,7 +242,7 @@ async fn download(
     }
     let path = dir.join(&name);
     // Only a complete download is ever renamed to its final name.
-    if !overwrite && path.is_file() {
+    if !overwrite && tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file()) {
         summary.complete += 1;
         return Ok(());
     }

@@ -133,8 +133,10 @@
 //!     .await?;
 //! for attachment in csvs.iter().take(2) {
 //!     let Some(id) = attachment.attachment_id else { continue };
-//!     let path = dir.path().join(&attachment.attachment_name);
-//!     let bytes = atlas.attachments().download(id).save(&path).await?;
+//!     // The name comes from the server: `save_in` keeps it inside the directory (see
+//!     // `casefile::safe_file_name`), and the id keeps two attachments of one name apart.
+//!     let name = format!("{id}-{}", attachment.attachment_name);
+//!     let (path, bytes) = atlas.attachments().download(id).save_in(dir.path(), &name).await?;
 //!     println!("{} ({bytes} bytes)", path.display());
 //! }
 //! # Ok(()) }
@@ -330,6 +332,7 @@ pub mod fuzzing;
 pub mod paginate;
 mod path;
 pub mod progress;
+mod safe_name;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 #[allow(dead_code)] // used by the platform modules
@@ -340,6 +343,7 @@ mod upload;
 pub use error::{ApiError, DecodeError, Error, ErrorKind, HttpError, HttpErrorKind, Result};
 pub use paginate::{Page, PageToken, Pages, Paginator};
 pub use progress::Progress;
+pub use safe_name::{MAX_FILE_NAME_BYTES, safe_file_name};
 pub use transport::{
     Auth, ClientBuilder, RateLimit, RequestBuilder, RetryPolicy, Secret, Transport,
 };

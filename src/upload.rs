@@ -16,7 +16,6 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
-use reqwest::multipart::Part;
 use tokio::io::AsyncReadExt;
 
 use crate::error::{Error, Result};
@@ -58,7 +57,9 @@ impl fmt::Debug for Upload {
 }
 
 impl Upload {
-    /// A file on disk, streamed when sent; its name is the path's file name.
+    /// A file on disk, streamed when sent; its name is the path's file name (bytes that are not
+    /// UTF-8 are sent as `U+FFFD`). The file is opened, asynchronously, when the request is
+    /// sent, and again for each retry.
     pub fn path(path: impl AsRef<Path>) -> Self {
         let path = path.as_ref().to_path_buf();
         Upload {
@@ -102,7 +103,10 @@ impl Upload {
         self.name.as_deref()
     }
 
-    /// Sets the file name the server is told.
+    /// Sets the file name the server is told. Any characters may be used: they are encoded so
+    /// that the server's multipart parser still reads a file part (see
+    /// [`RequestBuilder::multipart`](crate::RequestBuilder::multipart)); an empty name is sent
+    /// as `upload`.
     pub fn file_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -127,47 +131,44 @@ impl Upload {
         self.progress = Some(reporter);
     }
 
-    /// Checks before any request that the upload can be read: the file exists and is a file.
-    pub(crate) fn check(&self) -> Result<()> {
-        if let Source::Path(path) = &self.source {
-            let meta = std::fs::metadata(path)
-                .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-            if !meta.is_file() {
-                return Err(Error::invalid(
-                    "upload",
-                    format!("{} is not a file", path.display()),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// A multipart part with the content, made anew for each attempt.
-    pub(crate) fn part(&self) -> Result<Part> {
-        let counted = |stream: BoxStream<'static, std::io::Result<Bytes>>, length| {
-            let stream = match &self.progress {
-                Some(reporter) => reporter.clone().count_bytes(stream, Some(length)).boxed(),
-                None => stream,
-            };
-            Part::stream_with_length(reqwest::Body::wrap_stream(stream), length)
-        };
-        let part = match &self.source {
-            Source::Bytes(bytes) if self.progress.is_some() => {
+    /// The content and its length, made anew for each attempt. A file is opened and measured
+    /// here, asynchronously; a path that is not a readable regular file is an error, before
+    /// anything is sent.
+    async fn content(&self) -> Result<(BoxStream<'static, std::io::Result<Bytes>>, u64)> {
+        let (stream, length) = match &self.source {
+            Source::Bytes(bytes) => {
                 let chunks: Vec<std::io::Result<Bytes>> = bytes
                     .chunks(CHUNK)
                     .map(|c| Ok(bytes.slice_ref(c)))
                     .collect();
-                counted(futures::stream::iter(chunks).boxed(), bytes.len() as u64)
+                (futures::stream::iter(chunks).boxed(), bytes.len() as u64)
             }
-            Source::Bytes(bytes) => Part::stream_with_length(bytes.clone(), bytes.len() as u64),
             Source::Path(path) => {
-                let file = std::fs::File::open(path)
+                // Refused before opening: opening a named pipe would wait for a writer.
+                let meta = tokio::fs::metadata(path)
+                    .await
+                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+                if !meta.is_file() {
+                    return Err(Error::invalid(
+                        "upload",
+                        format!("{} is not a file", path.display()),
+                    ));
+                }
+                // Checked again on the opened file, which is the one sent.
+                let file = tokio::fs::File::open(path)
+                    .await
                     .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
-                let length = file
+                let meta = file
                     .metadata()
-                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
-                    .len();
-                counted(read_chunks(tokio::fs::File::from_std(file)).boxed(), length)
+                    .await
+                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+                if !meta.is_file() {
+                    return Err(Error::invalid(
+                        "upload",
+                        format!("{} is not a file", path.display()),
+                    ));
+                }
+                (read_chunks(file).boxed(), meta.len())
             }
             Source::Stream { length, stream } => {
                 let taken = stream.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -177,18 +178,230 @@ impl Upload {
                         "a streamed upload can be sent only once; use Upload::path to allow retries",
                     )
                 })?;
-                counted(stream, *length)
+                (stream, *length)
             }
         };
-        let part = match &self.name {
-            Some(name) => part.file_name(name.clone()),
-            None => part,
+        let stream = exactly(stream, length);
+        let stream = match &self.progress {
+            Some(reporter) => reporter.clone().count_bytes(stream, Some(length)).boxed(),
+            None => stream.boxed(),
         };
-        match &self.mime_type {
-            Some(mime) => part
-                .mime_str(mime)
-                .map_err(|_| Error::invalid("mime type", format!("`{mime}` is not a MIME type"))),
-            None => Ok(part),
+        Ok((stream, length))
+    }
+}
+
+/// A `multipart/form-data` body (RFC 7578), ready to be attached to a request.
+pub(crate) struct MultipartBody {
+    content_type: String,
+    length: u64,
+    body: reqwest::Body,
+}
+
+impl MultipartBody {
+    /// Sets the body, its `Content-Type` (with the boundary) and its `Content-Length` (WSGI
+    /// servers such as Aleph's need the length; the body is never sent chunked).
+    pub(crate) fn attach(self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        builder
+            .header(reqwest::header::CONTENT_TYPE, self.content_type)
+            .header(reqwest::header::CONTENT_LENGTH, self.length)
+            .body(self.body)
+    }
+}
+
+/// The file name sent when an upload has none (or an empty one): some parsers drop a file part
+/// whose `filename` is empty (Plug, which Atlos runs on, skips it) or read a part without one
+/// as a plain field (werkzeug, which Aleph runs on), and the file would be lost.
+const DEFAULT_FILE_NAME: &str = "upload";
+
+/// Builds the multipart body: the text `fields` in order, then `upload` as the file part named
+/// `file_field`. Opens the upload's file (asynchronously); the file is streamed, not read into
+/// memory.
+///
+/// The file part's name is written so that every multipart parser sees a file part with the
+/// right name, whatever bytes the name holds:
+///
+/// - `filename="…"` carries the name with every control character (CR, LF, NUL, ...), `"` and
+///   `\` replaced by `_`; letters outside ASCII stay as UTF-8, as browsers send them (the HTML
+///   standard's form encoding). Parsers that read only `filename` (multer, which axum uses; Plug,
+///   which reads `filename` first) see this one.
+/// - when that differs from the name (or the name holds a `%`, which werkzeug's `%22` decoding
+///   would change), `filename*=UTF-8''…` (RFC 8187 / RFC 5987) follows with the exact name,
+///   percent-encoded; parsers that know it (werkzeug, so Aleph) prefer it. RFC 7578 §4.2 advises
+///   against `filename*`, but it is the only way to carry such a name exactly, and a parser that
+///   does not know it ignores it.
+///
+/// Before, a name with CR or LF was written raw into the part header: werkzeug then read the
+/// part as a plain field, and Aleph stored an empty folder in place of the file (see
+/// `aleph/views/ingest_api.py`: with no file, `content_hash` is `None` and `Document.save` in
+/// `aleph/model/document.py` makes the document a `Folder`, even an existing one).
+pub(crate) async fn multipart_body(
+    fields: &[(String, String)],
+    file_field: &str,
+    upload: Option<&Upload>,
+) -> Result<MultipartBody> {
+    let boundary = boundary();
+    let mut head = Vec::new();
+    for (name, value) in fields {
+        check_field_name(name)?;
+        if value.contains(boundary.as_str()) {
+            return Err(Error::invalid(
+                "multipart",
+                format!("the field `{name}` contains the form's boundary"),
+            ));
+        }
+        head.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        head.extend_from_slice(
+            format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+        );
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    let mut content = None;
+    if let Some(upload) = upload {
+        check_field_name(file_field)?;
+        head.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        head.extend_from_slice(
+            format!(
+                "Content-Disposition: form-data; name=\"{file_field}\"; {}\r\n",
+                file_name_parameters(upload.name().unwrap_or_default())
+            )
+            .as_bytes(),
+        );
+        if let Some(mime) = &upload.mime_type {
+            check_mime(mime)?;
+            head.extend_from_slice(format!("Content-Type: {mime}\r\n").as_bytes());
+        }
+        head.extend_from_slice(b"\r\n");
+        content = Some(upload.content().await?);
+    }
+    let tail = match content {
+        Some(_) => format!("\r\n--{boundary}--\r\n"),
+        None => format!("--{boundary}--\r\n"),
+    };
+    let (file, file_length) = match content {
+        Some((stream, length)) => (stream, length),
+        None => (futures::stream::empty().boxed(), 0),
+    };
+    let length = head.len() as u64 + file_length + tail.len() as u64;
+    let stream = futures::stream::once(async move { Ok(Bytes::from(head)) })
+        .chain(file)
+        .chain(futures::stream::once(async move { Ok(Bytes::from(tail)) }));
+    Ok(MultipartBody {
+        content_type: format!("multipart/form-data; boundary={boundary}"),
+        length,
+        body: reqwest::Body::wrap_stream(stream),
+    })
+}
+
+/// The `filename` parameters of a file part's `Content-Disposition` (see [`multipart_body`]).
+pub(crate) fn file_name_parameters(name: &str) -> String {
+    let name = if name.is_empty() {
+        DEFAULT_FILE_NAME
+    } else {
+        name
+    };
+    let fallback: String = name
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    if fallback == name && !name.contains('%') {
+        return format!("filename=\"{name}\"");
+    }
+    let exact = percent_encoding::utf8_percent_encode(name, ATTR_CHAR);
+    format!("filename=\"{fallback}\"; filename*=UTF-8''{exact}")
+}
+
+/// The bytes RFC 8187 §3.2.1 lets stand unencoded in an extended value (`attr-char`).
+const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// A field name goes into a quoted string as it is: one that would need escaping is refused.
+fn check_field_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\')
+    {
+        return Err(Error::invalid(
+            "multipart",
+            format!("{name:?} cannot be a form field name"),
+        ));
+    }
+    Ok(())
+}
+
+/// A MIME type is `type/subtype`, optionally with parameters, and nothing that could end the
+/// header line.
+fn check_mime(mime: &str) -> Result<()> {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    let essence = mime.split(';').next().unwrap_or_default().trim();
+    let valid = essence
+        .split_once('/')
+        .is_some_and(|(t, sub)| token(t) && token(sub))
+        && !mime.chars().any(char::is_control);
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "mime type",
+            format!("`{mime}` is not a MIME type"),
+        ))
+    }
+}
+
+/// A fresh random boundary (RFC 2046 allows up to 70 characters).
+fn boundary() -> String {
+    let mut bytes = [0u8; 24];
+    // Without randomness the boundary is still valid; only its unpredictability is lost, and a
+    // field that contains it is refused.
+    let _ = getrandom::fill(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("casefile-{hex}")
+}
+
+/// `stream`, checked to give exactly `length` bytes: a file that grew or shrank while it was
+/// sent is an error, not a body that disagrees with its `Content-Length`.
+fn exactly(
+    stream: BoxStream<'static, std::io::Result<Bytes>>,
+    length: u64,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    async_stream::try_stream! {
+        let mut stream = stream;
+        let mut sent = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            sent += chunk.len() as u64;
+            if sent > length {
+                Err(std::io::Error::other(format!(
+                    "the upload grew while it was sent: more than {length} bytes"
+                )))?;
+            }
+            yield chunk;
+        }
+        if sent < length {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("the upload ended after {sent} of {length} bytes"),
+            ))?;
         }
     }
 }

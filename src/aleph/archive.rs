@@ -5,7 +5,7 @@
 //! file, or with a `302` redirect to its storage host (a signed bucket URL). casefile follows
 //! the redirect without the API key: credentials never leave for another host.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use url::Url;
 
@@ -94,10 +94,31 @@ impl Download {
         Ok(stream.report_to(self.progress))
     }
 
-    /// Writes the file to `path` (through `<path>.part`, renamed when complete) and returns the
-    /// number of bytes written.
+    /// Writes the file to `path` (through `<path>.part`, renamed when complete and removed on
+    /// failure) and returns the number of bytes written. See [`ByteStream::save`].
     pub async fn download_to(self, path: impl AsRef<Path>) -> Result<u64> {
         self.send().await?.save(path).await
+    }
+
+    /// Writes the file into the directory `dir` under
+    /// [`safe_file_name(name)`](crate::safe_file_name), so that a name from the server (a
+    /// document's `fileName`) cannot lead outside `dir`; gives the path and the number of bytes
+    /// written. See [`ByteStream::save_in`].
+    ///
+    /// ```no_run
+    /// # async fn run(aleph: casefile::aleph::Client) -> casefile::Result<()> {
+    /// let doc = aleph.entities().get("b2c0104f5c8a1cd9b075be4b0100000007").await?;
+    /// if let (Some(id), Some(link), Some(name)) =
+    ///     (&doc.id, doc.links.get("file"), doc.first("fileName"))
+    /// {
+    ///     // The id keeps two documents of the same name apart.
+    ///     let name = format!("{id}-{name}");
+    ///     let (path, bytes) = aleph.archive().download_link(link).download_in("evidence", &name).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn download_in(self, dir: impl AsRef<Path>, name: &str) -> Result<(PathBuf, u64)> {
+        self.send().await?.save_in(dir, name).await
     }
 }
 

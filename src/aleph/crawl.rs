@@ -138,6 +138,9 @@ pub struct Manifest {
 /// Reads a manifest written by [`IngestDir::manifest`]. A missing file is an empty manifest;
 /// unreadable lines (a last line cut off when a process was killed) are counted and passed
 /// over.
+///
+/// This reads the file synchronously: in async code, call it through
+/// `tokio::task::spawn_blocking` (as [`IngestDir`] does).
 pub fn read_manifest(path: impl AsRef<Path>) -> Result<Manifest> {
     let path = path.as_ref();
     let bytes = match std::fs::read(path) {
@@ -429,6 +432,15 @@ impl Collections {
 ///   fetched once (`GET /collections/{id}`), before anything is uploaded.
 /// - **Symbolic links** are not followed unless [`follow_symlinks`](Self::follow_symlinks) is
 ///   set; followed links never lead outside the directory and never loop.
+/// - **Recorded only as a file**: Aleph answers `201 {"status": "ok", "id": …}` for a file and
+///   for a folder alike (`aleph/views/ingest_api.py`), and an upload whose file part its parser
+///   (werkzeug) does not read as a file is stored as an empty `Folder` under the `foreign_id`
+///   (`Document.save` in `aleph/model/document.py`, with no `content_hash`). The answer cannot
+///   tell them apart, so casefile makes sure of the request instead: every upload carries a
+///   file part that multipart parsers read as one, whatever bytes its name holds (see
+///   [`RequestBuilder::multipart`](crate::RequestBuilder::multipart)), and a path is recorded
+///   only after a `2xx` with an id. Names that are not valid UTF-8 and read the same as
+///   another path (one `foreign_id` for two files) are failures, never uploaded.
 ///
 /// The tree is walked once before uploading, so the totals are known from the start (a few
 /// hundred bytes of memory per path).
@@ -548,8 +560,11 @@ impl IngestDir {
             return Err(Error::invalid("concurrency", "must be at least 1"));
         }
         crate::path::check_segment("collection id", &self.collection)?;
+        // Every file-system call here goes through tokio's blocking pool: a slow disk, a network
+        // share or a manifest that is a pipe never stalls the runtime's workers.
         let root = self.root.clone();
-        let meta = std::fs::metadata(&root)
+        let meta = tokio::fs::metadata(&root)
+            .await
             .map_err(|e| Error::io(format!("cannot read {}", root.display()), e))?;
         if !meta.is_dir() {
             return Err(Error::invalid(
@@ -557,7 +572,8 @@ impl IngestDir {
                 format!("{} is not a directory", root.display()),
             ));
         }
-        let root_real = std::fs::canonicalize(&root)
+        let root_real = tokio::fs::canonicalize(&root)
+            .await
             .map_err(|e| Error::io(format!("cannot resolve {}", root.display()), e))?;
 
         let mut report = CrawlReport::default();
@@ -565,7 +581,10 @@ impl IngestDir {
         let mut writer = None;
         let mut manifest_real = None;
         if let Some(path) = &self.manifest {
-            let manifest = read_manifest(path)?;
+            let reading = path.clone();
+            let manifest = tokio::task::spawn_blocking(move || read_manifest(reading))
+                .await
+                .map_err(|e| Error::Config(format!("reading the manifest failed: {e}")))??;
             report.manifest_unreadable_lines = manifest.unreadable_lines;
             for entry in manifest.entries {
                 if entry.collection == self.collection {
@@ -573,7 +592,7 @@ impl IngestDir {
                 }
             }
             writer = Some(ManifestWriter::open(path, manifest.truncated).await?);
-            manifest_real = std::fs::canonicalize(path).ok();
+            manifest_real = tokio::fs::canonicalize(path).await.ok();
         }
 
         // One request before any upload: the collection exists and the key is good.
@@ -830,8 +849,60 @@ impl Walk {
         tree.folders
             .sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.rel.cmp(&b.rel)));
         tree.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+        refuse_ambiguous_paths(&mut tree);
         tree
     }
+}
+
+/// Fails every path that another path of the tree shares once its name was made readable.
+///
+/// A name that is not valid UTF-8 is read with `U+FFFD` in place of the bad bytes, so the
+/// names `a<0xFF>.txt` and `a<0xFE>.txt` both become `a\u{FFFD}.txt`: the same `foreign_id`,
+/// which Aleph maps to one document, so the second upload would silently replace the first.
+/// Both (and, for folders, everything below them) are reported as failures instead; renaming
+/// them lets the next run ingest them.
+fn refuse_ambiguous_paths(tree: &mut Tree) {
+    let mut seen = HashSet::new();
+    let ambiguous: HashSet<String> = tree
+        .folders
+        .iter()
+        .chain(&tree.files)
+        .filter(|node| !seen.insert(node.rel.as_str()))
+        .map(|node| node.rel.clone())
+        .collect();
+    if ambiguous.is_empty() {
+        return;
+    }
+    let is_ambiguous = |rel: &str| {
+        ambiguous.iter().any(|a| {
+            rel == a
+                || rel
+                    .strip_prefix(a.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    };
+    let mut refused = Vec::new();
+    for (nodes, kind) in [
+        (&mut tree.folders, EntryKind::Folder),
+        (&mut tree.files, EntryKind::File),
+    ] {
+        nodes.retain(|node| {
+            if is_ambiguous(&node.rel) {
+                refused.push(CrawlFailure {
+                    path: node.rel.clone(),
+                    kind,
+                    reason: "its name is not valid UTF-8 and reads the same as another path's \
+                             (the same foreign_id); rename one of them"
+                        .into(),
+                    attempts: 0,
+                });
+                false
+            } else {
+                true
+            }
+        });
+    }
+    tree.failures.extend(refused);
 }
 
 /// Appends records to the manifest, one flushed line each.

@@ -1,7 +1,7 @@
 //! Attachments: what Atlas sessions produce (reports, tables, plots, captures).
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use reqwest::Method;
@@ -527,10 +527,28 @@ impl DownloadAttachment {
         Ok(stream.report_to(self.progress))
     }
 
-    /// Downloads the file to `path` (through `<path>.part`, renamed when complete) and returns
-    /// the number of bytes written.
+    /// Downloads the file to `path` (through `<path>.part`, renamed when complete and removed
+    /// on failure) and returns the number of bytes written. See [`ByteStream::save`].
     pub async fn save(self, path: impl AsRef<Path>) -> Result<u64> {
         self.send().await?.save(path).await
+    }
+
+    /// Downloads the file into the directory `dir` under
+    /// [`safe_file_name(name)`](crate::safe_file_name), so that a name from the server (an
+    /// attachment's `attachment_name`) cannot lead outside `dir`; gives the path and the number
+    /// of bytes written. See [`ByteStream::save_in`].
+    ///
+    /// ```no_run
+    /// # async fn run(atlas: casefile::atlas::Client, a: casefile::atlas::Attachment) -> casefile::Result<()> {
+    /// if let Some(id) = a.attachment_id {
+    ///     // The id keeps two attachments of the same name apart.
+    ///     let name = format!("{id}-{}", a.attachment_name);
+    ///     let (path, bytes) = atlas.attachments().download(id).save_in("exports", &name).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn save_in(self, dir: impl AsRef<Path>, name: &str) -> Result<(PathBuf, u64)> {
+        self.send().await?.save_in(dir, name).await
     }
 }
 

@@ -1,7 +1,7 @@
 //! Answers read as they arrive: raw bytes to save, or JSON lines to decode one by one.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -88,17 +88,70 @@ impl ByteStream {
 
     /// Writes the body to `path` and returns the number of bytes written.
     ///
-    /// The bytes go to `<path>.part` first, which is renamed to `path` only once the body is
-    /// complete, so an interrupted download never leaves a truncated file under the final name.
+    /// The bytes go to `<path>.part` first (a stale one is removed first, and a symbolic link of
+    /// that name is never followed), which is flushed to disk (`sync_all`) and renamed to `path`
+    /// only once the body is complete, so an interrupted download never leaves a truncated file
+    /// under the final name. On an error, and when the future is dropped before it finished,
+    /// the `.part` file is removed: nothing resumes from it.
+    ///
+    /// `path` is used as given; for a name that comes from a server, use
+    /// [`save_in`](Self::save_in).
     pub async fn save(mut self, path: impl AsRef<Path>) -> Result<u64> {
         let path = path.as_ref();
         let mut partial = path.as_os_str().to_owned();
         partial.push(".part");
-        let partial = std::path::PathBuf::from(partial);
+        let partial = PathBuf::from(partial);
         let io = |what: &str, e| Error::io(format!("{what} {}", partial.display()), e);
-        let mut file = tokio::fs::File::create(&partial)
+        match tokio::fs::remove_file(&partial).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io("cannot remove the stale", e)),
+        }
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)
             .await
             .map_err(|e| io("cannot create", e))?;
+        let mut guard = PartFile {
+            path: Some(partial.clone()),
+        };
+        match self.write_to(file, &partial).await {
+            Ok(written) => {
+                tokio::fs::rename(&partial, path).await.map_err(|e| {
+                    Error::io(format!("cannot move into place {}", path.display()), e)
+                })?;
+                guard.path = None;
+                sync_parent(path).await;
+                Ok(written)
+            }
+            Err(e) => {
+                guard.remove().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes the body into the directory `dir` under [`safe_file_name(name)`](crate::safe_file_name),
+    /// as [`save`](Self::save) does, and gives the path it chose and the number of bytes written.
+    /// Whatever `name` the server sent (`../../.bashrc`, `/etc/passwd`, `CON`, a name with line
+    /// breaks), the file lands directly inside `dir`. A file of that name in `dir` is replaced.
+    ///
+    /// ```no_run
+    /// # async fn run(stream: casefile::transport::ByteStream, name_from_server: &str) -> casefile::Result<()> {
+    /// let (path, bytes) = stream.save_in("evidence", name_from_server).await?;
+    /// println!("{} ({bytes} bytes)", path.display());
+    /// # Ok(()) }
+    /// ```
+    pub async fn save_in(self, dir: impl AsRef<Path>, name: &str) -> Result<(PathBuf, u64)> {
+        let path = dir.as_ref().join(crate::safe_file_name(name));
+        let written = self.save(&path).await?;
+        Ok((path, written))
+    }
+
+    /// Copies the body into `file`, flushes it to disk and checks the announced length.
+    async fn write_to(&mut self, mut file: tokio::fs::File, partial: &Path) -> Result<u64> {
+        let io = |what: &str, e| Error::io(format!("{what} {}", partial.display()), e);
         let mut written = 0u64;
         while let Some(chunk) = self.inner.next().await {
             let chunk = chunk?;
@@ -108,7 +161,6 @@ impl ByteStream {
             written += chunk.len() as u64;
         }
         file.flush().await.map_err(|e| io("cannot write", e))?;
-        drop(file);
         if let Some(expected) = self.content_length.filter(|&n| n != written) {
             return Err(Error::io(
                 format!("{} {} ended early", self.method, self.url),
@@ -118,9 +170,7 @@ impl ByteStream {
                 ),
             ));
         }
-        tokio::fs::rename(&partial, path)
-            .await
-            .map_err(|e| Error::io(format!("cannot move into place {}", path.display()), e))?;
+        file.sync_all().await.map_err(|e| io("cannot write", e))?;
         Ok(written)
     }
 
@@ -156,6 +206,59 @@ impl Stream for ByteStream {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.inner.poll_next_unpin(cx)
     }
+}
+
+/// A `.part` file being written: removed when dropped unless it was moved into place.
+struct PartFile {
+    /// `None` once the file was renamed (or removed).
+    path: Option<PathBuf>,
+}
+
+impl PartFile {
+    /// Removes the file now (after a failure).
+    async fn remove(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = tokio::fs::remove_file(&path).await;
+        }
+    }
+}
+
+impl Drop for PartFile {
+    /// A download dropped half-way (its future cancelled) leaves no `.part` file behind. The
+    /// removal runs on tokio's blocking pool, never on the async worker.
+    fn drop(&mut self) {
+        let Some(path) = self.path.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn_blocking(move || {
+                    let _ = std::fs::remove_file(path);
+                });
+            }
+            Err(_) => {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+}
+
+/// Flushes the directory entry of a renamed file to disk, where the system allows it (on
+/// Unix); a failure only loses durability, not data already written, so it is not reported.
+async fn sync_parent(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        if let Ok(dir) = tokio::fs::File::open(dir).await {
+            let _ = dir.sync_all().await;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 fn decode_line<T: DeserializeOwned>(line: &[u8], method: &str, url: &str) -> Result<T> {

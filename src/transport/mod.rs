@@ -53,9 +53,10 @@ pub use retry::RetryPolicy;
 use crate::error::{
     ApiError, DecodeError, Error, HttpError, Result, redact_url, redact_url_text, snippet,
 };
-use crate::upload::Upload;
+use crate::upload::{MultipartBody, Upload};
 use auth::Credentials;
 use digest::{DigestChallenge, OnChallenge};
+use futures::future::BoxFuture;
 use rate_limit::RateLimiter;
 use retry::{Outcome, Retrier};
 
@@ -505,7 +506,7 @@ impl Transport {
                 Body::Json(bytes) => builder
                     .header(CONTENT_TYPE, "application/json")
                     .body(bytes.clone()),
-                Body::Multipart(make) => builder.multipart(make().map_err(Failure::Fatal)?),
+                Body::Multipart(make) => make().await.map_err(Failure::Fatal)?.attach(builder),
             };
             let response = builder.send().await.map_err(|e| Failure::http(req, e))?;
             let status = response.status();
@@ -682,7 +683,7 @@ impl Failure {
 enum Body {
     Empty,
     Json(Bytes),
-    Multipart(Arc<dyn Fn() -> Result<reqwest::multipart::Form> + Send + Sync>),
+    Multipart(Arc<dyn Fn() -> BoxFuture<'static, Result<MultipartBody>> + Send + Sync>),
 }
 
 /// A validated request, ready to be sent as many times as needed.
@@ -792,28 +793,25 @@ impl RequestBuilder {
     }
 
     /// Sends a multipart form: the text `fields` in order, then `upload` as the file part named
-    /// `file_field`. The file is streamed, and re-opened if the request has to be sent again.
+    /// `file_field`. The file is opened when the request is sent (asynchronously), streamed, and
+    /// re-opened if the request has to be sent again; a file that cannot be read is an error
+    /// before anything is sent. The file's name is encoded so that any multipart parser sees
+    /// the file part, whatever characters the name holds: an ASCII-safe `filename` and, where
+    /// that had to change the name, the exact name in `filename*` (RFC 8187).
     pub fn multipart(
         mut self,
         fields: Vec<(String, String)>,
         file_field: &str,
         upload: Option<Upload>,
     ) -> Self {
-        if let Some(Err(e)) = upload.as_ref().map(Upload::check) {
-            self.body = Err(e);
-            return self;
-        }
-        let file_field = file_field.to_owned();
+        let fields = Arc::new(fields);
+        let file_field: Arc<str> = Arc::from(file_field);
         let upload = upload.map(Arc::new);
         self.body = Ok(Body::Multipart(Arc::new(move || {
-            let mut form = reqwest::multipart::Form::new();
-            for (name, value) in &fields {
-                form = form.text(name.clone(), value.clone());
-            }
-            if let Some(upload) = &upload {
-                form = form.part(file_field.clone(), upload.part()?);
-            }
-            Ok(form)
+            let (fields, file_field, upload) = (fields.clone(), file_field.clone(), upload.clone());
+            Box::pin(async move {
+                crate::upload::multipart_body(&fields, &file_field, upload.as_deref()).await
+            })
         })));
         self
     }

@@ -600,13 +600,14 @@ async fn atlas_tour(
     );
     let dir = std::env::temp_dir().join(format!("casefile-tour-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
-    let bytes = atlas
+    // The server names the file: `save_in` keeps it a plain name inside `dir`.
+    let (_, bytes) = atlas
         .attachments()
         .download(&id)
-        .save(dir.join(&attachment.attachment_name))
+        .save_in(&dir, &attachment.attachment_name)
         .await?;
     tour.step(
-        "attachments().download(id).save(path)",
+        "attachments().download(id).save_in(dir, name)",
         format!("{bytes} bytes, no Atlas credentials sent to storage"),
     );
     if !target.writes {

@@ -127,6 +127,23 @@ impl Upload {
         self.progress = Some(reporter);
     }
 
+    /// Whether the content can be read again for another attempt (not a one-time stream).
+    pub(crate) fn can_resend(&self) -> bool {
+        !matches!(self.source, Source::Stream { .. })
+    }
+
+    /// Also calls `touch` each time a chunk of the content is taken for sending (the
+    /// transport's idle clock), besides the progress callback if there is one.
+    pub(crate) fn on_chunk(&mut self, touch: impl Fn() + Send + Sync + 'static) {
+        let progress = self.progress.take();
+        self.progress = Some(Reporter::new(move |p| {
+            touch();
+            if let Some(progress) = &progress {
+                progress.report(p.done, p.total, p.unit);
+            }
+        }));
+    }
+
     /// Checks before any request that the upload can be read: the file exists and is a file.
     pub(crate) fn check(&self) -> Result<()> {
         if let Source::Path(path) = &self.source {

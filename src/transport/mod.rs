@@ -172,7 +172,7 @@ impl<C> ClientBuilder<C> {
 
     /// How long one call may take in all, every attempt and the waits between them included, and
     /// for a streamed answer the reading of the stream too (default: no limit). Past it the call
-    /// ends with [`Limit::Total`](crate::error::Limit::Total), a timeout. A request can have its
+    /// ends with [`Limit::Total`], a timeout. A request can have its
     /// own: [`RequestBuilder::total_timeout`].
     pub fn total_timeout(mut self, timeout: Duration) -> Self {
         self.limits.total = Some(timeout);
@@ -181,7 +181,7 @@ impl<C> ClientBuilder<C> {
 
     /// The largest answer read into memory, in bytes (default 256 MiB): a page, a JSON answer,
     /// [`RequestBuilder::send_bytes`]. Reading stops as soon as an answer passes it, and the
-    /// call ends with [`Limit::BodySize`](crate::error::Limit::BodySize). Streamed answers
+    /// call ends with [`Limit::BodySize`]. Streamed answers
     /// ([`RequestBuilder::send_stream`], downloads to a file) have no size limit.
     pub fn max_body_size(mut self, bytes: u64) -> Self {
         self.limits.max_body = bytes;
@@ -189,7 +189,7 @@ impl<C> ClientBuilder<C> {
     }
 
     /// The longest line of a JSON-lines answer, in bytes (default 64 MiB); past it the stream
-    /// ends with [`Limit::LineLength`](crate::error::Limit::LineLength).
+    /// ends with [`Limit::LineLength`].
     pub fn max_line_length(mut self, bytes: u64) -> Self {
         self.limits.max_line = bytes;
         self

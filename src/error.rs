@@ -6,7 +6,8 @@
 //! wrong has its own variant: the request never got an answer ([`Error::Http`]), the answer was
 //! not what the model expects ([`Error::Decode`]), an argument was refused before anything was
 //! sent ([`Error::InvalidInput`]), a paginated listing went wrong ([`Error::Pagination`]), a local
-//! file failed ([`Error::Io`]) or the client was configured wrongly ([`Error::Config`]).
+//! file failed ([`Error::Io`]), the client was configured wrongly ([`Error::Config`]) or one of
+//! the client's limits on size and time stopped the call ([`Error::Limit`]).
 //!
 //! ```
 //! use casefile::{Error, ErrorKind};
@@ -329,7 +330,8 @@ struct ErrorBody {
 pub enum HttpErrorKind {
     /// No connection could be made (refused, DNS, TLS).
     Connect,
-    /// Connecting or reading took longer than the configured timeout.
+    /// Connecting took longer than the connect timeout (an idle or total timeout is an
+    /// [`Error::Limit`]; [`Error::is_timeout`] covers all three).
     Timeout,
     /// The connection broke while the body was being read.
     Body,

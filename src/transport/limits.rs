@@ -8,7 +8,9 @@
 //! - **Idle time.** An [`Activity`] clock is touched when an attempt starts, each time a chunk of
 //!   the request body is taken for sending, and each time a chunk of the answer arrives. A call
 //!   fails with [`Limit::Idle`] only when that clock stands still for the idle timeout, so a slow
-//!   upload or download that keeps moving is never cut, however long it takes.
+//!   upload or download that keeps moving is never cut, however long it takes. (reqwest's own
+//!   `read_timeout` is not used: its timer starts with the request and is not reset until the
+//!   answer's headers arrive, so it cuts any upload that takes longer, moving or not.)
 //! - **Total time.** An optional deadline covers every attempt of a call and the waits between
 //!   them; for a streamed answer it also covers reading the stream.
 

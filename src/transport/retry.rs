@@ -236,7 +236,9 @@ mod tests {
             (Outcome::Status(429), true),
             (Outcome::Status(500), false),
             (Outcome::Status(503), false),
+            (Outcome::Status(408), false),
             (Outcome::Interrupted, false),
+            (Outcome::Fatal, false),
         ] {
             let mut r = Retrier::new(&p, is_idempotent(&Method::POST));
             assert_eq!(
@@ -247,7 +249,11 @@ mod tests {
         }
         let mut r = Retrier::new(&p, is_idempotent(&Method::GET));
         assert!(r.next_wait(Outcome::Status(500), None).is_some());
+        assert!(r.next_wait(Outcome::Status(408), None).is_some());
         assert!(r.next_wait(Outcome::Status(404), None).is_none());
+        // A POST marked idempotent (an upsert by id) is retried like a GET.
+        let mut r = Retrier::new(&p, true);
+        assert!(r.next_wait(Outcome::Status(503), None).is_some());
     }
 
     #[test]

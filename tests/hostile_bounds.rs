@@ -570,3 +570,56 @@ async fn ingest_dir_retries_each_upload_within_the_one_policy() {
         "the collection once, then each file max_retries + 1 times"
     );
 }
+
+#[tokio::test]
+async fn an_announced_length_over_the_limit_is_refused_before_reading() {
+    // The answer announces 1 GiB and then sends nothing: the announcement alone ends the call
+    // (waiting for the body would end by the idle timeout instead).
+    let app = Router::new().route(
+        "/huge",
+        get(|| async {
+            let body = futures::stream::pending::<Result<Bytes, Infallible>>();
+            (
+                [(axum::http::header::CONTENT_LENGTH, (1024 * MIB).to_string())],
+                Body::from_stream(body),
+            )
+        }),
+    );
+    let url = serve(app).await;
+    let t = transport(&url)
+        .max_body_size(MIB)
+        .idle_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let err = t.get(&["huge"]).send_bytes().await.unwrap_err();
+    assert_eq!(limit_of(&err), Limit::BodySize { max: MIB });
+}
+
+#[tokio::test]
+async fn a_json_body_is_sent_whole_with_its_content_length() {
+    // JSON bodies go out in pieces (so the idle clock sees them move) but keep their
+    // Content-Length: Aleph's WSGI stack is not asked to read a chunked body.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let t = transport(&server.uri()).build().unwrap();
+    let payload: Vec<String> = (0..20_000).map(|i| format!("entity-{i}")).collect();
+    t.post(&["bulk"]).json(&payload).send_empty().await.unwrap();
+    let received = server.received_requests().await.unwrap();
+    let body = &received[0].body;
+    assert!(body.len() > 200 * 1024, "several pieces: {}", body.len());
+    assert_eq!(
+        serde_json::from_slice::<Vec<String>>(body).unwrap(),
+        payload
+    );
+    let header = |name: &str| {
+        received[0]
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(header("content-length"), Some(body.len().to_string()));
+    assert_eq!(header("transfer-encoding"), None);
+}

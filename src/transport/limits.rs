@@ -260,3 +260,32 @@ impl http_body::Body for SendBody {
         http_body::SizeHint::with_exact(self.rest.len() as u64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Body as _;
+
+    #[test]
+    fn a_body_in_memory_goes_out_in_pieces_of_known_length_moving_the_clock() {
+        let data = Bytes::from((0..200_000u32).map(|i| i as u8).collect::<Vec<u8>>());
+        let activity = Activity::new();
+        let mut body = SendBody::new(data.clone(), activity.clone());
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        let mut sent = Vec::new();
+        let mut pieces = 0;
+        assert_eq!(body.size_hint().exact(), Some(200_000));
+        while let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut cx) {
+            let piece = frame.into_data().unwrap();
+            assert!(piece.len() <= SEND_CHUNK);
+            sent.extend_from_slice(&piece);
+            pieces += 1;
+            assert_eq!(body.size_hint().exact(), Some(200_000 - sent.len() as u64));
+            assert!(pieces <= 4, "at most 4 pieces of 64 KiB");
+        }
+        assert!(body.is_end_stream());
+        assert_eq!(sent, data);
+        assert_eq!(pieces, 4);
+        assert!(activity.last.load(Ordering::Relaxed) > 0, "the clock moved");
+    }
+}

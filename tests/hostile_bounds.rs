@@ -623,3 +623,51 @@ async fn a_json_body_is_sent_whole_with_its_content_length() {
     assert_eq!(header("content-length"), Some(body.len().to_string()));
     assert_eq!(header("transfer-encoding"), None);
 }
+
+#[tokio::test]
+async fn an_idle_request_is_retried_only_when_it_is_safe_to_send_again() {
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = seen.clone();
+    let app = Router::new().route(
+        "/silent",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            "too late"
+        })
+        .post(|| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            "too late"
+        })
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                next.run(req)
+            },
+        )),
+    );
+    let url = serve(app).await;
+    let t = Transport::builder(&url)
+        .idle_timeout(Duration::from_millis(200))
+        .retry(
+            RetryPolicy::default()
+                .max_retries(2)
+                .base_delay(Duration::from_millis(1)),
+        )
+        .build()
+        .unwrap();
+    let err = t.get(&["silent"]).send_bytes().await.unwrap_err();
+    assert!(matches!(limit_of(&err), Limit::Idle { .. }), "{err:?}");
+    assert_eq!(seen.load(Ordering::SeqCst), 3, "a GET is sent again");
+    // A POST may have been processed: not sent again unless marked idempotent.
+    let err = t.post(&["silent"]).send_bytes().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(seen.load(Ordering::SeqCst), 4);
+    let err = t
+        .post(&["silent"])
+        .idempotent(true)
+        .send_bytes()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(seen.load(Ordering::SeqCst), 7);
+}

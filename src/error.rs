@@ -6,7 +6,8 @@
 //! wrong has its own variant: the request never got an answer ([`Error::Http`]), the answer was
 //! not what the model expects ([`Error::Decode`]), an argument was refused before anything was
 //! sent ([`Error::InvalidInput`]), a paginated listing went wrong ([`Error::Pagination`]), a local
-//! file failed ([`Error::Io`]) or the client was configured wrongly ([`Error::Config`]).
+//! file failed ([`Error::Io`]), the client was configured wrongly ([`Error::Config`]) or one of
+//! the client's limits on size and time stopped the call ([`Error::Limit`]).
 //!
 //! ```
 //! use casefile::{Error, ErrorKind};
@@ -78,6 +79,14 @@ pub enum Error {
     /// The client was configured wrongly (bad base URL, `http://` to a remote host, ...).
     #[error("configuration: {0}")]
     Config(String),
+
+    /// A limit of the client stopped the call: an answer larger than
+    /// [`max_body_size`](crate::ClientBuilder::max_body_size), a JSON line longer than
+    /// [`max_line_length`](crate::ClientBuilder::max_line_length), no data moving for the
+    /// [`idle_timeout`](crate::ClientBuilder::idle_timeout), or a call over its
+    /// [`total_timeout`](crate::ClientBuilder::total_timeout). See [`LimitError`].
+    #[error(transparent)]
+    Limit(Box<LimitError>),
 }
 
 impl Error {
@@ -102,9 +111,14 @@ impl Error {
         }
     }
 
-    /// True when the request timed out (connecting or waiting for data).
+    /// True when the request timed out: connecting, no data moving for the idle timeout, or
+    /// the call's total timeout.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Http(h) if h.kind == HttpErrorKind::Timeout)
+        match self {
+            Error::Http(h) => h.kind == HttpErrorKind::Timeout,
+            Error::Limit(l) => matches!(l.limit, Limit::Idle { .. } | Limit::Total { .. }),
+            _ => false,
+        }
     }
 
     pub(crate) fn invalid(argument: &'static str, reason: impl Into<String>) -> Self {
@@ -317,7 +331,8 @@ struct ErrorBody {
 pub enum HttpErrorKind {
     /// No connection could be made (refused, DNS, TLS).
     Connect,
-    /// Connecting or reading took longer than the configured timeout.
+    /// Connecting took longer than the connect timeout (an idle or total timeout is an
+    /// [`Error::Limit`]; [`Error::is_timeout`] covers all three).
     Timeout,
     /// The connection broke while the body was being read.
     Body,
@@ -385,6 +400,77 @@ pub struct DecodeError {
     pub url: String,
     /// The first bytes of the body as text.
     pub body: String,
+}
+
+/// A call stopped by one of the client's limits, naming the limit and the setting that raises it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{method} {url}: {limit}")]
+#[non_exhaustive]
+pub struct LimitError {
+    /// Which limit, and its value.
+    pub limit: Limit,
+    /// Method of the request.
+    pub method: String,
+    /// URL of the request, secrets removed.
+    pub url: String,
+}
+
+/// One of the client's limits on a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Limit {
+    /// The answer's body is larger than `max` bytes (reading stopped there).
+    BodySize {
+        /// The limit, in bytes.
+        max: u64,
+    },
+    /// A line of a JSON-lines answer is longer than `max` bytes (reading stopped there).
+    LineLength {
+        /// The limit, in bytes.
+        max: u64,
+    },
+    /// No byte was sent or received for `after`.
+    Idle {
+        /// The idle timeout.
+        after: std::time::Duration,
+    },
+    /// The call (every attempt and the waits between them) took longer than `after`.
+    Total {
+        /// The total timeout.
+        after: std::time::Duration,
+    },
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::BodySize { max } => write!(
+                f,
+                "the answer is larger than the limit of {max} bytes; raise it with \
+                 ClientBuilder::max_body_size, or read the answer as a stream"
+            ),
+            Limit::LineLength { max } => write!(
+                f,
+                "a JSON line is longer than the limit of {max} bytes; raise it with \
+                 ClientBuilder::max_line_length"
+            ),
+            Limit::Idle { after } => write!(
+                f,
+                "no data moved for {after:?}; raise the limit with ClientBuilder::idle_timeout"
+            ),
+            Limit::Total { after } => write!(
+                f,
+                "the call took longer than its total timeout of {after:?}; raise it with \
+                 ClientBuilder::total_timeout or RequestBuilder::total_timeout"
+            ),
+        }
+    }
+}
+
+impl From<LimitError> for Error {
+    fn from(e: LimitError) -> Self {
+        Error::Limit(Box::new(e))
+    }
 }
 
 /// The first [`SNIPPET_BYTES`] of a body as text (lossy, cut on a character boundary).

@@ -131,6 +131,23 @@ impl Upload {
         self.progress = Some(reporter);
     }
 
+    /// Whether the content can be read again for another attempt (not a one-time stream).
+    pub(crate) fn can_resend(&self) -> bool {
+        !matches!(self.source, Source::Stream { .. })
+    }
+
+    /// Also calls `touch` each time a chunk of the content is taken for sending (the
+    /// transport's idle clock), besides the progress callback if there is one.
+    pub(crate) fn on_chunk(&mut self, touch: impl Fn() + Send + Sync + 'static) {
+        let progress = self.progress.take();
+        self.progress = Some(Reporter::new(move |p| {
+            touch();
+            if let Some(progress) = &progress {
+                progress.report(p.done, p.total, p.unit);
+            }
+        }));
+    }
+
     /// The content and its length, made anew for each attempt. A file is opened and measured
     /// here, asynchronously; a path that is not a readable regular file is an error, before
     /// anything is sent.

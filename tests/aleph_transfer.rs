@@ -141,6 +141,7 @@ async fn a_chunk_that_met_a_server_error_is_sent_again() {
     let report = client(&server)
         .collections()
         .bulk("4", people(10))
+        .retries(2)
         .retry_delay(Duration::from_millis(1))
         .await
         .unwrap();

@@ -15,7 +15,6 @@ use super::{Listing, Role, de_id, de_opt_id};
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Reporter, Unit};
 use crate::transport::Transport;
-use crate::transport::retry::operation_backoff;
 use crate::upload::Upload;
 
 string_enum! {
@@ -445,7 +444,7 @@ impl IngestMeta {
 /// Collections: `client.collections()`.
 #[derive(Debug, Clone)]
 pub struct Collections {
-    transport: Transport,
+    pub(super) transport: Transport,
 }
 
 impl Collections {
@@ -618,8 +617,8 @@ impl Collections {
             entities: entities.boxed(),
             chunk_size: 1000,
             concurrency: 4,
-            retries: 4,
-            retry_delay: Duration::from_millis(500),
+            retries: None,
+            retry_delay: None,
             flags: BulkFlags::default(),
             progress: None,
         }
@@ -655,6 +654,8 @@ impl Collections {
             upload: Some(upload),
             meta,
             flags: IngestFlags::default(),
+            retry: None,
+            on_retry: None,
         }
     }
 
@@ -667,6 +668,8 @@ impl Collections {
             upload: None,
             meta,
             flags: IngestFlags::default(),
+            retry: None,
+            on_retry: None,
         })
     }
 }
@@ -890,9 +893,14 @@ struct BulkFlags {
 ///
 /// Each chunk is one `POST /collections/{id}/_bulk` of a JSON array of entities; up to
 /// [`concurrency`](Self::concurrency) chunks are in flight at once. A `_bulk` write is an upsert
-/// by entity id, so a chunk that failed with a server error (5xx) or a broken connection is sent
-/// again, up to [`retries`](Self::retries) times with growing waits. Every entity needs an `id`
-/// (Aleph refuses the whole chunk otherwise); one without is refused before its chunk is sent.
+/// by entity id (Aleph's `bulk_write` in `aleph/logic/processing.py` puts each entity into the
+/// collection's store under its id), so its request is marked
+/// [idempotent](crate::RequestBuilder::idempotent): a chunk that failed with a server error
+/// (5xx), an idle timeout or a broken connection is sent again by the transport's one retry loop,
+/// with the client's [`RetryPolicy`](crate::RetryPolicy) (attempts, waits, budget,
+/// `Retry-After`), which [`retries`](Self::retries) and [`retry_delay`](Self::retry_delay) can
+/// adjust for this load. Every entity needs an `id` (Aleph refuses the whole chunk otherwise);
+/// one without is refused before its chunk is sent.
 ///
 /// `.await` gives a [`BulkReport`] or an [`Error::Bulk`] whose [`BulkError`] lists the ids of the entities that
 /// were not written.
@@ -903,8 +911,8 @@ pub struct BulkLoad {
     entities: BoxStream<'static, Result<Entity>>,
     chunk_size: usize,
     concurrency: usize,
-    retries: u32,
-    retry_delay: Duration,
+    retries: Option<u32>,
+    retry_delay: Option<Duration>,
     flags: BulkFlags,
     progress: Option<Reporter>,
 }
@@ -929,7 +937,7 @@ pub struct BulkReport {
     pub entities: u64,
     /// Chunks (requests) that succeeded.
     pub chunks: u64,
-    /// Chunks that were sent again after a transient failure.
+    /// Times a chunk was sent again after a transient failure (each retry counts once).
     pub retries: u64,
 }
 
@@ -990,17 +998,17 @@ impl BulkLoad {
         self
     }
 
-    /// How many times a chunk is sent again after a server error or a broken connection
-    /// (default 4).
+    /// How many times a chunk may be sent again after a server error, an idle timeout or a
+    /// broken connection (default: the client's [`RetryPolicy::max_retries`](crate::RetryPolicy::max_retries)).
     pub fn retries(mut self, n: u32) -> Self {
-        self.retries = n;
+        self.retries = Some(n);
         self
     }
 
-    /// The bound of the first wait before a chunk is sent again (default 500 ms); each retry
-    /// doubles it, with jitter.
+    /// The bound of the first wait before a chunk is sent again; each retry doubles it, with
+    /// jitter (default: the client's [`RetryPolicy::base_delay`](crate::RetryPolicy::base_delay)).
     pub fn retry_delay(mut self, delay: Duration) -> Self {
-        self.retry_delay = delay;
+        self.retry_delay = Some(delay);
         self
     }
 
@@ -1076,12 +1084,18 @@ impl BulkLoad {
         if let Err(source) = crate::path::check_segment("collection id", &id) {
             return Err(fail(source, written, not_written, read).into());
         }
+        let mut policy = transport.retry_policy().clone();
+        if let Some(retries) = retries {
+            policy = policy.max_retries(retries);
+        }
+        if let Some(delay) = retry_delay {
+            policy = policy.base_delay(delay);
+        }
         let chunk = std::sync::Arc::new(ChunkSender {
             transport,
             id: id.clone(),
             flags,
-            retries,
-            retry_delay,
+            policy,
         });
         let mut in_flight = tokio::task::JoinSet::new();
         let mut failure: Option<Error> = None;
@@ -1167,49 +1181,37 @@ impl BulkLoad {
 
 send_on_await!(BulkLoad => BulkReport);
 
-/// Sends one chunk, with chunk-level retries.
+/// Sends one chunk; the transport retries it.
 struct ChunkSender {
     transport: Transport,
     id: String,
     flags: BulkFlags,
-    retries: u32,
-    retry_delay: Duration,
+    policy: crate::RetryPolicy,
 }
 
 impl ChunkSender {
-    /// Sends `batch`; returns how many retries it took, or the last error.
+    /// Sends `batch`; returns how many retries it took, and the error if it failed.
     async fn send(&self, batch: &[Entity]) -> std::result::Result<u64, (u64, Error)> {
         let body: Vec<WriteEntity<'_>> = batch.iter().map(WriteEntity::from).collect();
         let body = serde_json::value::to_raw_value(&body)
             .map_err(|e| (0, Error::invalid("entities", e.to_string())))?;
-        let mut attempt = 0u32;
-        loop {
-            let result = self
-                .transport
-                .post(&["collections", &self.id, "_bulk"])
-                .query(&self.flags)
-                .json(&body)
-                .send_empty()
-                .await;
-            match result {
-                Ok(()) => return Ok(u64::from(attempt)),
-                Err(e) if attempt < self.retries && is_transient(&e) => {
-                    tokio::time::sleep(operation_backoff(self.retry_delay, attempt)).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err((u64::from(attempt), e)),
-            }
-        }
-    }
-}
-
-/// A failure that sending the same chunk again may get past: a server error or a connection
-/// that broke (the transport already retried refused connections and `429`).
-fn is_transient(e: &Error) -> bool {
-    match e {
-        Error::Api(api) => matches!(api.status, 500 | 502 | 503 | 504),
-        Error::Http(_) => true,
-        _ => false,
+        let retries = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = retries.clone();
+        let result = self
+            .transport
+            .post(&["collections", &self.id, "_bulk"])
+            .query(&self.flags)
+            .json(&body)
+            // An upsert by entity id: the same chunk again writes the same entities.
+            .idempotent(true)
+            .retry(self.policy.clone())
+            .on_retry(move |_| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })
+            .send_empty()
+            .await;
+        let retries = retries.load(std::sync::atomic::Ordering::Relaxed);
+        result.map(|()| retries).map_err(|e| (retries, e))
     }
 }
 
@@ -1279,6 +1281,20 @@ pub struct Ingest {
     upload: Option<Upload>,
     meta: IngestMeta,
     flags: IngestFlags,
+    retry: Option<crate::RetryPolicy>,
+    on_retry: Option<OnRetry>,
+}
+
+/// Told before each retry of an ingest (for `ingest_dir`'s events and counts).
+#[derive(Clone)]
+pub(crate) struct OnRetry(
+    pub(crate) std::sync::Arc<dyn Fn(&crate::transport::RetryEvent<'_>) + Send + Sync>,
+);
+
+impl fmt::Debug for OnRetry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OnRetry")
+    }
 }
 
 impl Ingest {
@@ -1291,6 +1307,13 @@ impl Ingest {
     /// Index the document (default `true`).
     pub fn index(mut self, index: bool) -> Self {
         self.flags.index = Some(index);
+        self
+    }
+
+    /// Retries with `policy` and tells `on_retry` before each retry (for `ingest_dir`).
+    pub(crate) fn retried(mut self, policy: crate::RetryPolicy, on_retry: OnRetry) -> Self {
+        self.retry = Some(policy);
+        self.on_retry = Some(on_retry);
         self
     }
 
@@ -1323,13 +1346,27 @@ impl Ingest {
         }
         let meta =
             serde_json::to_string(&self.meta).map_err(|e| Error::invalid("meta", e.to_string()))?;
-        let answer: Answer = self
+        // With a foreign id the same request again replaces the same document (Aleph's
+        // `Document.save` in `aleph/model/document.py` looks the document up by it), so it may be
+        // retried like a `PUT`.
+        let idempotent = self
+            .meta
+            .foreign_id
+            .as_deref()
+            .is_some_and(|f| !f.trim().is_empty());
+        let mut request = self
             .transport
             .post(&["collections", &self.id, "ingest"])
             .query(&self.flags)
             .multipart(vec![("meta".to_owned(), meta)], "file", self.upload)
-            .send()
-            .await?;
+            .idempotent(idempotent);
+        if let Some(policy) = self.retry {
+            request = request.retry(policy);
+        }
+        if let Some(hook) = self.on_retry {
+            request = request.on_retry(move |event| (hook.0)(event));
+        }
+        let answer: Answer = request.send().await?;
         Ok(answer.id)
     }
 }
@@ -1343,6 +1380,11 @@ impl CreateFolder {
     /// Create the folder before answering (`sync=true`).
     pub fn sync(self, sync: bool) -> Self {
         CreateFolder(self.0.sync(sync))
+    }
+
+    /// Retries with `policy` and tells `on_retry` before each retry (for `ingest_dir`).
+    pub(crate) fn retried(self, policy: crate::RetryPolicy, on_retry: OnRetry) -> Self {
+        CreateFolder(self.0.retried(policy, on_retry))
     }
 
     /// Sends the request and returns the id of the folder entity.

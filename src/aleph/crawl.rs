@@ -27,11 +27,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::future::Future;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -39,9 +38,11 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio::task::JoinSet;
 
+use super::collections::OnRetry;
 use super::{Collections, IngestMeta};
+use crate::RetryPolicy;
 use crate::error::{Error, ErrorKind, Result};
-use crate::transport::retry::operation_backoff;
+use crate::transport::RetryEvent;
 use crate::upload::Upload;
 
 /// File names that operating systems leave behind (compared without regard to case); see
@@ -407,8 +408,8 @@ impl Collections {
             follow_symlinks: false,
             skip_junk: true,
             skip_if: None,
-            retries: 4,
-            retry_delay: Duration::from_millis(500),
+            retries: None,
+            retry_delay: None,
             progress: None,
         }
     }
@@ -423,11 +424,15 @@ impl Collections {
 ///   uploads new and changed ones, and does not create recorded folders again. A process killed
 ///   mid-run loses at most the uploads in flight, which the next run sends again; Aleph maps the
 ///   same `foreign_id` to the same document, so nothing is duplicated.
-/// - **Retries**: an upload that failed with `408`, `429`, a `5xx` or a broken connection is sent
-///   again (up to [`retries`](Self::retries) times, growing waits with jitter, `Retry-After`
-///   honoured) without holding up the other uploads. Any other failure is recorded in the report
-///   with the server's message and the run goes on; `401`, `403` and `404` (bad key, no write
-///   access, collection gone) stop it, since every further upload would fail the same way.
+/// - **Retries**: every upload and folder has a `foreign_id`, so sending it again replaces the
+///   same document; its request is marked [idempotent](crate::RequestBuilder::idempotent) and the
+///   transport's one retry loop sends it again after `408`, `429`, a `5xx`, an idle timeout or a
+///   broken connection, with the client's [`RetryPolicy`](crate::RetryPolicy) (growing waits
+///   with jitter, `Retry-After` honoured, one budget), adjusted by [`retries`](Self::retries)
+///   and [`retry_delay`](Self::retry_delay), without holding up the other uploads. Any other
+///   failure is recorded in the report with the server's message and the run goes on; `401`,
+///   `403` and `404` (bad key, no write access, collection gone) stop it, since every further
+///   upload would fail the same way.
 /// - **Checked before sending**: the directory and the manifest are read, and the collection is
 ///   fetched once (`GET /collections/{id}`), before anything is uploaded.
 /// - **Symbolic links** are not followed unless [`follow_symlinks`](Self::follow_symlinks) is
@@ -456,8 +461,8 @@ pub struct IngestDir {
     follow_symlinks: bool,
     skip_junk: bool,
     skip_if: Option<SkipFn>,
-    retries: u32,
-    retry_delay: Duration,
+    retries: Option<u32>,
+    retry_delay: Option<Duration>,
     progress: Option<ProgressFn>,
 }
 
@@ -529,16 +534,17 @@ impl IngestDir {
         self
     }
 
-    /// How many times one upload is sent again after a transient failure (default 4).
+    /// How many times one upload is sent again after a transient failure (default: the
+    /// client's [`RetryPolicy::max_retries`](crate::RetryPolicy::max_retries)).
     pub fn retries(mut self, n: u32) -> Self {
-        self.retries = n;
+        self.retries = Some(n);
         self
     }
 
-    /// The bound of the first wait before an upload is sent again (default 500 ms); each retry
-    /// doubles it, with jitter, up to a minute.
+    /// The bound of the first wait before an upload is sent again; each retry doubles it, with
+    /// jitter (default: the client's [`RetryPolicy::base_delay`](crate::RetryPolicy::base_delay)).
     pub fn retry_delay(mut self, delay: Duration) -> Self {
-        self.retry_delay = delay;
+        self.retry_delay = Some(delay);
         self
     }
 
@@ -615,13 +621,19 @@ impl IngestDir {
         report.passed_over = tree.passed_over;
         report.failed = tree.failures;
 
+        let mut policy = self.collections.transport.retry_policy().clone();
+        if let Some(retries) = self.retries {
+            policy = policy.max_retries(retries);
+        }
+        if let Some(delay) = self.retry_delay {
+            policy = policy.base_delay(delay);
+        }
         let shared = Arc::new(Shared {
             collections: self.collections.clone(),
             collection: self.collection.clone(),
             languages: self.languages.clone(),
             index: self.index,
-            retries: self.retries,
-            retry_delay: self.retry_delay,
+            policy,
             progress: self.progress.clone(),
             counters: Counters::default(),
             hash: self.manifest.is_some(),
@@ -961,8 +973,7 @@ struct Shared {
     collection: String,
     languages: Vec<String>,
     index: Option<bool>,
-    retries: u32,
-    retry_delay: Duration,
+    policy: crate::RetryPolicy,
     progress: Option<ProgressFn>,
     counters: Counters,
     /// Whether content hashes are needed (only for the manifest).
@@ -994,51 +1005,38 @@ impl Shared {
         }
     }
 
-    /// Runs `op` until it succeeds, fails for good, or the retries are used up. Gives the
-    /// outcome and the number of attempts.
-    async fn with_retries<F, Fut>(&self, path: &str, mut op: F) -> (Result<String>, u32)
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<String>>,
-    {
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            match op().await {
-                Ok(id) => return (Ok(id), attempt),
-                Err(e) if attempt <= self.retries && is_transient(&e) => {
-                    let mut wait = operation_backoff(self.retry_delay, attempt - 1);
-                    if let Some(after) = e.api().and_then(|a| a.retry_after) {
-                        wait = wait.max(after.min(Duration::from_secs(300)));
-                    }
-                    self.emit(&CrawlEvent::Retrying {
-                        path: path.to_owned(),
-                        attempt,
-                        wait,
-                        error: e.to_string(),
-                    });
-                    tokio::time::sleep(wait).await;
-                }
-                Err(e) => return (Err(e), attempt),
-            }
-        }
+    /// The retry policy of one upload, and a hook that emits [`CrawlEvent::Retrying`] and counts
+    /// the retries into `retries`.
+    fn retries(self: &Arc<Self>, path: &str, retries: &Arc<AtomicU32>) -> (RetryPolicy, OnRetry) {
+        let (shared, path, count) = (self.clone(), path.to_owned(), retries.clone());
+        let hook = move |event: &RetryEvent<'_>| {
+            count.fetch_add(1, Ordering::Relaxed);
+            shared.emit(&CrawlEvent::Retrying {
+                path: path.clone(),
+                attempt: event.attempt,
+                wait: event.wait,
+                error: event.error.to_string(),
+            });
+        };
+        (self.policy.clone(), OnRetry(Arc::new(hook)))
     }
 
     async fn create_folder(self: Arc<Self>, node: Node, parent_id: Option<String>) -> Outcome {
-        let (result, attempts) = self
-            .with_retries(&node.rel, || {
-                let mut meta = IngestMeta::with_foreign_id(node.rel.clone());
-                meta.file_name = Some(node.name.clone());
-                meta.parent_id = parent_id.clone();
-                meta.languages = self.languages.clone();
-                self.collections
-                    .create_folder(&self.collection, meta)
-                    .send()
-            })
+        let retries = Arc::new(AtomicU32::new(0));
+        let (policy, on_retry) = self.retries(&node.rel, &retries);
+        let mut meta = IngestMeta::with_foreign_id(node.rel.clone());
+        meta.file_name = Some(node.name.clone());
+        meta.parent_id = parent_id;
+        meta.languages = self.languages.clone();
+        let result = self
+            .collections
+            .create_folder(&self.collection, meta)
+            .retried(policy, on_retry)
+            .send()
             .await;
         Outcome {
             node,
-            attempts,
+            attempts: retries.load(Ordering::Relaxed) + 1,
             result: result.map(|id| Done::Uploaded { id, sha256: None }),
         }
     }
@@ -1084,23 +1082,20 @@ impl Shared {
                 }),
             };
         }
-        let (result, attempts) = self
-            .with_retries(&node.rel, || {
-                let upload = Upload::path(&node.path).file_name(node.name.clone());
-                let mut request = self.collections.ingest(
-                    &self.collection,
-                    upload,
-                    self.meta(&node, parent_id.clone()),
-                );
-                if let Some(index) = self.index {
-                    request = request.index(index);
-                }
-                request.send()
-            })
-            .await;
+        let retries = Arc::new(AtomicU32::new(0));
+        let (policy, on_retry) = self.retries(&node.rel, &retries);
+        let upload = Upload::path(&node.path).file_name(node.name.clone());
+        let mut request = self
+            .collections
+            .ingest(&self.collection, upload, self.meta(&node, parent_id))
+            .retried(policy, on_retry);
+        if let Some(index) = self.index {
+            request = request.index(index);
+        }
+        let result = request.send().await;
         Outcome {
             node,
-            attempts,
+            attempts: retries.load(Ordering::Relaxed) + 1,
             result: result.map(|id| Done::Uploaded { id, sha256 }),
         }
     }
@@ -1348,17 +1343,6 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
-}
-
-/// A failure that sending the same upload again may get past: a timeout, a rate limit, a
-/// server error or a broken connection. Sending again is safe: the same `foreign_id` is the
-/// same document.
-fn is_transient(e: &Error) -> bool {
-    match e {
-        Error::Api(api) => matches!(api.status, 408 | 429 | 500 | 502 | 503 | 504),
-        Error::Http(_) => true,
-        _ => false,
-    }
 }
 
 /// An error that every further upload would hit too: bad key, no write access, no collection.

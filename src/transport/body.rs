@@ -7,12 +7,12 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures::stream::BoxStream;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use tokio::io::AsyncWriteExt;
 
 use super::Prepared;
-use crate::error::{DecodeError, Error, HttpError, Result, redact_url, snippet};
+use crate::error::{DecodeError, Error, Limit, LimitError, Result, redact_url, snippet};
 use crate::progress::{Progress, Reporter};
 
 /// The body of an answer as a stream of byte chunks, read as it arrives.
@@ -28,6 +28,8 @@ pub struct ByteStream {
     content_length: Option<u64>,
     method: String,
     url: String,
+    /// The longest JSON line [`json_lines`](Self::json_lines) accepts.
+    max_line: u64,
 }
 
 impl fmt::Debug for ByteStream {
@@ -40,18 +42,19 @@ impl fmt::Debug for ByteStream {
 }
 
 impl ByteStream {
-    pub(super) fn new(response: reqwest::Response, req: &Prepared) -> Self {
-        let (method, url) = (req.method.clone(), req.url.clone());
-        let content_length = response.content_length();
-        let inner = response
-            .bytes_stream()
-            .map_err(move |e| Error::from(HttpError::new(&method, &url, e)))
-            .boxed();
+    /// The body `inner` of the answer to `req` (the transport's limits already applied to it).
+    pub(super) fn new(
+        inner: impl Stream<Item = Result<Bytes>> + Send + 'static,
+        content_length: Option<u64>,
+        req: &Prepared,
+        max_line: u64,
+    ) -> Self {
         ByteStream {
-            inner,
+            inner: inner.boxed(),
             content_length,
             method: req.method.to_string(),
             url: redact_url(&req.url),
+            max_line,
         }
     }
 
@@ -174,8 +177,11 @@ impl ByteStream {
         Ok(written)
     }
 
-    /// Decodes the body as JSON lines (one value a line, of any length; blank lines skipped;
-    /// the last line may lack its newline), yielding each value as soon as its line is complete.
+    /// Decodes the body as JSON lines (one value a line, up to the client's
+    /// [`max_line_length`](crate::ClientBuilder::max_line_length); blank lines skipped; the last
+    /// line may lack its newline), yielding each value as soon as its line is complete. A line
+    /// over the limit ends the stream with [`Limit::LineLength`] as soon as it passes the limit,
+    /// so memory stays bounded by the limit whatever the server sends.
     pub fn json_lines<T: DeserializeOwned + Send + 'static>(
         self,
     ) -> impl Stream<Item = Result<T>> + Send + 'static {
@@ -183,17 +189,34 @@ impl ByteStream {
             mut inner,
             method,
             url,
+            max_line,
             ..
         } = self;
+        let too_long = move |method: &str, url: &str| {
+            Error::from(LimitError {
+                limit: Limit::LineLength { max: max_line },
+                method: method.to_owned(),
+                url: url.to_owned(),
+            })
+        };
         async_stream::try_stream! {
             let mut splitter = LineSplitter::default();
             while let Some(chunk) = inner.next().await {
                 splitter.push(&chunk?);
                 while let Some(line) = splitter.next_line() {
+                    if line.len() as u64 > max_line {
+                        Err(too_long(&method, &url))?;
+                    }
                     yield decode_line(&line, &method, &url)?;
+                }
+                if splitter.pending() as u64 > max_line {
+                    Err(too_long(&method, &url))?;
                 }
             }
             if let Some(line) = splitter.finish() {
+                if line.len() as u64 > max_line {
+                    Err(too_long(&method, &url))?;
+                }
                 yield decode_line(&line, &method, &url)?;
             }
         }
@@ -305,6 +328,11 @@ impl LineSplitter {
                 return Some(line);
             }
         }
+    }
+
+    /// How many bytes wait for the end of their line (blank space at its start included).
+    pub(crate) fn pending(&self) -> usize {
+        self.buffer.len()
     }
 
     /// The last line when the input ended without a newline.

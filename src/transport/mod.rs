@@ -28,6 +28,7 @@
 mod auth;
 pub(crate) mod body;
 pub(crate) mod digest;
+mod limits;
 mod rate_limit;
 pub(crate) mod retry;
 mod trace;
@@ -39,7 +40,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
+};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -48,15 +51,16 @@ use url::Url;
 pub use auth::{Auth, Secret};
 pub use body::ByteStream;
 pub use rate_limit::RateLimit;
-pub use retry::RetryPolicy;
+pub use retry::{RetryEvent, RetryPolicy};
 
 use crate::error::{
-    ApiError, DecodeError, Error, HttpError, Result, redact_url, redact_url_text, snippet,
+    ApiError, DecodeError, Error, HttpError, Limit, Result, redact_url, redact_url_text, snippet,
 };
 use crate::upload::{MultipartBody, Upload};
 use auth::Credentials;
 use digest::{DigestChallenge, OnChallenge};
 use futures::future::BoxFuture;
+use limits::{Activity, Limits, ReadError};
 use rate_limit::RateLimiter;
 use retry::{Outcome, Retrier};
 
@@ -74,7 +78,9 @@ pub const USER_AGENT: &str = concat!("casefile/", env!("CARGO_PKG_VERSION"));
 ///
 /// let transport = Transport::builder("https://api.example.org/v1/")
 ///     .connect_timeout(Duration::from_secs(5))
-///     .read_timeout(Duration::from_secs(120))
+///     .idle_timeout(Duration::from_secs(120))
+///     .total_timeout(Duration::from_secs(3600))
+///     .max_body_size(1 << 30)
 ///     .retry(RetryPolicy::none())
 ///     .rate_limit(RateLimit::new(100, Duration::from_secs(60)))
 ///     .build()?;
@@ -84,7 +90,7 @@ pub struct ClientBuilder<C> {
     pub(crate) base_url: Option<String>,
     pub(crate) auth: Auth,
     connect_timeout: Duration,
-    read_timeout: Duration,
+    limits: Limits,
     retry: RetryPolicy,
     rate_limit: Option<RateLimit>,
     allow_http: bool,
@@ -99,7 +105,10 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("base_url", &self.base_url.as_deref().map(redact_url_text))
             .field("auth", &self.auth)
             .field("connect_timeout", &self.connect_timeout)
-            .field("read_timeout", &self.read_timeout)
+            .field("idle_timeout", &self.limits.idle)
+            .field("total_timeout", &self.limits.total)
+            .field("max_body_size", &self.limits.max_body)
+            .field("max_line_length", &self.limits.max_line)
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)
             .field("allow_http", &self.allow_http)
@@ -113,7 +122,12 @@ impl<C> Default for ClientBuilder<C> {
             base_url: None,
             auth: Auth::None,
             connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
+            limits: Limits {
+                max_body: limits::DEFAULT_MAX_BODY,
+                max_line: limits::DEFAULT_MAX_LINE,
+                idle: Some(Duration::from_secs(60)),
+                total: None,
+            },
             retry: RetryPolicy::default(),
             rate_limit: None,
             allow_http: false,
@@ -144,10 +158,43 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// How long to wait for the next bytes of an answer (default 60 s). There is no deadline on a
-    /// whole body, so a large download is never cut while data keeps coming.
-    pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.read_timeout = timeout;
+    /// How long no data may move before a request fails with a timeout (default 60 s): while a
+    /// request body is sent, while the server prepares its answer, and between two chunks of the
+    /// answer. A slow upload or download that keeps moving is never cut, however long it takes;
+    /// use [`total_timeout`](Self::total_timeout) to bound a whole call. An idle request is
+    /// retried like a broken connection (see [`RetryPolicy`]).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle = Some(timeout);
+        self
+    }
+
+    /// The same as [`idle_timeout`](Self::idle_timeout) (the name reqwest gives it).
+    pub fn read_timeout(self, timeout: Duration) -> Self {
+        self.idle_timeout(timeout)
+    }
+
+    /// How long one call may take in all, every attempt and the waits between them included, and
+    /// for a streamed answer the reading of the stream too (default: no limit). Past it the call
+    /// ends with [`Limit::Total`], a timeout. A request can have its
+    /// own: [`RequestBuilder::total_timeout`].
+    pub fn total_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.total = Some(timeout);
+        self
+    }
+
+    /// The largest answer read into memory, in bytes (default 256 MiB): a page, a JSON answer,
+    /// [`RequestBuilder::send_bytes`]. Reading stops as soon as an answer passes it, and the
+    /// call ends with [`Limit::BodySize`]. Streamed answers
+    /// ([`RequestBuilder::send_stream`], downloads to a file) have no size limit.
+    pub fn max_body_size(mut self, bytes: u64) -> Self {
+        self.limits.max_body = bytes;
+        self
+    }
+
+    /// The longest line of a JSON-lines answer, in bytes (default 64 MiB); past it the stream
+    /// ends with [`Limit::LineLength`].
+    pub fn max_line_length(mut self, bytes: u64) -> Self {
+        self.limits.max_line = bytes;
         self
     }
 
@@ -244,7 +291,6 @@ impl<C> ClientBuilder<C> {
             // whichever host a redirect points at.
             .referer(false)
             .connect_timeout(self.connect_timeout)
-            .read_timeout(self.read_timeout)
             .redirect(redirect)
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
@@ -257,6 +303,7 @@ impl<C> ClientBuilder<C> {
                 api_prefix,
                 credentials: Credentials::new(self.auth)?,
                 retry: self.retry,
+                limits: self.limits,
                 limiter: self.rate_limit.map(RateLimiter::new),
                 allow_http,
                 envelope: self.envelope,
@@ -296,6 +343,7 @@ struct Inner {
     api_prefix: &'static str,
     credentials: Credentials,
     retry: RetryPolicy,
+    limits: Limits,
     limiter: Option<RateLimiter>,
     /// Plain `http://` to hosts other than loopback was allowed on the builder.
     allow_http: bool,
@@ -324,6 +372,12 @@ impl Transport {
     /// The URL that paths are relative to (ends with `/`).
     pub fn api_base(&self) -> &Url {
         &self.inner.api_base
+    }
+
+    /// The retry policy of every request of this transport (a request can have its own:
+    /// [`RequestBuilder::retry`]).
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
     }
 
     /// A request to the path made of `segments`, each percent-encoded as one segment.
@@ -418,44 +472,76 @@ impl Transport {
         url.origin() == self.inner.api_base.origin()
     }
 
+    /// The retry policy for `req`: its own, or this transport's.
+    fn policy<'a>(&'a self, req: &'a Prepared) -> &'a RetryPolicy {
+        req.retry.as_ref().unwrap_or(&self.inner.retry)
+    }
+
+    /// The total timeout of `req`, if it has one.
+    fn total_timeout(&self, req: &Prepared) -> Option<Duration> {
+        req.total.or(self.inner.limits.total)
+    }
+
     /// Sends `req` with retries, reading the whole body inside the retry loop (so a connection
-    /// dropped mid-body is retried like any other interruption).
+    /// dropped mid-body is retried like any other interruption), all within the total timeout.
     async fn execute_full(&self, req: &Prepared) -> Result<(StatusCode, Bytes)> {
-        let retries = self.retry_full(req);
+        let retries = async {
+            match self.total_timeout(req) {
+                Some(after) => tokio::time::timeout(after, self.retry_full(req))
+                    .await
+                    .unwrap_or_else(|_| Err(Limits::error(req, Limit::Total { after }))),
+                None => self.retry_full(req).await,
+            }
+        };
         trace::request(req, &self.inner.api_base, |(s, _)| s.as_u16(), retries).await
     }
 
     /// The retry loop of [`execute_full`](Self::execute_full).
     async fn retry_full(&self, req: &Prepared) -> Result<(StatusCode, Bytes)> {
-        let mut retrier = Retrier::new(&self.inner.retry, &req.method);
+        let mut retrier = Retrier::new(self.policy(req), req.idempotent);
+        let limits = &self.inner.limits;
         loop {
             let failure = match self.attempt(req).await {
-                Ok(response) => {
+                Ok(mut response) => {
                     let status = response.status();
-                    match response.bytes().await {
+                    match limits::read_body(&mut response, limits.max_body, limits.idle).await {
                         Ok(body) => return Ok((status, body)),
-                        Err(e) => Failure::http(req, e),
+                        Err(ReadError::Http(e)) => Failure::http(req, e),
+                        Err(ReadError::Limit(limit)) => Failure::limit(req, limit),
                     }
                 }
                 Err(failure) => failure,
             };
-            wait_or_fail(&mut retrier, failure).await?;
+            wait_or_fail(&mut retrier, failure, req).await?;
         }
     }
 
-    /// Sends `req` with retries and returns as soon as a success status and headers arrived.
-    async fn execute_head(&self, req: &Prepared) -> Result<reqwest::Response> {
+    /// Sends `req` with retries and returns as soon as a success status and headers arrived,
+    /// before `deadline` (when it took `after`).
+    async fn execute_head(
+        &self,
+        req: &Prepared,
+        deadline: Option<(tokio::time::Instant, Duration)>,
+    ) -> Result<reqwest::Response> {
         let status = |r: &reqwest::Response| r.status().as_u16();
-        trace::request(req, &self.inner.api_base, status, self.retry_head(req)).await
+        let retries = async {
+            match deadline {
+                Some((at, after)) => tokio::time::timeout_at(at, self.retry_head(req))
+                    .await
+                    .unwrap_or_else(|_| Err(Limits::error(req, Limit::Total { after }))),
+                None => self.retry_head(req).await,
+            }
+        };
+        trace::request(req, &self.inner.api_base, status, retries).await
     }
 
     /// The retry loop of [`execute_head`](Self::execute_head).
     async fn retry_head(&self, req: &Prepared) -> Result<reqwest::Response> {
-        let mut retrier = Retrier::new(&self.inner.retry, &req.method);
+        let mut retrier = Retrier::new(self.policy(req), req.idempotent);
         loop {
             match self.attempt(req).await {
                 Ok(response) => return Ok(response),
-                Err(failure) => wait_or_fail(&mut retrier, failure).await?,
+                Err(failure) => wait_or_fail(&mut retrier, failure, req).await?,
             }
         }
     }
@@ -465,6 +551,7 @@ impl Transport {
         let mut challenges_answered = 0;
         // A nonce rotated without `stale` is answered once; a second refusal is the error.
         let mut rotation_answered = false;
+        let idle = self.inner.limits.idle;
         loop {
             if let Some(limiter) = &self.inner.limiter {
                 let key = req.rate_key.as_deref().unwrap_or("");
@@ -490,7 +577,7 @@ impl Transport {
                         digest.header(req.method.as_str(), &request_target(&req.url))
                     {
                         let mut value = HeaderValue::from_str(&header).map_err(|_| {
-                            Failure::Fatal(Error::Config(
+                            Failure::fatal(Error::Config(
                                 "the digest credentials contain characters a header cannot carry"
                                     .into(),
                             ))
@@ -505,10 +592,29 @@ impl Transport {
                 Body::Empty => builder,
                 Body::Json(bytes) => builder
                     .header(CONTENT_TYPE, "application/json")
-                    .body(bytes.clone()),
-                Body::Multipart(make) => make().await.map_err(Failure::Fatal)?.attach(builder),
+                    .header(CONTENT_LENGTH, bytes.len())
+                    .body(reqwest::Body::wrap(limits::SendBody::new(
+                        bytes.clone(),
+                        req.activity.clone(),
+                    ))),
+                Body::Multipart(make) => make().await.map_err(Failure::fatal)?.attach(builder),
             };
-            let response = builder.send().await.map_err(|e| Failure::http(req, e))?;
+            // The idle clock runs from here; sending the body and the first chunk of the
+            // answer move it on.
+            req.activity.touch();
+            let response = req
+                .activity
+                .guard(idle, builder.send())
+                .await
+                .ok_or_else(|| {
+                    Failure::limit(
+                        req,
+                        Limit::Idle {
+                            after: idle.unwrap_or_default(),
+                        },
+                    )
+                })?
+                .map_err(|e| Failure::http(req, e))?;
             let status = response.status();
             if status.is_success() {
                 return Ok(response);
@@ -534,9 +640,10 @@ impl Transport {
                 continue;
             }
             let retry_after = retry::retry_after(response.headers());
-            let body = response.bytes().await.unwrap_or_default();
+            let mut response = response;
+            let body = limits::read_error_body(&mut response, idle).await;
             let error = self.api_error(req, status.as_u16(), &body, retry_after);
-            return Err(Failure::Api(error));
+            return Err(Failure::api(error));
         }
     }
 
@@ -622,61 +729,85 @@ fn request_target(url: &Url) -> String {
 }
 
 /// Sleeps before the next attempt, or ends the call with `failure` when it is not to be retried.
-async fn wait_or_fail(retrier: &mut Retrier<'_>, failure: Failure) -> Result<()> {
-    let (outcome, server_wait) = failure.retry_info();
-    match retrier.next_wait(outcome, server_wait) {
-        Some(wait) => {
+async fn wait_or_fail(retrier: &mut Retrier<'_>, failure: Failure, req: &Prepared) -> Result<()> {
+    let server_wait = failure.error.api().and_then(|api| api.retry_after);
+    match retrier.next_wait(failure.outcome, server_wait) {
+        Some(wait) if req.resendable => {
             trace::retry(retrier.retries(), wait, &failure);
+            if let Some(hook) = &req.on_retry {
+                hook(&RetryEvent {
+                    attempt: retrier.retries(),
+                    wait,
+                    error: &failure.error,
+                });
+            }
             tokio::time::sleep(wait).await;
             Ok(())
         }
-        None => Err(failure.into_error()),
+        _ => Err(failure.error),
     }
 }
 
-/// Why an attempt failed.
-enum Failure {
-    Api(ApiError),
-    Http(HttpError, Outcome),
-    Fatal(Error),
+/// Why an attempt failed, and what that means for sending it again.
+struct Failure {
+    error: Error,
+    outcome: Outcome,
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Api(e) => write!(f, "status {}", e.status),
-            Failure::Http(e, _) => write!(f, "{:?}", e.kind),
-            Failure::Fatal(e) => write!(f, "{e}"),
+        match &self.error {
+            Error::Api(e) => write!(f, "status {}", e.status),
+            Error::Http(e) => write!(f, "{:?}", e.kind),
+            Error::Limit(e) => write!(f, "{}", e.limit),
+            e => write!(f, "{e}"),
         }
     }
 }
 
 impl Failure {
+    fn fatal(error: Error) -> Self {
+        Failure {
+            error,
+            outcome: Outcome::Fatal,
+        }
+    }
+
+    fn api(error: ApiError) -> Self {
+        Failure {
+            outcome: Outcome::Status(error.status),
+            error: error.into(),
+        }
+    }
+
     fn http(req: &Prepared, e: reqwest::Error) -> Self {
         let outcome = if e.is_connect() {
             Outcome::ConnectFailed
         } else {
             Outcome::Interrupted
         };
-        Failure::Http(HttpError::new(&req.method, &req.url, e), outcome)
-    }
-
-    fn retry_info(&self) -> (Outcome, Option<Duration>) {
-        match self {
-            Failure::Api(e) => (Outcome::Status(e.status), e.retry_after),
-            Failure::Http(_, outcome) => (*outcome, None),
-            Failure::Fatal(_) => (Outcome::Status(0), None),
+        Failure {
+            error: HttpError::new(&req.method, &req.url, e).into(),
+            outcome,
         }
     }
 
-    fn into_error(self) -> Error {
-        match self {
-            Failure::Api(e) => e.into(),
-            Failure::Http(e, _) => e.into(),
-            Failure::Fatal(e) => e,
+    /// A limit reached: an idle connection is retried like a broken one, a body over the size
+    /// limit is not (it would be as large again).
+    fn limit(req: &Prepared, limit: Limit) -> Self {
+        let outcome = match limit {
+            Limit::Idle { .. } => Outcome::Interrupted,
+            _ => Outcome::Fatal,
+        };
+        Failure {
+            error: Limits::error(req, limit),
+            outcome,
         }
     }
 }
+
+/// What is told before each retry of a request; see [`RequestBuilder::on_retry`].
+type RetryHook = Arc<dyn Fn(&RetryEvent<'_>) + Send + Sync>;
 
 /// A request body that can be produced again for each attempt.
 #[derive(Clone)]
@@ -695,6 +826,15 @@ struct Prepared {
     rate_key: Option<String>,
     /// Sent without this transport's credentials (a URL on another host).
     external: bool,
+    /// Safe to send again after the server may have received it.
+    idempotent: bool,
+    /// The body can be produced again (not a one-time stream).
+    resendable: bool,
+    retry: Option<RetryPolicy>,
+    on_retry: Option<RetryHook>,
+    total: Option<Duration>,
+    /// When data last moved (request body sent, answer received).
+    activity: Arc<Activity>,
 }
 
 /// One request being put together; `send` (or a sibling) sends it.
@@ -721,11 +861,17 @@ struct Prepared {
 #[must_use = "a request does nothing until it is sent"]
 pub struct RequestBuilder {
     transport: Transport,
+    idempotent: bool,
     method: Method,
     url: Result<Url>,
     body: Result<Body>,
     rate_key: Option<String>,
     external: bool,
+    resendable: bool,
+    retry: Option<RetryPolicy>,
+    on_retry: Option<RetryHook>,
+    total: Option<Duration>,
+    activity: Arc<Activity>,
 }
 
 impl fmt::Debug for RequestBuilder {
@@ -741,11 +887,17 @@ impl RequestBuilder {
     fn new(transport: Transport, method: Method, url: Result<Url>) -> Self {
         RequestBuilder {
             transport,
+            idempotent: retry::is_idempotent(&method),
             method,
             url,
             body: Ok(Body::Empty),
             rate_key: None,
             external: false,
+            resendable: true,
+            retry: None,
+            on_retry: None,
+            total: None,
+            activity: Activity::new(),
         }
     }
 
@@ -806,7 +958,12 @@ impl RequestBuilder {
     ) -> Self {
         let fields = Arc::new(fields);
         let file_field: Arc<str> = Arc::from(file_field);
-        let upload = upload.map(Arc::new);
+        self.resendable = upload.as_ref().is_none_or(Upload::can_resend);
+        let upload = upload.map(|mut upload| {
+            let activity = self.activity.clone();
+            upload.on_chunk(move || activity.touch());
+            Arc::new(upload)
+        });
         self.body = Ok(Body::Multipart(Arc::new(move || {
             let (fields, file_field, upload) = (fields.clone(), file_field.clone(), upload.clone());
             Box::pin(async move {
@@ -819,6 +976,36 @@ impl RequestBuilder {
     /// Counts this request under `key` in the client-side rate limiter (e.g. an Atlas group).
     pub fn rate_key(mut self, key: impl Into<String>) -> Self {
         self.rate_key = Some(key.into());
+        self
+    }
+
+    /// Marks the request as safe to send again after the server may have received it (a
+    /// broken connection, an idle timeout, `500/502/503/504`), like a `GET` or a `PUT`, though
+    /// its method is `POST`: for instance an upsert by id. `idempotent(false)` makes a `GET`
+    /// retried only when nothing reached the server. See [`RetryPolicy`].
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// Retries this request with `policy` instead of the transport's.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Calls `hook` before each retry of this request, with the failure and the wait (e.g. to
+    /// count retries or show them).
+    pub fn on_retry(mut self, hook: impl Fn(&RetryEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.on_retry = Some(Arc::new(hook));
+        self
+    }
+
+    /// How long this call may take in all, retries and waits included (for
+    /// [`send_stream`](Self::send_stream), reading the stream too); replaces the transport's
+    /// [`total_timeout`](ClientBuilder::total_timeout).
+    pub fn total_timeout(mut self, timeout: Duration) -> Self {
+        self.total = Some(timeout);
         self
     }
 
@@ -836,6 +1023,12 @@ impl RequestBuilder {
                 accept: HeaderValue::from_static(accept),
                 rate_key: self.rate_key,
                 external: self.external,
+                idempotent: self.idempotent,
+                resendable: self.resendable,
+                retry: self.retry,
+                on_retry: self.on_retry,
+                total: self.total,
+                activity: self.activity,
             },
         ))
     }
@@ -860,11 +1053,17 @@ impl RequestBuilder {
     }
 
     /// Sends the request and returns the body as a stream of bytes as soon as the headers
-    /// arrived. Retries cover getting the headers; a body that breaks later ends the stream with
-    /// an error.
+    /// arrived. Retries cover getting the headers; a body that breaks later, stays idle for the
+    /// idle timeout or passes the total timeout ends the stream with an error.
     pub async fn send_stream(self) -> Result<ByteStream> {
         let (transport, req) = self.prepare("*/*")?;
-        let response = transport.execute_head(&req).await?;
-        Ok(ByteStream::new(response, &req))
+        let deadline = transport
+            .total_timeout(&req)
+            .map(|after| (tokio::time::Instant::now() + after, after));
+        let response = transport.execute_head(&req, deadline).await?;
+        let limits = &transport.inner.limits;
+        let content_length = response.content_length();
+        let body = limits::guard_stream(response, &req, limits.idle, deadline);
+        Ok(ByteStream::new(body, content_length, &req, limits.max_line))
     }
 }

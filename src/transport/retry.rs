@@ -2,13 +2,18 @@
 //!
 //! A request is retried only when sending it again cannot do harm:
 //!
-//! | failure | GET, HEAD, PUT, DELETE | POST, PATCH |
+//! | failure | idempotent: GET, HEAD, PUT, DELETE, or [marked](crate::RequestBuilder::idempotent) | POST, PATCH |
 //! |---|---|---|
 //! | connection refused / DNS / TLS (nothing reached the server) | yes | yes |
-//! | timeout, connection dropped mid-answer | yes | no |
+//! | idle timeout, connection dropped mid-answer | yes | no |
 //! | 429 Too Many Requests (refused before processing) | yes | yes |
-//! | 500, 502, 503, 504 | yes | no |
-//! | anything else | no | no |
+//! | 408, 500, 502, 503, 504 | yes | no |
+//! | anything else (an answer over the size limit, the total timeout) | no | no |
+//!
+//! This is the only retry loop in casefile: operations that are safe to repeat although sent with
+//! `POST` (an Aleph `_bulk` chunk is an upsert by id, an ingest with a `foreign_id` replaces the
+//! same document) mark their request idempotent instead of retrying on their own, so one
+//! [`RetryPolicy`] bounds the attempts and the waiting of every call.
 //!
 //! Waits grow exponentially with full jitter (a random wait between zero and the exponential
 //! bound, so that many clients do not retry in lockstep). A `Retry-After` from the server replaces
@@ -101,6 +106,18 @@ impl RetryPolicy {
     }
 }
 
+/// A retry about to happen, told to [`RequestBuilder::on_retry`](crate::RequestBuilder::on_retry).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RetryEvent<'a> {
+    /// The attempt that failed, from 1.
+    pub attempt: u32,
+    /// How long casefile waits before the next attempt.
+    pub wait: Duration,
+    /// Why the attempt failed.
+    pub error: &'a crate::Error,
+}
+
 /// What one attempt ended with, as far as retrying is concerned.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Outcome {
@@ -110,6 +127,8 @@ pub(crate) enum Outcome {
     Interrupted,
     /// The server answered with this status.
     Status(u16),
+    /// Sending again cannot help (a local error, a limit reached).
+    Fatal,
 }
 
 pub(crate) fn is_idempotent(method: &Method) -> bool {
@@ -124,8 +143,8 @@ fn retryable(outcome: Outcome, idempotent: bool) -> bool {
         Outcome::ConnectFailed => true,
         Outcome::Status(429) => true,
         Outcome::Interrupted => idempotent,
-        Outcome::Status(500 | 502 | 503 | 504) => idempotent,
-        Outcome::Status(_) => false,
+        Outcome::Status(408 | 500 | 502 | 503 | 504) => idempotent,
+        Outcome::Status(_) | Outcome::Fatal => false,
     }
 }
 
@@ -151,10 +170,10 @@ pub(crate) struct Retrier<'p> {
 }
 
 impl<'p> Retrier<'p> {
-    pub(crate) fn new(policy: &'p RetryPolicy, method: &Method) -> Self {
+    pub(crate) fn new(policy: &'p RetryPolicy, idempotent: bool) -> Self {
         Retrier {
             policy,
-            idempotent: is_idempotent(method),
+            idempotent,
             retries: 0,
             waited: Duration::ZERO,
         }
@@ -196,17 +215,6 @@ impl<'p> Retrier<'p> {
     }
 }
 
-/// The wait before retry number `retry` (from 0) of an operation that repeats itself: `base`
-/// doubled each time, at most a minute, with half of it jittered. For operations the caller
-/// knows are safe to send again (an Aleph bulk chunk is an upsert by id, an ingest with a
-/// foreign id is the same document), on top of the transport's own retries.
-pub(crate) fn operation_backoff(base: Duration, retry: u32) -> Duration {
-    let bound = base
-        .saturating_mul(1u32 << retry.min(16))
-        .min(Duration::from_secs(60));
-    bound.mul_f64(0.5 + random_unit() / 2.0)
-}
-
 /// A random number in `[0, 1)`.
 fn random_unit() -> f64 {
     let mut bytes = [0u8; 8];
@@ -228,18 +236,24 @@ mod tests {
             (Outcome::Status(429), true),
             (Outcome::Status(500), false),
             (Outcome::Status(503), false),
+            (Outcome::Status(408), false),
             (Outcome::Interrupted, false),
+            (Outcome::Fatal, false),
         ] {
-            let mut r = Retrier::new(&p, &Method::POST);
+            let mut r = Retrier::new(&p, is_idempotent(&Method::POST));
             assert_eq!(
                 r.next_wait(outcome, None).is_some(),
                 expected,
                 "{outcome:?}"
             );
         }
-        let mut r = Retrier::new(&p, &Method::GET);
+        let mut r = Retrier::new(&p, is_idempotent(&Method::GET));
         assert!(r.next_wait(Outcome::Status(500), None).is_some());
+        assert!(r.next_wait(Outcome::Status(408), None).is_some());
         assert!(r.next_wait(Outcome::Status(404), None).is_none());
+        // A POST marked idempotent (an upsert by id) is retried like a GET.
+        let mut r = Retrier::new(&p, true);
+        assert!(r.next_wait(Outcome::Status(503), None).is_some());
     }
 
     #[test]
@@ -249,7 +263,7 @@ mod tests {
             .base_delay(Duration::from_millis(100))
             .max_delay(Duration::from_millis(400))
             .budget(Duration::from_millis(1000));
-        let mut r = Retrier::new(&p, &Method::GET);
+        let mut r = Retrier::new(&p, is_idempotent(&Method::GET));
         let mut total = Duration::ZERO;
         let mut n = 0;
         while let Some(w) = r.next_wait(Outcome::Status(503), None) {
@@ -265,7 +279,7 @@ mod tests {
     #[test]
     fn retry_after_over_the_cap_ends_the_call() {
         let p = RetryPolicy::default().max_retry_after(Duration::from_secs(5));
-        let mut r = Retrier::new(&p, &Method::GET);
+        let mut r = Retrier::new(&p, is_idempotent(&Method::GET));
         assert_eq!(
             r.next_wait(Outcome::Status(429), Some(Duration::from_secs(2))),
             Some(Duration::from_secs(2))

@@ -18,8 +18,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-mod digest_support;
-use digest_support::{DigestGate, digest_server};
+use crate::support::digest::{DigestGate, digest_server};
 
 const ID: &str = "e52a9631-e38f-4e77-8c08-38001a80ad36";
 const ZERO_ID: &str = "00000000-0000-0000-0000-000000000000";
@@ -485,9 +484,9 @@ async fn envelope_mode_asks_for_envelopes_and_unwraps_them() {
         .mount(&server)
         .await;
     let get: Value =
-        serde_json::from_str(include_str!("fixtures/atlas/attachment_get.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/atlas/attachment_get.json")).unwrap();
     let list: Value =
-        serde_json::from_str(include_str!("fixtures/atlas/attachments_list.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/atlas/attachments_list.json")).unwrap();
     Mock::given(method("GET"))
         .and(path(format!("/api/v1/attachments/{ID}")))
         .respond_with(

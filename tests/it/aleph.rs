@@ -3,9 +3,7 @@
 //! and permissions in `aleph_resources.rs`; the examples in `aleph_examples.rs`.
 #![cfg(feature = "aleph")]
 
-mod aleph_support;
-
-use aleph_support::*;
+use crate::support::aleph::*;
 use casefile::aleph::{Category, Client, Frequency, NewCollection, ResultSet};
 use casefile::{Error, ErrorKind, PageToken, RetryPolicy};
 use futures::{StreamExt, TryStreamExt};

@@ -1,13 +1,11 @@
 //! Moving data in and out of Aleph: bulk loads, entity streams, ingest and archive downloads.
 #![cfg(feature = "aleph")]
 
-mod aleph_support;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aleph_support::*;
+use crate::support::aleph::*;
 use casefile::aleph::{Entity, IngestMeta, PropertyValue};
 use casefile::{Error, ErrorKind, Upload};
 use futures::{StreamExt, TryStreamExt};

@@ -239,22 +239,22 @@ async fn error_bodies_of_each_platform_keep_the_servers_words() {
         (
             "atlos",
             401,
-            include_str!("fixtures/atlos/error_validation.json"),
+            include_str!("../fixtures/atlos/error_validation.json"),
         ),
         (
             "aleph",
             400,
-            include_str!("fixtures/aleph/error_validation.json"),
+            include_str!("../fixtures/aleph/error_validation.json"),
         ),
         (
             "aleph_token",
             401,
-            include_str!("fixtures/aleph/error_bad_archive_token.json"),
+            include_str!("../fixtures/aleph/error_bad_archive_token.json"),
         ),
         (
             "atlas",
             400,
-            include_str!("fixtures/atlas/error_invalid_attribute.json"),
+            include_str!("../fixtures/atlas/error_invalid_attribute.json"),
         ),
     ];
     for (name, status, body) in cases {
@@ -425,12 +425,11 @@ async fn the_rate_limiter_holds_a_burst_from_many_tasks_to_the_rate() {
     }
 }
 
-mod digest_support;
-use digest_support::DigestGate;
+use crate::support::digest::DigestGate;
 
 /// A digest-protected server answering `{"ok": true}` once authorized.
 async fn digest_server() -> (MockServer, Arc<DigestGate>) {
-    digest_support::digest_server(|_, _| {
+    crate::support::digest::digest_server(|_, _| {
         ResponseTemplate::new(200).set_body_json(json!({"ok": true}))
     })
     .await

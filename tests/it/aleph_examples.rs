@@ -1,14 +1,12 @@
 //! The Aleph example programs, run as built binaries against local HTTP servers.
 #![cfg(feature = "aleph")]
 
-mod aleph_support;
-
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use aleph_support::*;
+use crate::support::aleph::*;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -1,9 +1,7 @@
 //! Entities, alerts, mappings and permissions against local HTTP servers.
 #![cfg(feature = "aleph")]
 
-mod aleph_support;
-
-use aleph_support::*;
+use crate::support::aleph::*;
 use casefile::aleph::{Entity, NewMapping, PermissionUpdate, PropertyValue};
 use casefile::{Error, PageToken};
 use futures::TryStreamExt;

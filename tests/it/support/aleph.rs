@@ -1,5 +1,4 @@
 //! Helpers shared by the Aleph test files.
-#![allow(dead_code)]
 
 use casefile::RetryPolicy;
 use casefile::aleph::Client;

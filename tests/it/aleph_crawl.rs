@@ -2,15 +2,13 @@
 //! wiremock, and the `aleph_crawl` example run as a built binary (killed mid-run, then resumed).
 #![cfg(all(feature = "aleph", feature = "testkit"))]
 
-mod aleph_support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use aleph_support::{KEY, client, requests};
+use crate::support::aleph::{KEY, client, requests};
 use casefile::aleph::{
     Client, CrawlEvent, CrawlReport, Entity, EntryKind, IngestDir, NewCollection, PassReason,
     read_manifest,

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::aleph::*;
+use crate::support::assert_invalid;
 use casefile::aleph::{Entity, IngestMeta, PropertyValue};
 use casefile::{Error, ErrorKind, Upload};
 use futures::{StreamExt, TryStreamExt};
@@ -244,16 +245,7 @@ async fn bulk_refuses_bad_entities_and_arguments_before_their_chunk_is_sent() {
         .await
         .map_err(bulk_error)
         .unwrap_err();
-    assert!(
-        matches!(
-            err.source,
-            Error::InvalidInput {
-                argument: "entity",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert_invalid(&err.source, "entity");
     assert_eq!(err.written.entities, 2);
     assert_eq!(
         err.not_written,
@@ -632,16 +624,7 @@ async fn a_folder_is_meta_only_and_needs_a_foreign_id() {
             .create_folder("4", meta)
             .await
             .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::InvalidInput {
-                    argument: "meta",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert_invalid(&err, "meta");
     }
     assert!(requests(&server).await.is_empty());
     let id = aleph

@@ -18,45 +18,13 @@ use serde_json::{Value, json};
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+use crate::support::atlas::{TOKEN, client, fixture, fixture_with_status};
 use crate::support::digest::{DigestGate, digest_server};
+use crate::support::requests as received;
+use crate::support::{assert_invalid, example, header, query, quick_retries};
 
 const ID: &str = "e52a9631-e38f-4e77-8c08-38001a80ad36";
 const ZERO_ID: &str = "00000000-0000-0000-0000-000000000000";
-const TOKEN: &str = "tok-atlas-5e3c";
-
-fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .base_url(server.uri())
-        .token(TOKEN)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
-}
-
-fn fixture(name: &str) -> ResponseTemplate {
-    let body = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/atlas/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    ResponseTemplate::new(200).set_body_raw(body, "application/json")
-}
-
-fn fixture_with_status(name: &str, status: u16) -> ResponseTemplate {
-    let body = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/atlas/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    ResponseTemplate::new(status).set_body_raw(body, "application/json")
-}
-
-fn query(req: &Request) -> Vec<(String, String)> {
-    req.url
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
 
 fn query_value(req: &Request, name: &str) -> Option<String> {
     req.url
@@ -65,16 +33,8 @@ fn query_value(req: &Request, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
-    req.headers.get(name).and_then(|v| v.to_str().ok())
-}
-
 fn body_json(req: &Request) -> Value {
     serde_json::from_slice(&req.body).unwrap()
-}
-
-async fn received(server: &MockServer) -> Vec<Request> {
-    server.received_requests().await.unwrap()
 }
 
 /// The one request the server received, asserted to carry the Bearer token.
@@ -292,10 +252,7 @@ async fn bad_list_arguments_are_refused_before_sending() {
     ];
     for (list, expected) in lists {
         let err = list.first_page().await.unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidInput { argument, .. } if *argument == expected),
-            "{err:?}"
-        );
+        assert_invalid(&err, expected);
     }
     assert!(
         atlas
@@ -350,21 +307,9 @@ async fn ids_are_one_path_segment_and_empty_ids_are_refused() {
     let atlas = client(&server);
     atlas.attachments().get("a/../b").await.unwrap();
     let err = atlas.attachments().get("").await.unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidInput {
-            argument: "attachment_id",
-            ..
-        }
-    ));
+    assert_invalid(&err, "attachment_id");
     let err = atlas.attachments().export("..").await.unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidInput {
-            argument: "attachment_id",
-            ..
-        }
-    ));
+    assert_invalid(&err, "attachment_id");
     let req = only_request(&server).await;
     assert_eq!(req.url.path(), "/api/v1/attachments/a%2F..%2Fb");
 }
@@ -413,13 +358,7 @@ async fn update_sends_only_the_fields_set_and_null_for_a_cleared_one() {
     );
 
     let err = atlas.attachments().update(ID).await.unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidInput {
-            argument: "update",
-            ..
-        }
-    ));
+    assert_invalid(&err, "update");
     assert_eq!(
         received(&server).await.len(),
         2,
@@ -822,23 +761,14 @@ async fn bad_annotations_are_refused_before_sending() {
             .create(ID, annotation)
             .await
             .unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidInput { argument: a, .. } if *a == argument),
-            "{argument}: {err:?}"
-        );
+        assert_invalid(&err, argument);
     }
     let err = atlas
         .annotations()
         .create("", page(100.0, 100.0, good()))
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidInput {
-            argument: "attachment_id",
-            ..
-        }
-    ));
+    assert_invalid(&err, "attachment_id");
     assert!(received(&server).await.is_empty(), "nothing was sent");
 }
 
@@ -901,11 +831,7 @@ async fn a_429_is_retried_even_for_post_with_and_without_retry_after() {
     let atlas = Client::builder()
         .base_url(server.uri())
         .token(TOKEN)
-        .retry(
-            RetryPolicy::default()
-                .base_delay(Duration::from_millis(1))
-                .max_delay(Duration::from_millis(5)),
-        )
+        .retry(quick_retries())
         .build()
         .unwrap();
     let export = atlas.attachments().export(ID).await.unwrap();
@@ -1142,25 +1068,8 @@ async fn download_with_digest_sends_nothing_to_the_storage_host() {
 // ---------------------------------------------------------------------------------------------
 // The example
 
-fn example_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("atlas_export{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --examples`",
-        path.display()
-    );
-    path
-}
-
 fn run_example(server: &MockServer, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(example_binary())
+    std::process::Command::new(example("atlas_export"))
         .args(args)
         .env_remove("ATLAS_TOKEN")
         .env("ATLAS_URL", server.uri())
@@ -1254,7 +1163,7 @@ async fn atlas_export_downloads_each_file_into_the_directory() {
 
 #[test]
 fn atlas_export_prints_help() {
-    let out = std::process::Command::new(example_binary())
+    let out = std::process::Command::new(example("atlas_export"))
         .arg("--help")
         .output()
         .unwrap();

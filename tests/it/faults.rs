@@ -9,11 +9,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn quick() -> RetryPolicy {
-    RetryPolicy::default()
-        .base_delay(Duration::from_millis(1))
-        .max_delay(Duration::from_millis(5))
-}
+use crate::support::quick_retries as quick;
 
 #[derive(Debug, Deserialize)]
 #[allow(dead_code)]

@@ -9,11 +9,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy::default()
-        .base_delay(Duration::from_millis(1))
-        .max_delay(Duration::from_millis(5))
-}
+use crate::support::quick_retries as fast_retries;
 
 fn client(server: &MockServer, retry: RetryPolicy) -> Transport {
     Transport::builder(server.uri())

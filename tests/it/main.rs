@@ -19,6 +19,7 @@ mod examples;
 mod faults;
 mod paginate;
 mod progress;
+mod quickstart;
 mod sandbox;
 mod security;
 mod tour;

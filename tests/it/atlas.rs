@@ -3,9 +3,9 @@
 //! Digest authentication, and the `atlas_export` example.
 #![cfg(feature = "atlas")]
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use casefile::atlas::{
     AnnotationContent, AnnotationType, AttachmentType, BboxContent, BoundingBox, Client,
@@ -20,11 +20,18 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::support::atlas::{TOKEN, client, fixture, fixture_with_status};
 use crate::support::digest::{DigestGate, digest_server};
-use crate::support::requests as received;
-use crate::support::{assert_invalid, example, header, query, quick_retries};
+use crate::support::local::{Answer, LocalServer};
+use crate::support::{assert_invalid, example, fixture_text, header, quick_retries};
 
 const ID: &str = "e52a9631-e38f-4e77-8c08-38001a80ad36";
 const ZERO_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+fn query(req: &Request) -> Vec<(String, String)> {
+    req.url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
 
 fn query_value(req: &Request, name: &str) -> Option<String> {
     req.url
@@ -35,6 +42,10 @@ fn query_value(req: &Request, name: &str) -> Option<String> {
 
 fn body_json(req: &Request) -> Value {
     serde_json::from_slice(&req.body).unwrap()
+}
+
+async fn received(server: &MockServer) -> Vec<Request> {
+    server.received_requests().await.unwrap()
 }
 
 /// The one request the server received, asserted to carry the Bearer token.
@@ -775,12 +786,16 @@ async fn bad_annotations_are_refused_before_sending() {
 // ---------------------------------------------------------------------------------------------
 // Rate limits
 
-fn rate_limited(retry_after: Option<&str>) -> ResponseTemplate {
-    let t = ResponseTemplate::new(429).set_body_json(json!({
+fn rate_limited_body() -> Value {
+    json!({
         "error": 429, "reason": "Too Many Requests",
         "detail": "Too many requests: 100 per minute per group.",
         "errorCode": "RATE_LIMITED", "parameters": []
-    }));
+    })
+}
+
+fn rate_limited(retry_after: Option<&str>) -> ResponseTemplate {
+    let t = ResponseTemplate::new(429).set_body_json(rate_limited_body());
     match retry_after {
         Some(v) => t.insert_header("Retry-After", v),
         None => t,
@@ -811,23 +826,15 @@ async fn a_429_is_reported_with_and_without_retry_after() {
     assert_eq!(api.message, "Too many requests: 100 per minute per group.");
 }
 
-#[tokio::test]
+// Paused clock: the Retry-After second passes at once, and is measured exactly.
+#[tokio::test(start_paused = true)]
 async fn a_429_is_retried_even_for_post_with_and_without_retry_after() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(rate_limited(Some("1")))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(rate_limited(None))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(fixture("attachment_export.json"))
-        .mount(&server)
-        .await;
+    let server = LocalServer::start(|n| match n {
+        0 => Answer::json(429, rate_limited_body().to_string()).header("Retry-After", "1"),
+        1 => Answer::json(429, rate_limited_body().to_string()),
+        _ => Answer::json(200, fixture_text("atlas/attachment_export.json")),
+    })
+    .await;
     let atlas = Client::builder()
         .base_url(server.uri())
         .token(TOKEN)
@@ -836,25 +843,18 @@ async fn a_429_is_retried_even_for_post_with_and_without_retry_after() {
         .unwrap();
     let export = atlas.attachments().export(ID).await.unwrap();
     assert!(export.presigned_url.is_some());
-    assert_eq!(
-        received(&server).await.len(),
-        3,
-        "two 429s, then the answer"
-    );
+    let arrivals = server.arrivals();
+    assert_eq!(arrivals.len(), 3, "two 429s, then the answer");
+    assert!(arrivals.iter().all(|a| a.line.starts_with("POST ")));
+    assert!(arrivals[1].at - arrivals[0].at >= Duration::from_secs(1));
 }
 
-#[tokio::test]
+// Paused clock: the limiter and the server read the same clock, so the check needs no slack
+// for loopback scheduling, and the three windows pass at once.
+#[tokio::test(start_paused = true)]
 async fn the_client_side_limiter_keeps_a_burst_under_the_rate() {
-    let server = MockServer::start().await;
-    let arrivals = Arc::new(Mutex::new(Vec::new()));
-    let log = arrivals.clone();
-    Mock::given(method("GET"))
-        .respond_with(move |_: &Request| {
-            log.lock().unwrap().push(Instant::now());
-            fixture("attachment_get.json")
-        })
-        .mount(&server)
-        .await;
+    let server =
+        LocalServer::start(|_| Answer::json(200, fixture_text("atlas/attachment_get.json"))).await;
     let window = Duration::from_millis(300);
     let atlas = Client::builder()
         .base_url(server.uri())
@@ -871,16 +871,11 @@ async fn the_client_side_limiter_keeps_a_burst_under_the_rate() {
     for call in calls {
         call.await.unwrap();
     }
-    let mut times = arrivals.lock().unwrap().clone();
-    times.sort();
+    let times: Vec<_> = server.arrivals().iter().map(|a| a.at).collect();
     assert_eq!(times.len(), 10);
-    // No four arrivals within one window (a little slack for loopback scheduling).
+    // No four arrivals within one window.
     for w in times.windows(4) {
-        assert!(
-            w[3] - w[0] >= window - Duration::from_millis(30),
-            "{:?}",
-            w[3] - w[0]
-        );
+        assert!(w[3] - w[0] >= window, "{:?}", w[3] - w[0]);
     }
 }
 

@@ -9,6 +9,7 @@ pub mod atlas;
 #[cfg(feature = "atlos")]
 pub mod atlos;
 pub mod digest;
+pub mod local;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -28,11 +28,11 @@ const EXAMPLES: [&str; 5] = [
 /// The settings of a platform's sandbox server, as a user would export them.
 fn sandbox_env(sandbox: &Sandbox, name: &str) -> Vec<(&'static str, String)> {
     match name {
-        "atlos_export" => vec![
+        n if n.starts_with("atlos_") => vec![
             ("ATLOS_URL", sandbox.atlos_url()),
             ("ATLOS_API_TOKEN", sandbox.atlos_token().into()),
         ],
-        "atlas_export" => vec![
+        n if n.starts_with("atlas_") => vec![
             ("ATLAS_URL", sandbox.atlas_url()),
             ("ATLAS_USERNAME", sandbox.atlas_digest().0.into()),
             ("ATLAS_API_KEY", sandbox.atlas_digest().1.into()),
@@ -46,7 +46,7 @@ fn sandbox_env(sandbox: &Sandbox, name: &str) -> Vec<(&'static str, String)> {
 
 /// Runs an example against the sandbox (off the runtime's threads, so the servers keep
 /// answering) and checks that it succeeded.
-async fn run(sandbox: &Sandbox, name: &str, args: &[&str]) -> Output {
+pub(crate) async fn run(sandbox: &Sandbox, name: &str, args: &[&str]) -> Output {
     let mut command = command(name);
     command.args(args).envs(sandbox_env(sandbox, name));
     let output = tokio::task::spawn_blocking(move || command.output().unwrap())

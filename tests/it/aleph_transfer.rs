@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::aleph::*;
-use crate::support::assert_invalid;
+use crate::support::{assert_invalid, multipart_parts};
 use casefile::aleph::{Entity, IngestMeta, PropertyValue};
 use casefile::{Error, ErrorKind, Upload};
 use futures::{StreamExt, TryStreamExt};
@@ -504,26 +504,6 @@ async fn stream_entities_reads_very_long_lines_and_reports_errors() {
 }
 
 /// The parts of a multipart body: (headers, content) in order.
-fn multipart_parts(req: &Request) -> Vec<(String, Vec<u8>)> {
-    let content_type = header(req, "content-type").unwrap();
-    let boundary = content_type.split("boundary=").nth(1).unwrap();
-    let delimiter = format!("--{boundary}");
-    let body = &req.body;
-    let mut parts = Vec::new();
-    let positions: Vec<usize> = (0..body.len())
-        .filter(|&i| body[i..].starts_with(delimiter.as_bytes()))
-        .collect();
-    for pair in positions.windows(2) {
-        let part = &body[pair[0] + delimiter.len() + 2..pair[1] - 2];
-        let split = part.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-        parts.push((
-            String::from_utf8_lossy(&part[..split]).into_owned(),
-            part[split + 4..].to_vec(),
-        ));
-    }
-    parts
-}
-
 #[tokio::test]
 async fn ingest_streams_meta_and_file_as_multipart() {
     let server = MockServer::start().await;

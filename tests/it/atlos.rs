@@ -16,7 +16,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::support::atlos::{TOKEN, client, fixture, fixture_json};
-use crate::support::{assert_invalid, example, pairs, query, requests};
+use crate::support::{assert_invalid, example, multipart_parts, pairs, query, requests};
 
 const SM_ID: &str = "944117fa-46a9-4cc5-9151-c5d4034c72c1";
 
@@ -876,11 +876,7 @@ async fn upload_streams_a_multipart_file_with_a_title() {
         format!("/api/v2/source_material/upload/{SM_ID}")
     );
     assert_eq!(request.url.query(), None);
-    let content_type = header(&request, "content-type");
-    let boundary = content_type
-        .strip_prefix("multipart/form-data; boundary=")
-        .unwrap_or_else(|| panic!("{content_type}"));
-    let parts = multipart_parts(&request.body, boundary);
+    let parts = multipart_parts(&request);
     assert_eq!(parts.len(), 2);
     assert!(parts[0].0.contains("name=\"title\""), "{}", parts[0].0);
     assert_eq!(parts[0].1, b"Original clip");
@@ -907,38 +903,13 @@ async fn upload_without_a_title_sends_only_the_file() {
         .await
         .unwrap();
     let request = only_request(&server).await;
-    let content_type = header(&request, "content-type");
-    let boundary = content_type
-        .strip_prefix("multipart/form-data; boundary=")
-        .unwrap();
-    let parts = multipart_parts(&request.body, boundary);
+    let parts = multipart_parts(&request);
     assert_eq!(parts.len(), 1);
     assert!(parts[0].0.contains("name=\"file\"; filename=\"notes.txt\""));
     assert_eq!(parts[0].1, b"seen at 10:42");
 }
 
 /// The (headers, content) of each part of a multipart body.
-fn multipart_parts(body: &[u8], boundary: &str) -> Vec<(String, Vec<u8>)> {
-    let delimiter = format!("--{boundary}");
-    let mut parts = Vec::new();
-    let mut rest = body;
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
-    let start = find(rest, delimiter.as_bytes()).unwrap();
-    rest = &rest[start + delimiter.len()..];
-    while !rest.starts_with(b"--") {
-        rest = &rest[2..]; // CRLF after the delimiter
-        let end = find(rest, format!("\r\n{delimiter}").as_bytes()).unwrap();
-        let part = &rest[..end];
-        let split = find(part, b"\r\n\r\n").unwrap();
-        parts.push((
-            String::from_utf8(part[..split].to_vec()).unwrap(),
-            part[split + 4..].to_vec(),
-        ));
-        rest = &rest[end + 2 + delimiter.len()..];
-    }
-    parts
-}
-
 // ---------------------------------------------------------------------------------------------
 // Updates
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-//! Helpers shared by the test modules: fixtures, request capture, `assert_invalid`, quick
-//! retries and the example-binary finder here; a ready client of a mock server per platform in
-//! `atlos`, `aleph` and `atlas`; a digest-protected server in `digest`.
+//! Helpers shared by the test modules: fixtures, request capture (with multipart parts),
+//! `assert_invalid`, quick retries and the example-binary finder here; a ready client of a
+//! mock server per platform in `atlos`, `aleph` and `atlas`; a digest-protected server in
+//! `digest`; a server on the test's own runtime, for paused-clock tests, in `local`.
 
 #[cfg(feature = "aleph")]
 pub mod aleph;
@@ -54,6 +55,33 @@ pub fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 /// A header of a request as text.
 pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
     req.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The parts of a `multipart/form-data` request: each part's header lines and its content.
+pub fn multipart_parts(req: &Request) -> Vec<(String, Vec<u8>)> {
+    let content_type = header(req, "content-type").unwrap_or_default();
+    let boundary = content_type
+        .strip_prefix("multipart/form-data; boundary=")
+        .unwrap_or_else(|| panic!("not multipart/form-data: {content_type}"));
+    let delimiter = format!("--{boundary}");
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut parts = Vec::new();
+    let mut rest = &req.body[..];
+    let start = find(rest, delimiter.as_bytes()).unwrap();
+    rest = &rest[start + delimiter.len()..];
+    // Each turn consumes a part or panics, so the loop ends with the body.
+    while !rest.starts_with(b"--") {
+        rest = &rest[2..]; // CRLF after the delimiter
+        let end = find(rest, format!("\r\n{delimiter}").as_bytes()).unwrap();
+        let part = &rest[..end];
+        let split = find(part, b"\r\n\r\n").unwrap();
+        parts.push((
+            String::from_utf8(part[..split].to_vec()).unwrap(),
+            part[split + 4..].to_vec(),
+        ));
+        rest = &rest[end + 2 + delimiter.len()..];
+    }
+    parts
 }
 
 /// The default retry policy with delays of 1 to 5 ms, for tests that count retries.

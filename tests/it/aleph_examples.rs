@@ -1,30 +1,15 @@
 //! The Aleph example programs, run as built binaries against local HTTP servers.
 #![cfg(feature = "aleph")]
 
-mod aleph_support;
-
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use aleph_support::*;
+use crate::support::aleph::*;
+use crate::support::example;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// The built example binary (`cargo test` builds the examples next to the test binaries).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let binary = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --examples`",
-        binary.display()
-    );
-    binary
-}
 
 fn run(name: &str, server: &MockServer, args: &[&str]) -> Output {
     let output = Command::new(example(name))

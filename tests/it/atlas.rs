@@ -3,9 +3,9 @@
 //! Digest authentication, and the `atlas_export` example.
 #![cfg(feature = "atlas")]
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use casefile::atlas::{
     AnnotationContent, AnnotationType, AttachmentType, BboxContent, BoundingBox, Client,
@@ -18,39 +18,13 @@ use serde_json::{Value, json};
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-mod digest_support;
-use digest_support::{DigestGate, digest_server};
+use crate::support::atlas::{TOKEN, client, fixture, fixture_with_status};
+use crate::support::digest::{DigestGate, digest_server};
+use crate::support::local::{Answer, LocalServer};
+use crate::support::{assert_invalid, example, fixture_text, header, quick_retries};
 
 const ID: &str = "e52a9631-e38f-4e77-8c08-38001a80ad36";
 const ZERO_ID: &str = "00000000-0000-0000-0000-000000000000";
-const TOKEN: &str = "tok-atlas-5e3c";
-
-fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .base_url(server.uri())
-        .token(TOKEN)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
-}
-
-fn fixture(name: &str) -> ResponseTemplate {
-    let body = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/atlas/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    ResponseTemplate::new(200).set_body_raw(body, "application/json")
-}
-
-fn fixture_with_status(name: &str, status: u16) -> ResponseTemplate {
-    let body = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/atlas/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    ResponseTemplate::new(status).set_body_raw(body, "application/json")
-}
 
 fn query(req: &Request) -> Vec<(String, String)> {
     req.url
@@ -64,10 +38,6 @@ fn query_value(req: &Request, name: &str) -> Option<String> {
         .query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
-}
-
-fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
-    req.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 fn body_json(req: &Request) -> Value {
@@ -293,10 +263,7 @@ async fn bad_list_arguments_are_refused_before_sending() {
     ];
     for (list, expected) in lists {
         let err = list.first_page().await.unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidInput { argument, .. } if *argument == expected),
-            "{err:?}"
-        );
+        assert_invalid(&err, expected);
     }
     assert!(
         atlas
@@ -351,21 +318,9 @@ async fn ids_are_one_path_segment_and_empty_ids_are_refused() {
     let atlas = client(&server);
     atlas.attachments().get("a/../b").await.unwrap();
     let err = atlas.attachments().get("").await.unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidInput {
-            argument: "attachment_id",
-            ..
-        }
-    ));
+    assert_invalid(&err, "attachment_id");
     let err = atlas.attachments().export("..").await.unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidInput {
-            argument: "attachment_id",
-            ..
-        }
-    ));
+    assert_invalid(&err, "attachment_id");
     let req = only_request(&server).await;
     assert_eq!(req.url.path(), "/api/v1/attachments/a%2F..%2Fb");
 }
@@ -414,13 +369,7 @@ async fn update_sends_only_the_fields_set_and_null_for_a_cleared_one() {
     );
 
     let err = atlas.attachments().update(ID).await.unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidInput {
-            argument: "update",
-            ..
-        }
-    ));
+    assert_invalid(&err, "update");
     assert_eq!(
         received(&server).await.len(),
         2,
@@ -485,9 +434,9 @@ async fn envelope_mode_asks_for_envelopes_and_unwraps_them() {
         .mount(&server)
         .await;
     let get: Value =
-        serde_json::from_str(include_str!("fixtures/atlas/attachment_get.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/atlas/attachment_get.json")).unwrap();
     let list: Value =
-        serde_json::from_str(include_str!("fixtures/atlas/attachments_list.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/atlas/attachments_list.json")).unwrap();
     Mock::given(method("GET"))
         .and(path(format!("/api/v1/attachments/{ID}")))
         .respond_with(
@@ -823,35 +772,30 @@ async fn bad_annotations_are_refused_before_sending() {
             .create(ID, annotation)
             .await
             .unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidInput { argument: a, .. } if *a == argument),
-            "{argument}: {err:?}"
-        );
+        assert_invalid(&err, argument);
     }
     let err = atlas
         .annotations()
         .create("", page(100.0, 100.0, good()))
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidInput {
-            argument: "attachment_id",
-            ..
-        }
-    ));
+    assert_invalid(&err, "attachment_id");
     assert!(received(&server).await.is_empty(), "nothing was sent");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rate limits
 
-fn rate_limited(retry_after: Option<&str>) -> ResponseTemplate {
-    let t = ResponseTemplate::new(429).set_body_json(json!({
+fn rate_limited_body() -> Value {
+    json!({
         "error": 429, "reason": "Too Many Requests",
         "detail": "Too many requests: 100 per minute per group.",
         "errorCode": "RATE_LIMITED", "parameters": []
-    }));
+    })
+}
+
+fn rate_limited(retry_after: Option<&str>) -> ResponseTemplate {
+    let t = ResponseTemplate::new(429).set_body_json(rate_limited_body());
     match retry_after {
         Some(v) => t.insert_header("Retry-After", v),
         None => t,
@@ -882,54 +826,35 @@ async fn a_429_is_reported_with_and_without_retry_after() {
     assert_eq!(api.message, "Too many requests: 100 per minute per group.");
 }
 
-#[tokio::test]
+// Paused clock: the Retry-After second passes at once, and is measured exactly.
+#[tokio::test(start_paused = true)]
 async fn a_429_is_retried_even_for_post_with_and_without_retry_after() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(rate_limited(Some("1")))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(rate_limited(None))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(fixture("attachment_export.json"))
-        .mount(&server)
-        .await;
+    let server = LocalServer::start(|n| match n {
+        0 => Answer::json(429, rate_limited_body().to_string()).header("Retry-After", "1"),
+        1 => Answer::json(429, rate_limited_body().to_string()),
+        _ => Answer::json(200, fixture_text("atlas/attachment_export.json")),
+    })
+    .await;
     let atlas = Client::builder()
         .base_url(server.uri())
         .token(TOKEN)
-        .retry(
-            RetryPolicy::default()
-                .base_delay(Duration::from_millis(1))
-                .max_delay(Duration::from_millis(5)),
-        )
+        .retry(quick_retries())
         .build()
         .unwrap();
     let export = atlas.attachments().export(ID).await.unwrap();
     assert!(export.presigned_url.is_some());
-    assert_eq!(
-        received(&server).await.len(),
-        3,
-        "two 429s, then the answer"
-    );
+    let arrivals = server.arrivals();
+    assert_eq!(arrivals.len(), 3, "two 429s, then the answer");
+    assert!(arrivals.iter().all(|a| a.line.starts_with("POST ")));
+    assert!(arrivals[1].at - arrivals[0].at >= Duration::from_secs(1));
 }
 
-#[tokio::test]
+// Paused clock: the limiter and the server read the same clock, so the check needs no slack
+// for loopback scheduling, and the three windows pass at once.
+#[tokio::test(start_paused = true)]
 async fn the_client_side_limiter_keeps_a_burst_under_the_rate() {
-    let server = MockServer::start().await;
-    let arrivals = Arc::new(Mutex::new(Vec::new()));
-    let log = arrivals.clone();
-    Mock::given(method("GET"))
-        .respond_with(move |_: &Request| {
-            log.lock().unwrap().push(Instant::now());
-            fixture("attachment_get.json")
-        })
-        .mount(&server)
-        .await;
+    let server =
+        LocalServer::start(|_| Answer::json(200, fixture_text("atlas/attachment_get.json"))).await;
     let window = Duration::from_millis(300);
     let atlas = Client::builder()
         .base_url(server.uri())
@@ -946,16 +871,11 @@ async fn the_client_side_limiter_keeps_a_burst_under_the_rate() {
     for call in calls {
         call.await.unwrap();
     }
-    let mut times = arrivals.lock().unwrap().clone();
-    times.sort();
+    let times: Vec<_> = server.arrivals().iter().map(|a| a.at).collect();
     assert_eq!(times.len(), 10);
-    // No four arrivals within one window (a little slack for loopback scheduling).
+    // No four arrivals within one window.
     for w in times.windows(4) {
-        assert!(
-            w[3] - w[0] >= window - Duration::from_millis(30),
-            "{:?}",
-            w[3] - w[0]
-        );
+        assert!(w[3] - w[0] >= window, "{:?}", w[3] - w[0]);
     }
 }
 
@@ -1143,25 +1063,8 @@ async fn download_with_digest_sends_nothing_to_the_storage_host() {
 // ---------------------------------------------------------------------------------------------
 // The example
 
-fn example_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("atlas_export{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --examples`",
-        path.display()
-    );
-    path
-}
-
 fn run_example(server: &MockServer, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(example_binary())
+    std::process::Command::new(example("atlas_export"))
         .args(args)
         .env_remove("ATLAS_TOKEN")
         .env("ATLAS_URL", server.uri())
@@ -1255,7 +1158,7 @@ async fn atlas_export_downloads_each_file_into_the_directory() {
 
 #[test]
 fn atlas_export_prints_help() {
-    let out = std::process::Command::new(example_binary())
+    let out = std::process::Command::new(example("atlas_export"))
         .arg("--help")
         .output()
         .unwrap();

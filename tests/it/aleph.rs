@@ -3,19 +3,14 @@
 //! and permissions in `aleph_resources.rs`; the examples in `aleph_examples.rs`.
 #![cfg(feature = "aleph")]
 
-mod aleph_support;
-
-use aleph_support::*;
+use crate::support::aleph::*;
+use crate::support::assert_invalid;
 use casefile::aleph::{Category, Client, Frequency, NewCollection, ResultSet};
 use casefile::{Error, ErrorKind, PageToken, RetryPolicy};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
-
-fn ok_json(body: impl Into<String>) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(body.into(), "application/json")
-}
 
 #[tokio::test]
 async fn requests_carry_the_api_key_under_api_2() {
@@ -511,16 +506,7 @@ async fn a_page_size_out_of_range_is_refused_before_sending() {
             .send()
             .await
             .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::InvalidInput {
-                    argument: "limit",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert_invalid(&err, "limit");
         let first = aleph
             .alerts()
             .list()
@@ -529,13 +515,7 @@ async fn a_page_size_out_of_range_is_refused_before_sending() {
             .next()
             .await
             .unwrap();
-        assert!(matches!(
-            first,
-            Err(Error::InvalidInput {
-                argument: "limit",
-                ..
-            })
-        ));
+        assert_invalid(&first.unwrap_err(), "limit");
     }
     assert!(requests(&server).await.is_empty());
 }
@@ -560,31 +540,13 @@ async fn create_and_update_send_the_metadata_and_check_the_label_first() {
             .create(NewCollection::new(bad.clone()))
             .await
             .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::InvalidInput {
-                    argument: "label",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert_invalid(&err, "label");
         let err = aleph
             .collections()
             .update("4", NewCollection::new(bad))
             .await
             .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::InvalidInput {
-                    argument: "label",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert_invalid(&err, "label");
     }
     assert!(requests(&server).await.is_empty());
     // 500 characters of two bytes each are fine: characters are counted, not bytes.

@@ -9,11 +9,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn quick() -> RetryPolicy {
-    RetryPolicy::default()
-        .base_delay(Duration::from_millis(1))
-        .max_delay(Duration::from_millis(5))
-}
+use crate::support::local::{Answer, LocalServer};
+use crate::support::quick_retries as quick;
 
 #[derive(Debug, Deserialize)]
 #[allow(dead_code)]
@@ -28,26 +25,26 @@ struct Entry {
     name: String,
 }
 
-#[tokio::test]
+// Paused clock: the wait passes at once. The date is three seconds ahead on the wall clock
+// (whole seconds), so the wait is over one second however slow the machine is, far above the
+// 5 ms backoff: a gap of a second shows the date was read.
+#[tokio::test(start_paused = true)]
 async fn a_429_with_retry_after_as_an_http_date_then_success() {
-    let server = MockServer::start().await;
-    let when = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(1));
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", when.as_str()))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": 1})))
-        .mount(&server)
-        .await;
+    let when = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3));
+    let server = LocalServer::start(move |n| match n {
+        0 => Answer::json(429, "{}").header("Retry-After", when.clone()),
+        _ => Answer::json(200, json!({"ok": 1}).to_string()),
+    })
+    .await;
     let t = Transport::builder(server.uri())
         .retry(quick())
         .build()
         .unwrap();
     let v: Value = t.get(&["x"]).send().await.unwrap();
     assert_eq!(v["ok"], 1);
-    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    let arrivals = server.arrivals();
+    assert_eq!(arrivals.len(), 2);
+    assert!(arrivals[1].at - arrivals[0].at >= Duration::from_secs(1));
 }
 
 #[tokio::test]

@@ -10,6 +10,9 @@ use casefile::{Auth, Error, ErrorKind, HttpErrorKind, RetryPolicy, Transport, Up
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+use crate::support::assert_invalid;
+use crate::support::fixture_json as fixture;
+
 fn api(base: String, prefix: &str, auth: Auth) -> Transport {
     Transport::builder(format!("{base}/{prefix}"))
         .auth(auth)
@@ -36,15 +39,6 @@ fn keys(v: &Value) -> BTreeSet<String> {
     v.as_object()
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default()
-}
-
-fn fixture(path: &str) -> Value {
-    let text = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
 }
 
 #[tokio::test]
@@ -294,7 +288,9 @@ async fn aleph_streams_json_lines_and_ingests_then_archives_without_leaking_the_
     );
 }
 
-#[tokio::test]
+// The paused clock is the sandbox's clock too (it runs on this runtime and reads
+// `tokio::time::Instant`), so the nonce lives exactly 300 ms however slow the machine is.
+#[tokio::test(start_paused = true)]
 async fn atlas_digest_costs_one_request_per_call_and_expiring_nonces_go_stale() {
     let s = Sandbox::builder()
         .nonce_lifetime(Duration::from_millis(300))
@@ -706,13 +702,7 @@ async fn aleph_client_round_trips_through_the_sandbox() {
         .get_or_create(NewCollection::new("No key"))
         .await
         .unwrap_err();
-    assert!(matches!(
-        refused,
-        Error::InvalidInput {
-            argument: "foreign_id",
-            ..
-        }
-    ));
+    assert_invalid(&refused, "foreign_id");
     assert_eq!(s.requests(Platform::Aleph), before);
     assert_eq!(
         aleph.collections().get(&created.id).await.unwrap().label,

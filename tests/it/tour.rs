@@ -6,31 +6,13 @@
     feature = "atlas"
 ))]
 
-use std::process::Command;
+use crate::support::example_command;
 
 #[test]
 fn the_tour_runs_every_operation_on_the_sandbox_and_exits_0() {
-    // target/debug/deps/tour-<hash> -> target/debug/examples/tour
-    let exe = std::env::current_exe().unwrap();
-    let tour = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("tour");
-    let mut command = Command::new(&tour);
-    for (name, _) in std::env::vars() {
-        if ["ATLOS_", "ALEPH_", "ALEPHCLIENT_", "ATLAS_"]
-            .iter()
-            .any(|p| name.starts_with(p))
-        {
-            command.env_remove(name);
-        }
-    }
-    let output = command
+    let output = example_command("tour")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", tour.display()));
+        .unwrap_or_else(|e| panic!("cannot run the tour: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

@@ -1,13 +1,16 @@
 //! The request pipeline against real local HTTP servers: retries, digest, redirects, errors.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use casefile::{Auth, Error, ErrorKind, HttpErrorKind, RateLimit, RetryPolicy, Transport};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::local::{Answer, LocalServer};
 
 fn fast_retries() -> RetryPolicy {
     RetryPolicy::default()
@@ -47,30 +50,29 @@ async fn a_503_is_retried_then_succeeds() {
     assert_eq!(requests(&server).await, 3);
 }
 
-#[tokio::test]
+// Paused clock: the second of Retry-After passes at once, and is measured exactly.
+#[tokio::test(start_paused = true)]
 async fn a_429_with_retry_after_is_waited_out() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!(1)))
-        .mount(&server)
-        .await;
+    let server = LocalServer::start(|n| match n {
+        0 => Answer::json(429, "{}").header("Retry-After", "1"),
+        _ => Answer::json(200, "1"),
+    })
+    .await;
     let started = Instant::now();
     // A 429 means the server did not process the request, so even a POST is retried.
-    let v: u32 = client(&server, fast_retries())
+    let v: u32 = Transport::builder(server.uri())
+        .retry(fast_retries())
+        .build()
+        .unwrap()
         .post(&["x"])
         .json(&json!({}))
         .send()
         .await
         .unwrap();
     assert_eq!(v, 1);
-    assert_eq!(requests(&server).await, 2);
+    assert_eq!(server.arrivals().len(), 2);
     assert!(
-        started.elapsed() >= Duration::from_millis(900),
+        started.elapsed() >= Duration::from_secs(1),
         "Retry-After was not honoured"
     );
 }
@@ -155,13 +157,10 @@ async fn connection_refused_is_retried_then_reported_as_connect() {
     );
 }
 
-#[tokio::test]
+// Paused clock: the 200 ms timeout fires long before the answer's 2 s delay, at once.
+#[tokio::test(start_paused = true)]
 async fn a_read_timeout_is_a_timeout_error() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
-        .mount(&server)
-        .await;
+    let server = LocalServer::start(|_| Answer::json(200, "1").delay(Duration::from_secs(2))).await;
     let t = Transport::builder(server.uri())
         .read_timeout(Duration::from_millis(200))
         .retry(RetryPolicy::none())
@@ -239,22 +238,22 @@ async fn error_bodies_of_each_platform_keep_the_servers_words() {
         (
             "atlos",
             401,
-            include_str!("fixtures/atlos/error_validation.json"),
+            include_str!("../fixtures/atlos/error_validation.json"),
         ),
         (
             "aleph",
             400,
-            include_str!("fixtures/aleph/error_validation.json"),
+            include_str!("../fixtures/aleph/error_validation.json"),
         ),
         (
             "aleph_token",
             401,
-            include_str!("fixtures/aleph/error_bad_archive_token.json"),
+            include_str!("../fixtures/aleph/error_bad_archive_token.json"),
         ),
         (
             "atlas",
             400,
-            include_str!("fixtures/atlas/error_invalid_attribute.json"),
+            include_str!("../fixtures/atlas/error_invalid_attribute.json"),
         ),
     ];
     for (name, status, body) in cases {
@@ -386,18 +385,11 @@ fn no_secret_in_debug_output() {
     }
 }
 
-#[tokio::test]
+// Paused clock: the limiter and the server read the same clock, so the check needs no slack
+// for loopback jitter, and the three windows pass at once.
+#[tokio::test(start_paused = true)]
 async fn the_rate_limiter_holds_a_burst_from_many_tasks_to_the_rate() {
-    let server = MockServer::start().await;
-    let arrivals = Arc::new(Mutex::new(Vec::new()));
-    let log = arrivals.clone();
-    Mock::given(method("GET"))
-        .respond_with(move |_: &Request| {
-            log.lock().unwrap().push(Instant::now());
-            ResponseTemplate::new(200).set_body_json(json!(1))
-        })
-        .mount(&server)
-        .await;
+    let server = LocalServer::start(|_| Answer::json(200, "1")).await;
     let window = Duration::from_millis(300);
     let t = Transport::builder(server.uri())
         .rate_limit(RateLimit::new(3, window))
@@ -412,25 +404,20 @@ async fn the_rate_limiter_holds_a_burst_from_many_tasks_to_the_rate() {
     for task in tasks {
         task.await.unwrap();
     }
-    let mut times = arrivals.lock().unwrap().clone();
+    let mut times: Vec<_> = server.arrivals().iter().map(|a| a.at).collect();
     times.sort();
     assert_eq!(times.len(), 10);
-    // No four arrivals fit in one window (with slack for loopback jitter).
+    // No four arrivals fit in one window.
     for w in times.windows(4) {
-        assert!(
-            w[3] - w[0] >= window - Duration::from_millis(30),
-            "{:?}",
-            w[3] - w[0]
-        );
+        assert!(w[3] - w[0] >= window, "{:?}", w[3] - w[0]);
     }
 }
 
-mod digest_support;
-use digest_support::DigestGate;
+use crate::support::digest::DigestGate;
 
 /// A digest-protected server answering `{"ok": true}` once authorized.
 async fn digest_server() -> (MockServer, Arc<DigestGate>) {
-    digest_support::digest_server(|_, _| {
+    crate::support::digest::digest_server(|_, _| {
         ResponseTemplate::new(200).set_body_json(json!({"ok": true}))
     })
     .await

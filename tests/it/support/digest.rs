@@ -1,5 +1,4 @@
 //! A digest-protected test server, shared by the transport and Atlas tests.
-#![allow(dead_code)]
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -2,15 +2,14 @@
 //! wiremock, and the `aleph_crawl` example run as a built binary (killed mid-run, then resumed).
 #![cfg(all(feature = "aleph", feature = "testkit"))]
 
-mod aleph_support;
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use aleph_support::{KEY, client, requests};
+use crate::support::aleph::{KEY, client, requests};
+use crate::support::example;
 use casefile::aleph::{
     Client, CrawlEvent, CrawlReport, Entity, EntryKind, IngestDir, NewCollection, PassReason,
     read_manifest,
@@ -731,18 +730,6 @@ fn the_report_is_complete_only_when_everything_is_in() {
 }
 
 // --- The example, run as a built binary -------------------------------------------------------
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let binary = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo test`",
-        binary.display()
-    );
-    binary
-}
 
 fn crawl_command(server: &MockServer, dir: &Path, extra: &[&str]) -> std::process::Command {
     let mut command = std::process::Command::new(example("aleph_crawl"));

@@ -1,13 +1,12 @@
 //! Moving data in and out of Aleph: bulk loads, entity streams, ingest and archive downloads.
 #![cfg(feature = "aleph")]
 
-mod aleph_support;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aleph_support::*;
+use crate::support::aleph::*;
+use crate::support::{assert_invalid, multipart_parts};
 use casefile::aleph::{Entity, IngestMeta, PropertyValue};
 use casefile::{Error, ErrorKind, Upload};
 use futures::{StreamExt, TryStreamExt};
@@ -247,16 +246,7 @@ async fn bulk_refuses_bad_entities_and_arguments_before_their_chunk_is_sent() {
         .await
         .map_err(bulk_error)
         .unwrap_err();
-    assert!(
-        matches!(
-            err.source,
-            Error::InvalidInput {
-                argument: "entity",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert_invalid(&err.source, "entity");
     assert_eq!(err.written.entities, 2);
     assert_eq!(
         err.not_written,
@@ -515,26 +505,6 @@ async fn stream_entities_reads_very_long_lines_and_reports_errors() {
 }
 
 /// The parts of a multipart body: (headers, content) in order.
-fn multipart_parts(req: &Request) -> Vec<(String, Vec<u8>)> {
-    let content_type = header(req, "content-type").unwrap();
-    let boundary = content_type.split("boundary=").nth(1).unwrap();
-    let delimiter = format!("--{boundary}");
-    let body = &req.body;
-    let mut parts = Vec::new();
-    let positions: Vec<usize> = (0..body.len())
-        .filter(|&i| body[i..].starts_with(delimiter.as_bytes()))
-        .collect();
-    for pair in positions.windows(2) {
-        let part = &body[pair[0] + delimiter.len() + 2..pair[1] - 2];
-        let split = part.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-        parts.push((
-            String::from_utf8_lossy(&part[..split]).into_owned(),
-            part[split + 4..].to_vec(),
-        ));
-    }
-    parts
-}
-
 #[tokio::test]
 async fn ingest_streams_meta_and_file_as_multipart() {
     let server = MockServer::start().await;
@@ -635,16 +605,7 @@ async fn a_folder_is_meta_only_and_needs_a_foreign_id() {
             .create_folder("4", meta)
             .await
             .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::InvalidInput {
-                    argument: "meta",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert_invalid(&err, "meta");
     }
     assert!(requests(&server).await.is_empty());
     let id = aleph

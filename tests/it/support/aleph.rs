@@ -1,11 +1,13 @@
-//! Helpers shared by the Aleph test files.
-#![allow(dead_code)]
+//! A ready Aleph client of a mock server, the Aleph fixtures, and checks of Aleph requests.
 
 use casefile::RetryPolicy;
 use casefile::aleph::Client;
 use serde_json::Value;
-use wiremock::{MockServer, Request};
+use wiremock::{MockServer, Request, ResponseTemplate};
 
+pub use super::{header, pairs, query, requests};
+
+/// The API key of [`client`].
 pub const KEY: &str = "363af1e2b03b41c6b3adc604956e2f66";
 
 /// A client of `server` with an API key and no transport retries (each test counts requests).
@@ -20,13 +22,12 @@ pub fn client(server: &MockServer) -> Client {
 
 /// A fixture of `tests/fixtures/aleph/`.
 pub fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/aleph/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    super::fixture_text(&format!("aleph/{name}"))
 }
 
-/// Every request the server received.
-pub async fn requests(server: &MockServer) -> Vec<Request> {
-    server.received_requests().await.unwrap()
+/// A 200 answer with a JSON body.
+pub fn ok_json(body: impl Into<String>) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(body.into(), "application/json")
 }
 
 /// The one request the server received.
@@ -34,22 +35,6 @@ pub async fn only_request(server: &MockServer) -> Request {
     let mut all = requests(server).await;
     assert_eq!(all.len(), 1, "expected exactly one request, got {all:?}");
     all.remove(0)
-}
-
-/// The decoded query pairs of a request, in order.
-pub fn query(req: &Request) -> Vec<(String, String)> {
-    req.url
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-/// `pairs` as owned strings, for comparing with [`query`].
-pub fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
 }
 
 /// The JSON body of a request.
@@ -60,11 +45,6 @@ pub fn body(req: &Request) -> Value {
             String::from_utf8_lossy(&req.body)
         )
     })
-}
-
-/// A header of a request as text.
-pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
-    req.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Asserts the method, path, query and API key of a request.

@@ -1,19 +1,14 @@
 //! Entities, alerts, mappings and permissions against local HTTP servers.
 #![cfg(feature = "aleph")]
 
-mod aleph_support;
-
-use aleph_support::*;
+use crate::support::aleph::*;
+use crate::support::assert_invalid;
 use casefile::aleph::{Entity, NewMapping, PermissionUpdate, PropertyValue};
 use casefile::{Error, PageToken};
 use futures::TryStreamExt;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn ok_json(body: impl Into<String>) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(body.into(), "application/json")
-}
 
 #[tokio::test]
 async fn entity_search_sends_text_schema_and_filters_and_decodes_the_fixture() {
@@ -155,13 +150,7 @@ async fn entity_get_create_update_and_delete() {
         .create("1", Entity::default())
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidInput {
-            argument: "entity",
-            ..
-        }
-    ));
+    assert_invalid(&err, "entity");
 
     let seen = requests(&server).await;
     assert_eq!(seen.len(), 4);
@@ -212,16 +201,7 @@ async fn alerts_list_create_get_and_delete() {
         "x".repeat(101),
     ] {
         let err = aleph.alerts().create(bad).await.unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::InvalidInput {
-                    argument: "query",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert_invalid(&err, "query");
     }
     assert!(requests(&server).await.is_empty());
 
@@ -423,13 +403,7 @@ async fn permissions_get_and_update_where_write_implies_read() {
         .update("1", [PermissionUpdate::new(" ", true, false)])
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        Error::InvalidInput {
-            argument: "role_id",
-            ..
-        }
-    ));
+    assert_invalid(&err, "role_id");
     let seen = requests(&server).await;
     assert_eq!(seen.len(), 2);
     assert_request(&seen[0], "GET", "/api/2/collections/1/permissions", &[]);

@@ -9,12 +9,13 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use casefile::testkit::{Platform, Sandbox};
 use futures::TryStreamExt;
 use serde_json::Value;
+
+use crate::support::example_command as command;
 
 const EXAMPLES: [&str; 5] = [
     "atlos_export",
@@ -24,41 +25,14 @@ const EXAMPLES: [&str; 5] = [
     "aleph_crawl",
 ];
 
-/// The built example binary (`cargo test` builds the examples next to the test binaries).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let binary = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --examples`",
-        binary.display()
-    );
-    binary
-}
-
-/// A command for an example with no platform settings from the caller's environment.
-fn command(name: &str) -> Command {
-    let mut command = Command::new(example(name));
-    for (var, _) in std::env::vars() {
-        if ["ATLOS_", "ALEPH_", "ALEPHCLIENT_", "ATLAS_"]
-            .iter()
-            .any(|p| var.starts_with(p))
-        {
-            command.env_remove(var);
-        }
-    }
-    command
-}
-
 /// The settings of a platform's sandbox server, as a user would export them.
 fn sandbox_env(sandbox: &Sandbox, name: &str) -> Vec<(&'static str, String)> {
     match name {
-        "atlos_export" => vec![
+        n if n.starts_with("atlos_") => vec![
             ("ATLOS_URL", sandbox.atlos_url()),
             ("ATLOS_API_TOKEN", sandbox.atlos_token().into()),
         ],
-        "atlas_export" => vec![
+        n if n.starts_with("atlas_") => vec![
             ("ATLAS_URL", sandbox.atlas_url()),
             ("ATLAS_USERNAME", sandbox.atlas_digest().0.into()),
             ("ATLAS_API_KEY", sandbox.atlas_digest().1.into()),
@@ -72,7 +46,7 @@ fn sandbox_env(sandbox: &Sandbox, name: &str) -> Vec<(&'static str, String)> {
 
 /// Runs an example against the sandbox (off the runtime's threads, so the servers keep
 /// answering) and checks that it succeeded.
-async fn run(sandbox: &Sandbox, name: &str, args: &[&str]) -> Output {
+pub(crate) async fn run(sandbox: &Sandbox, name: &str, args: &[&str]) -> Output {
     let mut command = command(name);
     command.args(args).envs(sandbox_env(sandbox, name));
     let output = tokio::task::spawn_blocking(move || command.output().unwrap())

@@ -8,36 +8,20 @@ use casefile::atlos::{
     ArtifactType, AttributeValue, Client, IncidentSort, IncidentStatus, Restriction, Sensitivity,
     SourceMaterialStatus, UpdateType, UploadType, Visibility,
 };
-use casefile::{Error, ErrorKind, PageToken, RetryPolicy, Upload};
+use casefile::{Error, ErrorKind, PageToken, Upload};
 use chrono::{NaiveDate, TimeZone, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const TOKEN: &str = "vKx1vOZ0aE5hQ2JmX3d2dXl6QWJDZEVmR2hJaktMbU4=";
+use crate::support::atlos::{TOKEN, client, fixture, fixture_json};
+use crate::support::{assert_invalid, example, multipart_parts, pairs, query, requests};
+
 const SM_ID: &str = "944117fa-46a9-4cc5-9151-c5d4034c72c1";
-
-fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/atlos/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn fixture_json(name: &str) -> Value {
-    serde_json::from_str(&fixture(name)).unwrap()
-}
 
 fn json_response(status: u16, body: impl Into<String>) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(body.into(), "application/json; charset=utf-8")
-}
-
-fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .base_url(server.uri())
-        .token(TOKEN)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
 }
 
 /// Answers every request with `response`.
@@ -48,10 +32,6 @@ async fn serve(response: ResponseTemplate) -> MockServer {
         .mount(&server)
         .await;
     server
-}
-
-async fn requests(server: &MockServer) -> Vec<Request> {
-    server.received_requests().await.unwrap()
 }
 
 /// The one request the server received, with the headers every Atlos call carries checked.
@@ -65,21 +45,6 @@ async fn only_request(server: &MockServer) -> Request {
     let agent = request.headers.get("user-agent").unwrap().to_str().unwrap();
     assert!(agent.starts_with("casefile/"), "{agent}");
     request
-}
-
-fn query(request: &Request) -> Vec<(String, String)> {
-    request
-        .url
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-    expected
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 fn header(request: &Request, name: &str) -> String {
@@ -911,11 +876,7 @@ async fn upload_streams_a_multipart_file_with_a_title() {
         format!("/api/v2/source_material/upload/{SM_ID}")
     );
     assert_eq!(request.url.query(), None);
-    let content_type = header(&request, "content-type");
-    let boundary = content_type
-        .strip_prefix("multipart/form-data; boundary=")
-        .unwrap_or_else(|| panic!("{content_type}"));
-    let parts = multipart_parts(&request.body, boundary);
+    let parts = multipart_parts(&request);
     assert_eq!(parts.len(), 2);
     assert!(parts[0].0.contains("name=\"title\""), "{}", parts[0].0);
     assert_eq!(parts[0].1, b"Original clip");
@@ -942,38 +903,13 @@ async fn upload_without_a_title_sends_only_the_file() {
         .await
         .unwrap();
     let request = only_request(&server).await;
-    let content_type = header(&request, "content-type");
-    let boundary = content_type
-        .strip_prefix("multipart/form-data; boundary=")
-        .unwrap();
-    let parts = multipart_parts(&request.body, boundary);
+    let parts = multipart_parts(&request);
     assert_eq!(parts.len(), 1);
     assert!(parts[0].0.contains("name=\"file\"; filename=\"notes.txt\""));
     assert_eq!(parts[0].1, b"seen at 10:42");
 }
 
 /// The (headers, content) of each part of a multipart body.
-fn multipart_parts(body: &[u8], boundary: &str) -> Vec<(String, Vec<u8>)> {
-    let delimiter = format!("--{boundary}");
-    let mut parts = Vec::new();
-    let mut rest = body;
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
-    let start = find(rest, delimiter.as_bytes()).unwrap();
-    rest = &rest[start + delimiter.len()..];
-    while !rest.starts_with(b"--") {
-        rest = &rest[2..]; // CRLF after the delimiter
-        let end = find(rest, format!("\r\n{delimiter}").as_bytes()).unwrap();
-        let part = &rest[..end];
-        let split = find(part, b"\r\n\r\n").unwrap();
-        parts.push((
-            String::from_utf8(part[..split].to_vec()).unwrap(),
-            part[split + 4..].to_vec(),
-        ));
-        rest = &rest[end + 2 + delimiter.len()..];
-    }
-    parts
-}
-
 // ---------------------------------------------------------------------------------------------
 // Updates
 // ---------------------------------------------------------------------------------------------
@@ -1489,13 +1425,7 @@ async fn invalid_arguments_are_refused_before_any_request() {
     // A refused listing stays refused however often it is asked, and its stream says so too.
     let list = incidents.list().subscribed_by("nobody");
     let mut stream = list.clone().stream();
-    assert!(matches!(
-        stream.next().await,
-        Some(Err(Error::InvalidInput {
-            argument: "user id",
-            ..
-        }))
-    ));
+    assert_invalid(&stream.next().await.unwrap().unwrap_err(), "user id");
     assert!(stream.next().await.is_none());
     let paginator = list.stream();
     assert!(paginator.first_page().await.is_err());
@@ -1532,18 +1462,7 @@ async fn accepted_slug_and_attribute_forms_are_sent() {
 #[tokio::test]
 async fn atlos_export_prints_250_incidents_in_server_order() {
     let server = incident_server(250).await;
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("examples")
-        .join(format!("atlos_export{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: build it with `cargo build --example atlos_export` (cargo test builds it)",
-        binary.display()
-    );
+    let binary = example("atlos_export");
     let uri = server.uri();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new(binary)

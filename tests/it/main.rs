@@ -1,0 +1,35 @@
+//! casefile's integration tests, in one binary: `cargo test --all-features --test it`, or one
+//! module with `cargo test --all-features --test it atlos::`.
+//!
+//! Every test talks HTTP to a real server on 127.0.0.1: wiremock, the `testkit` sandbox, or
+//! `support::local` for tests on a paused clock. Each module keeps the feature gate it needs at
+//! its top; `support` holds what several modules share: ready clients of a mock server,
+//! fixtures, request capture, `assert_invalid`, the digest-protected server and the
+//! example-binary finder.
+
+// Some support helpers serve only the modules of one feature set.
+#[allow(dead_code)]
+mod support;
+
+// The core: transport, paginator, failures, tracing, hostile input.
+mod faults;
+mod paginate;
+mod security;
+mod tracing;
+mod transport;
+
+// One platform each: every operation's exact request and the real servers' answers.
+mod aleph;
+mod aleph_crawl;
+mod aleph_resources;
+mod aleph_transfer;
+mod atlas;
+mod atlos;
+
+// The sandbox, and the examples run as built binaries against it or against wiremock.
+mod aleph_examples;
+mod examples;
+mod progress;
+mod quickstart;
+mod sandbox;
+mod tour;

@@ -13,6 +13,9 @@ mod support;
 
 // The core: transport, paginator, failures, tracing, hostile input.
 mod faults;
+mod hostile_bounds;
+mod hostile_files;
+mod hostile_secrets;
 mod paginate;
 mod security;
 mod tracing;

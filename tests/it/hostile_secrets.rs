@@ -11,8 +11,7 @@ use url::Url;
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-mod digest_support;
-use digest_support::{DigestGate, digest_server};
+use crate::support::digest::{DigestGate, digest_server};
 
 const KEY: &str = "ak-5ecret-aleph-key";
 const TOKEN: &str = "tok-5ecret-archive-token";

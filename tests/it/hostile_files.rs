@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+use crate::support::example;
+
 const KEY: &str = "aleph-key-5e3c";
 
 fn aleph(uri: &str) -> Aleph {
@@ -850,18 +852,6 @@ fn ingest_dir_reads_its_manifest_off_the_runtime() {
     assert!(recorded.contains("\"path\":\"a.txt\""), "{recorded}");
 }
 
-/// The built example binary (`cargo test` builds the examples next to the test binaries).
-fn example(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let binary = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --examples`",
-        binary.display()
-    );
-    binary
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn atlas_export_keeps_hostile_attachment_names_in_its_directory() {

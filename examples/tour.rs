@@ -391,6 +391,19 @@ async fn aleph_tour(
         "collections().bulk(id, entities).chunk_size(1000)",
         format!("{} entities in {} requests", report.entities, report.chunks),
     );
+    // `_bulk` stores each entity under its id signed with the collection's namespace.
+    let first_id =
+        casefile::aleph::namespaced_id(leak.foreign_id.as_deref().unwrap_or_default(), "tour-0")
+            .unwrap_or_default();
+    let first = aleph.entities().get(&first_id).await?;
+    tour.step(
+        "namespaced_id(foreign_id, \"tour-0\"), entities().get(id)",
+        format!(
+            "{} {:?}",
+            first.schema,
+            first.first("name").unwrap_or_default()
+        ),
+    );
     let company = aleph
         .entities()
         .create(
@@ -468,7 +481,7 @@ async fn aleph_tour(
         .create(
             &leak.id,
             NewMapping::new(
-                "tour-0",
+                first_id.clone(),
                 serde_json::json!({"person": {"schema": "Person"}}),
             ),
         )
@@ -485,7 +498,7 @@ async fn aleph_tour(
             &leak.id,
             &mapping.id,
             NewMapping::new(
-                "tour-0",
+                first_id.clone(),
                 serde_json::json!({"people": {"schema": "Person"}}),
             ),
         )

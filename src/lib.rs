@@ -329,6 +329,8 @@ pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(any(feature = "aleph", feature = "testkit"))]
+mod namespace;
 pub mod paginate;
 mod path;
 pub mod progress;

@@ -21,8 +21,16 @@
 //! (`total_type: "eq"`), [`Paginator::concurrency`](crate::Paginator::concurrency) fetches
 //! several pages at once.
 //!
-//! Every empty value (null, `""`, `[]`, `{}`) is left out of Aleph's answers, so every field of
-//! every model is optional or defaulted.
+//! Every empty value (null, `""`, `[]`, `{}`) is left out of the objects in Aleph's answers
+//! (only a listing's envelope keeps `"next": null`, `"previous": null` and `"results": []`),
+//! so every field of every model is optional or defaulted.
+//!
+//! Aleph does not keep the ids of entities written with [`Collections::bulk`] as sent: it signs
+//! each one, and each reference to another entity, with the collection's namespace, so that
+//! `person-1` is stored as `person-1.<signature>`. [`namespaced_id`] computes the stored id from
+//! the collection's `foreign_id`, to read an entity back with [`Entities::get`]. Entity-typed
+//! properties (an `Ownership`'s `owner`) come back as the entities they point at
+//! ([`PropertyValue::Entity`]), and can be written back as read.
 //!
 //! ```no_run
 //! use casefile::aleph::{Category, Client, NewCollection};
@@ -140,6 +148,7 @@ use crate::error::{ApiError, Error, ErrorKind, Result};
 use crate::paginate::{Page, PageToken, Paginator};
 use crate::transport::{Auth, ClientBuilder, RequestBuilder, Transport};
 
+pub use crate::namespace::namespaced_id;
 pub use alerts::{Alert, Alerts, CreateAlert, DeleteAlert, GetAlert, ListAlerts};
 pub use archive::{Archive, Download};
 pub use collections::{

@@ -1,8 +1,13 @@
 //! The Aleph API 2 as a 4.x server answers: `ApiKey` auth where an unknown key silently makes
-//! the caller anonymous, every empty value omitted, offset pages whose `next` URL is built on
-//! another origin (`localhost` instead of `127.0.0.1`) and may lead to an empty page, JSON-lines
-//! streams, multipart ingest answering 201, `_bulk` answering 204, and archive downloads that
-//! redirect to a storage host which refuses requests carrying credentials.
+//! the caller anonymous (any scheme but `Token` carries a key; a `Token` session token does not
+//! verify and is a 401), every empty value omitted from the objects (a listing's envelope keeps
+//! its null `next`/`previous` and empty `results`), offset pages whose `next` URL is built on
+//! another origin (`localhost` instead of `127.0.0.1`) and may lead to an empty page, entity
+//! searches refused without a schema, entity references resolved to nested entities, JSON-lines
+//! streams for writers only, multipart ingest answering 201, `_bulk` answering 204 and storing
+//! each entity under its namespaced id (as `casefile::aleph::namespaced_id` computes it), and
+//! archive downloads that redirect to a storage host which refuses requests carrying
+//! credentials.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +22,20 @@ use serde_json::{Map, Value, json};
 
 use super::seed::{AlephData, aleph_role, naive};
 use super::{Faults, Platform, Shared, credentials, json, lock, query_pairs, raw, segments, sign};
+use crate::namespace::namespaced_id;
+
+/// The fields a streamed entity carries unless `include=` says otherwise
+/// (`aleph/index/entities.py` `PROXY_INCLUDES`).
+const PROXY_INCLUDES: [&str; 8] = [
+    "schema",
+    "properties",
+    "collection_id",
+    "profile_id",
+    "role_id",
+    "mutable",
+    "created_at",
+    "updated_at",
+];
 
 /// Searches cap `offset + limit` at this.
 const WINDOW: usize = 9999;
@@ -42,6 +61,225 @@ const CATEGORIES: &[&str] = &[
     "casefile",
     "other",
 ];
+
+/// Every FollowTheMoney schema with its entity-typed properties, inherited ones included
+/// (followthemoney 3.5.9, the version Aleph 4.1.6 pins; `followthemoney/schema/*.yaml`).
+const SCHEMATA: &[(&str, &[&str])] = &[
+    ("Address", &["addressEntity", "proof"]),
+    ("Airplane", &["addressEntity", "operator", "owner", "proof"]),
+    ("Analyzable", &[]),
+    (
+        "Article",
+        &["addressEntity", "ancestors", "parent", "proof"],
+    ),
+    ("Assessment", &["addressEntity", "author", "proof"]),
+    ("Asset", &["addressEntity", "proof"]),
+    ("Associate", &["associate", "person"]),
+    ("Audio", &["addressEntity", "ancestors", "parent", "proof"]),
+    ("BankAccount", &["addressEntity", "bank", "proof"]),
+    ("Call", &["caller", "receiver"]),
+    (
+        "CallForTenders",
+        &[
+            "addressEntity",
+            "authority",
+            "onBehalfOf",
+            "proof",
+            "tenderers",
+        ],
+    ),
+    ("Company", &["addressEntity", "parent", "proof"]),
+    (
+        "Contract",
+        &["addressEntity", "authority", "project", "proof"],
+    ),
+    ("ContractAward", &["callForTenders", "contract", "supplier"]),
+    ("CourtCase", &["addressEntity", "proof"]),
+    ("CourtCaseParty", &["case", "party"]),
+    ("CryptoWallet", &["addressEntity", "holder", "proof"]),
+    ("Debt", &["creditor", "debtor"]),
+    ("Directorship", &["director", "organization"]),
+    (
+        "Document",
+        &["addressEntity", "ancestors", "parent", "proof"],
+    ),
+    ("Documentation", &["document", "entity"]),
+    (
+        "EconomicActivity",
+        &[
+            "bankAccount",
+            "bankForeign",
+            "bankRub",
+            "contract",
+            "contractHolder",
+            "declarant",
+            "receiver",
+            "sender",
+            "transport",
+        ],
+    ),
+    (
+        "Email",
+        &[
+            "addressEntity",
+            "ancestors",
+            "emitters",
+            "inReplyToEmail",
+            "parent",
+            "proof",
+            "recipients",
+        ],
+    ),
+    ("Employment", &["employee", "employer"]),
+    (
+        "Event",
+        &["addressEntity", "involved", "organizer", "proof"],
+    ),
+    ("Family", &["person", "relative"]),
+    ("Folder", &["addressEntity", "ancestors", "parent", "proof"]),
+    (
+        "HyperText",
+        &["addressEntity", "ancestors", "parent", "proof"],
+    ),
+    ("Identification", &["holder"]),
+    (
+        "Image",
+        &["addressEntity", "ancestors", "parent", "pictured", "proof"],
+    ),
+    ("Interest", &[]),
+    ("Interval", &[]),
+    ("LegalEntity", &["addressEntity", "parent", "proof"]),
+    (
+        "License",
+        &["addressEntity", "authority", "project", "proof"],
+    ),
+    ("Membership", &["member", "organization"]),
+    ("Mention", &["document", "resolved"]),
+    (
+        "Message",
+        &[
+            "addressEntity",
+            "ancestors",
+            "inReplyToMessage",
+            "parent",
+            "proof",
+            "recipientAccount",
+            "recipients",
+            "sender",
+            "senderAccount",
+        ],
+    ),
+    ("Note", &["addressEntity", "entity", "proof"]),
+    ("Occupancy", &["holder", "post"]),
+    ("Organization", &["addressEntity", "parent", "proof"]),
+    ("Ownership", &["asset", "owner"]),
+    (
+        "Package",
+        &["addressEntity", "ancestors", "parent", "proof"],
+    ),
+    ("Page", &["document"]),
+    ("Pages", &["addressEntity", "ancestors", "parent", "proof"]),
+    ("Passport", &["holder"]),
+    (
+        "Payment",
+        &[
+            "beneficiary",
+            "beneficiaryAccount",
+            "contract",
+            "payer",
+            "payerAccount",
+            "project",
+        ],
+    ),
+    ("Person", &["addressEntity", "parent", "proof"]),
+    (
+        "PlainText",
+        &["addressEntity", "ancestors", "parent", "proof"],
+    ),
+    ("Position", &["addressEntity", "organization", "proof"]),
+    ("Post", &["holder"]),
+    ("Project", &["addressEntity", "proof"]),
+    ("ProjectParticipant", &["participant", "project"]),
+    ("PublicBody", &["addressEntity", "parent", "proof"]),
+    ("RealEstate", &["addressEntity", "parent", "proof"]),
+    ("Representation", &["agent", "client"]),
+    ("Sanction", &["entity"]),
+    ("Security", &["addressEntity", "issuer", "proof"]),
+    ("Similar", &["candidate", "match"]),
+    ("Succession", &["predecessor", "successor"]),
+    ("Table", &["addressEntity", "ancestors", "parent", "proof"]),
+    ("TaxRoll", &["taxee"]),
+    ("Thing", &["addressEntity", "proof"]),
+    (
+        "Trip",
+        &[
+            "addressEntity",
+            "endLocation",
+            "involved",
+            "organizer",
+            "proof",
+            "startLocation",
+            "vehicle",
+        ],
+    ),
+    ("UnknownLink", &["object", "subject"]),
+    ("UserAccount", &["addressEntity", "owner", "proof"]),
+    ("Value", &[]),
+    ("Vehicle", &["addressEntity", "operator", "owner", "proof"]),
+    ("Vessel", &["addressEntity", "operator", "owner", "proof"]),
+    ("Video", &["addressEntity", "ancestors", "parent", "proof"]),
+    (
+        "Workbook",
+        &["addressEntity", "ancestors", "parent", "proof"],
+    ),
+];
+
+/// The entity-typed properties of `schema`, or `None` when there is no such schema.
+fn references(schema: &str) -> Option<&'static [&'static str]> {
+    SCHEMATA
+        .iter()
+        .find(|(name, _)| *name == schema)
+        .map(|(_, properties)| *properties)
+}
+
+/// An entity reference as followthemoney reads one (`get_entity_id`): a string, a number, or an
+/// object's `id`.
+fn reference_id(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Object(o) => o.get("id").and_then(reference_id),
+        _ => None,
+    }
+}
+
+/// Entity-typed values as ids: what a client read (nested entities) can be written back as.
+/// With a namespace, every id is signed as `Namespace.apply` does; unsignable values are dropped.
+fn clean_references(fields: &mut Map<String, Value>, namespace: Option<&str>) {
+    let schema = fields
+        .get("schema")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some(names) = references(schema) else {
+        return;
+    };
+    let Some(Value::Object(properties)) = fields.get_mut("properties") else {
+        return;
+    };
+    for name in names {
+        if let Some(Value::Array(values)) = properties.get_mut(*name) {
+            *values = values
+                .iter()
+                .filter_map(reference_id)
+                .filter_map(|id| match namespace {
+                    Some(ns) => namespaced_id(ns, &id),
+                    None => Some(id),
+                })
+                .map(Value::String)
+                .collect();
+        }
+    }
+}
 
 struct State {
     data: AlephData,
@@ -134,17 +372,38 @@ fn ok(value: Value) -> Response {
     json(200, &prune(value))
 }
 
-/// Whether the caller sent the sandbox's API key (otherwise it is anonymous).
-fn signed_in(headers: &HeaderMap, query: &[(String, String)]) -> bool {
-    let header_key = headers
+/// Whether the caller sent the sandbox's API key (otherwise it is anonymous), as
+/// `aleph/views/context.py` `get_authz` reads it: the `Authorization` header, then the `api_key`
+/// parameter. `Token <jwt>` is a session token, and one that does not verify is a 401 (the
+/// sandbox issues none, so none verifies); any other scheme, or none, carries an API key, and a
+/// key that matches nobody leaves the caller anonymous.
+fn signed_in(headers: &HeaderMap, query: &[(String, String)]) -> Result<bool, Response> {
+    let credential = |value: &str| -> Result<bool, Response> {
+        let key = match value.split_once(' ') {
+            Some(("Token", _)) => {
+                return Err(json(
+                    401,
+                    &json!({"status": "error", "errors": "Access token is invalid."}),
+                ));
+            }
+            Some((_, key)) => key,
+            None => value,
+        };
+        Ok(!key.is_empty() && key == credentials::ALEPH_API_KEY)
+    };
+    let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("ApiKey "));
-    let query_key = query
-        .iter()
-        .find(|(k, _)| k == "api_key")
-        .map(|(_, v)| v.as_str());
-    header_key.or(query_key) == Some(credentials::ALEPH_API_KEY)
+        .filter(|v| !v.is_empty());
+    if let Some(value) = header
+        && credential(value)?
+    {
+        return Ok(true);
+    }
+    match query.iter().find(|(k, _)| k == "api_key") {
+        Some((_, value)) if !value.is_empty() => credential(value),
+        _ => Ok(false),
+    }
 }
 
 async fn handle(state: Shared<State>, request: Request) -> Response {
@@ -160,7 +419,10 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
     let Some(path) = segments(&uri, "/api/2/") else {
         return not_found();
     };
-    let user = signed_in(request.headers(), &query);
+    let user = match signed_in(request.headers(), &query) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
     let method = request.method().clone();
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     if let ["collections", id, "ingest"] = path.as_slice() {
@@ -183,9 +445,6 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
-    };
-    let flag = |name: &str, default: bool| {
-        param(name).map_or(default, |v| matches!(v, "true" | "1" | "yes" | "t"))
     };
     match (method, path.as_slice()) {
         (Method::GET, ["collections"]) => {
@@ -250,7 +509,7 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
             if !user && state.data.collections[index]["secret"] == true {
                 return forbidden();
             }
-            state.collection_route(index, method, rest, &query, body, flag("safe", true))
+            state.collection_route(index, method, rest, &query, body, user)
         }
         (Method::GET, ["entities"]) => {
             let q = param("q").map(str::to_lowercase);
@@ -266,6 +525,10 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
                 wanted("filter:schema"),
                 wanted("filter:collection_id"),
             );
+            // `aleph/search/__init__.py` `EntitiesQuery.get_index`: the schema picks the index.
+            if schema.is_empty() && schemata.is_empty() {
+                return error(400, "No schema is specified for the query.");
+            }
             let visible: Vec<String> = state
                 .data
                 .collections
@@ -295,7 +558,7 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
                             .is_some_and(|c| c.to_lowercase().contains(q))
                     })
                 })
-                .map(|e| state.entity_view(e))
+                .map(|e| state.entity_view(e, user))
                 .collect();
             state.listing("entities", items, &query, true)
         }
@@ -315,8 +578,12 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
             };
             let mut fields = fields;
             fields.remove("id");
+            if let Err(response) = check_schema(&fields) {
+                return response;
+            }
+            clean_references(&mut fields, None);
             match state.upsert(&collection, fields) {
-                Ok(id) => state.entity_response(&id),
+                Ok(id) => state.entity_response(&id, user),
                 Err(response) => response,
             }
         }
@@ -334,14 +601,18 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
                 return forbidden();
             }
             match method {
-                Method::GET => state.entity_response(id),
+                Method::GET => state.entity_response(id, user),
                 Method::POST | Method::PUT => {
                     let Some(Value::Object(mut fields)) = body else {
                         return validation("schema", "Missing data for required field.");
                     };
                     fields.insert("id".into(), json!(id));
+                    if let Err(response) = check_schema(&fields) {
+                        return response;
+                    }
+                    clean_references(&mut fields, None);
                     match state.upsert(&collection, fields) {
-                        Ok(id) => state.entity_response(&id),
+                        Ok(id) => state.entity_response(&id, user),
                         Err(response) => response,
                     }
                 }
@@ -473,6 +744,19 @@ fn check_collection(fields: &Map<String, Value>) -> Result<(), Response> {
     Ok(())
 }
 
+/// An entity's `schema` is a FollowTheMoney schema (`aleph/validation/formats.py`
+/// `check_schema`, reported by jsonschema as `'<value>' is not a 'schema'`).
+fn check_schema(fields: &Map<String, Value>) -> Result<(), Response> {
+    match fields.get("schema").and_then(Value::as_str) {
+        None | Some("") => Err(validation("schema", "Missing data for required field.")),
+        Some(schema) if references(schema).is_none() => Err(validation(
+            "schema",
+            &format!("'{schema}' is not a 'schema'"),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 /// `filter:<field>=<value>` on a collection's top-level fields.
 fn filters_match(collection: &Value, query: &[(String, String)]) -> bool {
     query
@@ -515,7 +799,43 @@ impl State {
         })
     }
 
-    fn entity_view(&self, entity: &Value) -> Value {
+    /// An entity as `EntitySerializer` writes it: the entity-typed properties resolved to the
+    /// entities they point at, each marked `shallow` and itself not resolved further
+    /// (`aleph/views/serializers.py`); a reference the caller cannot read, or to nothing, stays
+    /// an id.
+    fn entity_view(&self, entity: &Value, user: bool) -> Value {
+        let mut view = self.shallow_view(entity);
+        let schema = entity["schema"].as_str().unwrap_or_default();
+        let Some(properties) = view["properties"].as_object_mut() else {
+            return view;
+        };
+        for name in references(schema).unwrap_or_default() {
+            let Some(Value::Array(values)) = properties.get_mut(*name) else {
+                continue;
+            };
+            for value in values.iter_mut() {
+                let target = value.as_str().and_then(|id| self.find_entity(id));
+                let Some((collection, target)) = target else {
+                    continue;
+                };
+                let readable = user
+                    || self
+                        .data
+                        .collections
+                        .iter()
+                        .any(|c| c["id"] == collection.as_str() && c["secret"] != true);
+                if readable {
+                    let mut nested = self.shallow_view(&target);
+                    nested["shallow"] = json!(true);
+                    *value = nested;
+                }
+            }
+        }
+        view
+    }
+
+    /// An entity with its collection and links, its properties as stored.
+    fn shallow_view(&self, entity: &Value) -> Value {
         let id = entity["id"].as_str().unwrap_or_default();
         let mut view = entity.clone();
         if let Some(object) = view.as_object_mut() {
@@ -540,9 +860,9 @@ impl State {
         view
     }
 
-    fn entity_response(&self, id: &str) -> Response {
+    fn entity_response(&self, id: &str, user: bool) -> Response {
         match self.find_entity(id) {
-            Some((_, entity)) => ok(self.entity_view(&entity)),
+            Some((_, entity)) => ok(self.entity_view(&entity, user)),
             None => not_found(),
         }
     }
@@ -653,11 +973,16 @@ impl State {
         });
         let previous = (offset > 0).then(|| link(offset.saturating_sub(limit)));
         let pages = if limit == 0 { 0 } else { total.div_ceil(limit) };
-        ok(json!({
-            "status": "ok", "results": results, "total": total, "total_type": total_type,
-            "page": offset.checked_div(limit).unwrap_or(0) + 1, "pages": pages, "limit": limit, "offset": offset,
-            "next": next, "previous": previous,
-        }))
+        // The envelope keeps its empty values (`aleph/search/result.py` `QueryResult.to_dict`):
+        // `"next": null`, `"previous": null`, `"results": []`; only the items are pruned.
+        json(
+            200,
+            &json!({
+                "status": "ok", "results": results, "total": total, "total_type": total_type,
+                "page": offset.checked_div(limit).unwrap_or(0) + 1, "pages": pages, "limit": limit, "offset": offset,
+                "next": next, "previous": previous,
+            }),
+        )
     }
 
     fn collection_route(
@@ -667,7 +992,7 @@ impl State {
         rest: &[&str],
         query: &[(String, String)],
         body: Option<Value>,
-        _safe: bool,
+        user: bool,
     ) -> Response {
         let id = self.data.collections[index]["id"]
             .as_str()
@@ -709,28 +1034,84 @@ impl State {
                     Some(item @ Value::Object(_)) => vec![item],
                     _ => return error(400, "Invalid JSON body."),
                 };
+                // `aleph/logic/processing.py` `bulk_write`: each entity is signed with the
+                // collection's namespace (`collection.ns.apply`, keyed with its foreign id),
+                // its references too; one that cannot be signed has no id and stops the load.
+                let namespace = self.data.collections[index]["foreign_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
                 for entity in entities {
-                    let Value::Object(fields) = entity else {
+                    let Value::Object(mut fields) = entity else {
                         return error(400, "Each entity must be an object.");
                     };
+                    let schema = fields.get("schema").and_then(Value::as_str);
+                    if schema.and_then(references).is_none() {
+                        return json(
+                            400,
+                            &json!({"status": "error", "message": "No schema for entity.", "errors": null}),
+                        );
+                    }
+                    let signed = fields
+                        .get("id")
+                        .and_then(reference_id)
+                        .and_then(|plain| namespaced_id(&namespace, &plain));
+                    let Some(signed) = signed else {
+                        let mut errors = fields.clone();
+                        errors.insert("id".into(), Value::Null);
+                        errors.entry("properties").or_insert_with(|| json!({}));
+                        return json(
+                            400,
+                            &json!({"status": "error", "message": "No ID for entity", "errors": errors}),
+                        );
+                    };
+                    fields.insert("id".into(), Value::String(signed));
+                    clean_references(&mut fields, Some(&namespace));
                     if let Err(response) = self.upsert(&id, fields) {
                         return response;
                     }
                 }
                 empty(204)
             }
+            // `aleph/views/stream_api.py`: write access to the collection, lines are the
+            // indexed documents (`aleph/index/entities.py` `format_proxy`: an integer
+            // `collection_id`) cut to `include=` or `PROXY_INCLUDES`, plus the id.
             (Method::GET, ["_stream"]) => {
-                let schemata: Vec<&str> = query
-                    .iter()
-                    .filter(|(k, _)| k == "schema")
-                    .map(|(_, v)| v.as_str())
-                    .collect();
+                if !user || !self.can_write(&id) {
+                    return forbidden();
+                }
+                let wanted = |key: &str| -> Vec<&str> {
+                    query
+                        .iter()
+                        .filter(|(k, _)| k == key)
+                        .map(|(_, v)| v.as_str())
+                        .collect()
+                };
+                let schemata = wanted("schema");
+                let mut includes = wanted("include");
+                if includes.is_empty() {
+                    includes = PROXY_INCLUDES.to_vec();
+                }
                 let lines: String = self
                     .entities_of(&id)
                     .into_iter()
                     .flatten()
                     .filter(|e| schemata.is_empty() || schemata.iter().any(|s| e["schema"] == *s))
-                    .map(|e| format!("{}\n", prune(e.clone())))
+                    .map(|e| {
+                        let mut line = Map::new();
+                        line.insert("id".into(), e["id"].clone());
+                        for field in &includes {
+                            let value = match *field {
+                                "collection_id" => json!(id.parse::<u64>().ok()),
+                                "mutable" => json!(false),
+                                other => e.get(other).cloned().unwrap_or(Value::Null),
+                            };
+                            if !value.is_null() {
+                                line.insert((*field).to_owned(), value);
+                            }
+                        }
+                        format!("{}\n", Value::Object(line))
+                    })
                     .collect();
                 raw(200, "application/json+stream", lines)
             }
@@ -834,6 +1215,13 @@ impl State {
         }
     }
 
+    /// Whether the sandbox's user may write to the collection.
+    fn can_write(&self, collection: &str) -> bool {
+        self.permissions
+            .iter()
+            .any(|(c, r, _, write)| c == collection && r == "3" && *write)
+    }
+
     fn permissions_view(&self, collection: &str) -> Response {
         let results: Vec<Value> = ROLES
             .iter()
@@ -928,7 +1316,9 @@ async fn ingest(state: &Shared<State>, collection: &str, request: Request) -> Re
     let mut properties = json!({});
     let string = |k: &str| meta.get(k).and_then(Value::as_str).map(str::to_owned);
     let file_name = string("file_name").or_else(|| file.as_ref().map(|(n, _)| n.clone()));
-    properties["fileName"] = json!([file_name]);
+    if let Some(file_name) = file_name {
+        properties["fileName"] = json!([file_name]);
+    }
     if let Some(title) = string("title") {
         properties["title"] = json!([title]);
     }

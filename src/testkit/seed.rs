@@ -333,9 +333,22 @@ pub(super) fn aleph(seed: u64, per_collection: &[usize]) -> AlephData {
             "team": [aleph_role("3", "user", "Test Analyst", "Test Analyst")],
             "writeable": true,
         }));
-        let entities = (0..count)
+        let mut entities: Vec<Value> = (0..count)
             .map(|n| aleph_entity(&mut rng, &id, n, at))
             .collect();
+        // Every eighth entity is an Ownership: of the Company six before it by the Person four
+        // before it, so that entity-typed properties (resolved to nested entities when read,
+        // `aleph/views/serializers.py` `EntitySerializer`) are part of the seed.
+        for n in (7..entities.len()).step_by(8) {
+            let (owner, asset) = (entities[n - 4]["id"].clone(), entities[n - 6]["id"].clone());
+            let ownership = &mut entities[n];
+            ownership["schema"] = json!("Ownership");
+            ownership["caption"] = Value::Null;
+            ownership["properties"] = json!({
+                "owner": [owner], "asset": [asset],
+                "percentage": [format!("{}", 10 + n % 90)], "role": ["shareholder"],
+            });
+        }
         data.entities.push((id, entities));
     }
     for (n, query) in ["coal mine", "grain exports", "Meridian Metals"]

@@ -852,7 +852,6 @@ fn ingest_dir_reads_its_manifest_off_the_runtime() {
     assert!(recorded.contains("\"path\":\"a.txt\""), "{recorded}");
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn atlas_export_keeps_hostile_attachment_names_in_its_directory() {
     let names = [

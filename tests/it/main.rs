@@ -35,4 +35,5 @@ mod examples;
 mod progress;
 mod quickstart;
 mod sandbox;
+mod sandbox_fidelity;
 mod tour;

@@ -158,7 +158,8 @@
 //!
 //! Every operation returns [`Result<T>`](Result) with one [`Error`] type. A server's refusal is
 //! [`Error::Api`] with an [`ApiError`]: the status, a classified [`ErrorKind`], the server's own
-//! message and field errors, its `Retry-After`, and the method and URL (secrets removed). An
+//! message and field errors, its `Retry-After`, and the method and URL (the query's values
+//! elided, no userinfo). An
 //! argument casefile can check is refused with [`Error::InvalidInput`] before anything is sent.
 //!
 //! ```
@@ -183,9 +184,16 @@
 //! A request is sent again only when that cannot do harm: connection failures and `429` for
 //! every method, timeouts, dropped bodies and `500/502/503/504` only for idempotent ones, with
 //! jittered exponential waits, `Retry-After` honoured up to a cap, and a budget on the total wait
-//! ([`RetryPolicy`]). A client-side [`RateLimit`] keeps a long job under a server's quota instead
-//! of bouncing off it (Atlas clients default to the server's 100 requests a minute). Every
-//! platform builder takes the same settings:
+//! ([`RetryPolicy`]). That one loop in the transport does all retrying, also for the operations
+//! that are safe to send again though their method is `POST` (an Aleph `_bulk` chunk, an ingest
+//! with a `foreign_id`). A client-side [`RateLimit`] keeps a long job under a server's quota
+//! instead of bouncing off it (Atlas clients default to the server's 100 requests a minute).
+//!
+//! Time and memory are bounded whatever the server does: the idle timeout (60 s by default) ends a
+//! call when no byte moved in either direction, so a slow upload that keeps moving is never cut;
+//! an optional total timeout bounds a whole call with its retries; bodies are read only up to
+//! `max_body_size` (256 MiB) and JSON lines up to `max_line_length` (64 MiB), past which the call
+//! ends with [`Error::Limit`]. Every platform builder takes the same settings:
 //!
 //! ```
 //! # #[cfg(feature = "aleph")]
@@ -198,7 +206,7 @@
 //!     .api_key("…")
 //!     .retry(RetryPolicy::default().max_retries(8).budget(Duration::from_secs(600)))
 //!     .rate_limit(RateLimit::new(30, Duration::from_secs(60)))
-//!     .read_timeout(Duration::from_secs(300))
+//!     .idle_timeout(Duration::from_secs(300))
 //!     .user_agent("my-archiver/1.2")
 //!     .build()?;
 //! # Ok(()) }

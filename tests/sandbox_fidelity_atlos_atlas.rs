@@ -1,0 +1,521 @@
+//! The Atlos and Atlas sandboxes answer as the real servers do (issue 15, items 8–13).
+//!
+//! Each test talks raw HTTP (reqwest) to `casefile::testkit::Sandbox`, so what is checked is the
+//! sandbox's wire behaviour, not what casefile's client makes of it. The Atlos behaviour is read
+//! from atlosdotorg/atlos (`platform/lib/...`, cited per test); the Atlas behaviour from the seed
+//! documents (001: REST conventions, 003: attachments) and /work/shared/API-NOTES.md.
+#![cfg(feature = "testkit")]
+
+use casefile::testkit::Sandbox;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `{atlos}/api/v2/{path}`.
+fn v2(s: &Sandbox, path: &str) -> String {
+    format!("{}/api/v2/{path}", s.atlos_url())
+}
+
+fn bearer(s: &Sandbox) -> String {
+    format!("Bearer {}", s.atlos_token())
+}
+
+async fn get_json(s: &Sandbox, path: &str) -> (StatusCode, Value) {
+    let r = http()
+        .get(v2(s, path))
+        .header("authorization", bearer(s))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+async fn post_json(s: &Sandbox, path: &str, body: Value) -> (StatusCode, Value) {
+    let r = http()
+        .post(v2(s, path))
+        .header("authorization", bearer(s))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+/// A status and a body that is an HTML page, not JSON.
+async fn html_status(r: reqwest::Response) -> (StatusCode, String, String) {
+    let status = r.status();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = r.text().await.unwrap();
+    assert!(
+        serde_json::from_str::<Value>(&text).is_err(),
+        "a JSON body where the real server sends HTML: {text}"
+    );
+    (status, ct, text)
+}
+
+/// The newest incident's slug and its first source material's id.
+async fn an_incident(s: &Sandbox) -> (String, String) {
+    let (_, page) = get_json(s, "incidents").await;
+    let incident = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| !i["source_material"].as_array().unwrap().is_empty())
+        .unwrap()
+        .clone();
+    (
+        incident["slug"].as_str().unwrap().to_owned(),
+        incident["source_material"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+/// Item 8. The update encoder (`platform/lib/platform/updates/update.ex`, `defimpl Jason.Encoder`)
+/// maps both `old_value` and `new_value` to the key `:new_value`, so no `old_value` key is ever
+/// sent, and which of the two values survives depends on map iteration order. Attribute changes
+/// are stored as `{"_combined": true, <schema field or custom attribute id>: value}`
+/// (`platform/lib/platform/updates.ex`, `_change_from_attributes_changeset`).
+#[tokio::test]
+async fn atlos_updates_have_no_old_value_and_a_combined_new_value() {
+    let s = Sandbox::builder().incidents(20).start().await.unwrap();
+    let (slug, _) = an_incident(&s).await;
+    let (_, page) = get_json(&s, "incidents").await;
+    let before = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["slug"] == slug.as_str())
+        .unwrap()["attr_status"]
+        .clone();
+    let new = if before == "Completed" {
+        "Cancelled"
+    } else {
+        "Completed"
+    };
+    let (status, _) = post_json(
+        &s,
+        &format!("update/{slug}/status"),
+        json!({"value": new, "message": "checked"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let priority = "74d49ba8-6bc8-4305-afb8-e15a0fdb28fd";
+    let (status, _) = post_json(
+        &s,
+        &format!("update/{slug}/{priority}"),
+        json!({"value": "High"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (_, updates) = get_json(&s, &format!("updates?slug={slug}")).await;
+    let updates = updates["results"].as_array().unwrap();
+    for u in updates {
+        assert!(
+            !u.as_object().unwrap().contains_key("old_value"),
+            "old_value sent: {u}"
+        );
+        assert!(u.as_object().unwrap().contains_key("new_value"), "{u}");
+    }
+    let custom = &updates[0]["new_value"];
+    assert_eq!(updates[0]["modified_attribute"], priority);
+    assert_eq!(custom["_combined"], true, "{custom}");
+    assert!(
+        custom[priority] == "High" || custom[priority].is_null(),
+        "{custom}"
+    );
+    let change = &updates[1]["new_value"];
+    assert_eq!(updates[1]["modified_attribute"], "status");
+    assert_eq!(change["_combined"], true, "{change}");
+    assert!(
+        change["attr_status"] == new || change["attr_status"] == before,
+        "{change}"
+    );
+    assert_eq!(change.as_object().unwrap().len(), 2, "{change}");
+    // Creations and comments carry the default, JSON null.
+    let (_, all) = get_json(&s, "updates").await;
+    let created = all["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["type"] == "create")
+        .unwrap();
+    assert_eq!(created["new_value"], Value::Null);
+    assert!(!created.as_object().unwrap().contains_key("old_value"));
+}
+
+/// Item 9. `Material.MediaSearch.changeset` casts `attr_status`, `attr_tags` and
+/// `attr_sensitive` as `{:array, :string}` (`platform/lib/platform/material/media_search.ex`):
+/// a bare `attr_status=To Do` fails the cast and the filter is silently dropped.
+#[tokio::test]
+async fn atlos_array_filters_without_brackets_are_ignored() {
+    let s = Sandbox::builder().incidents(60).start().await.unwrap();
+    let ids = |page: &Value| -> Vec<String> {
+        page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, all) = get_json(&s, "incidents").await;
+    let (_, bare) = get_json(&s, "incidents?attr_status=Completed").await;
+    assert_eq!(ids(&bare), ids(&all));
+    let (_, bare) = get_json(&s, "incidents?attr_sensitive=Graphic%20Violence").await;
+    assert_eq!(ids(&bare), ids(&all));
+    // The `[]` form filters.
+    let (_, filtered) = get_json(&s, "incidents?attr_status[]=Completed").await;
+    let filtered = filtered["results"].as_array().unwrap();
+    assert!(!filtered.is_empty() && filtered.len() < all["results"].as_array().unwrap().len());
+    assert!(filtered.iter().all(|i| i["attr_status"] == "Completed"));
+}
+
+/// Item 10. `create_media_version` (`platform/lib/platform_web/controllers/api/api_v2_controller.ex`)
+/// always creates `status: :pending`, sets `upload_type: :direct` only when `params["archive"] ==
+/// "true"` (else `:user_provided`), and matches `{:ok, version} = ...`: with `archive=true` and no
+/// `url` the changeset fails ("You must provide a URL to archive.",
+/// `platform/lib/platform/material/media_version.ex`) and the match crashes with a 500.
+#[tokio::test]
+async fn atlos_new_source_material_is_pending_and_direct_only_for_the_string_true() {
+    let s = Sandbox::builder().incidents(5).start().await.unwrap();
+    let (slug, _) = an_incident(&s).await;
+    let path = format!("source_material/new/{slug}");
+    for (body, upload_type) in [
+        (json!({"url": "https://example.org/a"}), "user_provided"),
+        (
+            json!({"url": "https://example.org/b", "archive": true}),
+            "user_provided",
+        ),
+        (
+            json!({"url": "https://example.org/c", "archive": "True"}),
+            "user_provided",
+        ),
+        (
+            json!({"url": "https://example.org/d", "archive": "true"}),
+            "direct",
+        ),
+        (json!({}), "user_provided"),
+    ] {
+        let (status, created) = post_json(&s, &path, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let result = &created["result"];
+        assert_eq!(
+            (result["status"].as_str(), result["upload_type"].as_str()),
+            (Some("pending"), Some(upload_type)),
+            "{body}"
+        );
+    }
+    let r = http()
+        .post(v2(&s, &path))
+        .header("authorization", bearer(&s))
+        .json(&json!({"archive": "true"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, _) = html_status(r).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+/// Item 11, malformed requests. Ids are cast by Ecto (`Material.get_media_version` →
+/// `Repo.get`), and a non-UUID raises `Ecto.Query.CastError`, rendered as 400 by the error view
+/// (`platform/lib/platform_web/views/error_view.ex`, an HTML page). An unparseable JSON body is
+/// refused by `Plug.Parsers` in the endpoint (`platform/lib/platform_web/endpoint.ex`) with 400,
+/// before routing and before the token is checked. Unknown routes raise `NoRouteError` (404)
+/// before the `:check_api_token` pipeline runs (`platform/lib/platform_web/router.ex`).
+#[tokio::test]
+async fn atlos_malformed_requests_get_the_real_statuses_as_html() {
+    let s = Sandbox::builder().incidents(5).start().await.unwrap();
+    let (slug, _) = an_incident(&s).await;
+    let c = http();
+    for (method, path) in [
+        ("GET", "source_material/not-a-uuid"),
+        ("POST", "source_material/metadata/12345/ns"),
+        ("POST", "source_material/upload/abc"),
+    ] {
+        let r = c
+            .request(method.parse().unwrap(), v2(&s, path))
+            .header("authorization", bearer(&s))
+            .json(&json!({"metadata": {}}))
+            .send()
+            .await
+            .unwrap();
+        let (status, ct, _) = html_status(r).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(ct.starts_with("text/html"), "{path}: {ct}");
+    }
+    // Invalid JSON: 400 even without a token.
+    let r = c
+        .post(v2(&s, &format!("add_comment/{slug}")))
+        .header("content-type", "application/json")
+        .body("{\"message\": ")
+        .send()
+        .await
+        .unwrap();
+    let (status, _, _) = html_status(r).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Unknown routes and wrong methods: 404 HTML, with or without a token.
+    for auth in [None, Some(bearer(&s))] {
+        for (method, path) in [("GET", "nothing/here"), ("DELETE", "incidents")] {
+            let mut request = c.request(method.parse().unwrap(), v2(&s, path));
+            if let Some(a) = &auth {
+                request = request.header("authorization", a);
+            }
+            let (status, _, _) = html_status(request.send().await.unwrap()).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        }
+    }
+    // A JSON body that is not an object is kept under `_json` (Plug.Parsers.JSON), which
+    // `create_media` then names as an unknown attribute.
+    let (status, body) = post_json(&s, "incidents/new", json!(["a"])).await;
+    assert_eq!(
+        (status, &body),
+        (
+            StatusCode::UNAUTHORIZED,
+            &json!({"error": "unknown attributes: [\"_json\"]"})
+        )
+    );
+}
+
+/// Item 11, error texts: each is the one `api_v2_controller.ex` writes for that action, in the
+/// order it checks (`update` checks `value` before the incident, `add_comment` the incident before
+/// the message), and changeset errors are objects (`render_changeset_errors`). `metadata` is
+/// stored as sent, `null` included (`Map.put(media_version.metadata || %{}, namespace, metadata)`),
+/// and the seeded source material includes rows whose `metadata` is `null`.
+#[tokio::test]
+async fn atlos_errors_are_the_controllers_texts() {
+    let s = Sandbox::builder().incidents(40).start().await.unwrap();
+    let (slug, media) = an_incident(&s).await;
+    let missing = "0b7e6d1c-4a2f-4f0e-9a51-3c2d1e0f9a8b";
+    let cases: Vec<(&str, String, Value, Value)> = vec![
+        (
+            "GET",
+            format!("source_material/{missing}"),
+            json!({}),
+            json!("media version not found or unauthorized"),
+        ),
+        (
+            "POST",
+            format!("source_material/metadata/{missing}/ns"),
+            json!({"metadata": {}}),
+            json!("media version not found or unauthorized"),
+        ),
+        (
+            "POST",
+            "source_material/new/ZZZZZZ".into(),
+            json!({"url": "https://example.org"}),
+            json!("incident not found or unauthorized"),
+        ),
+        (
+            "GET",
+            "updates?slug=ZZZZZZ".into(),
+            json!({}),
+            json!("media not found"),
+        ),
+        (
+            "POST",
+            "update/ZZZZZZ/status".into(),
+            json!({}),
+            json!("value not provided"),
+        ),
+        (
+            "POST",
+            "update/ZZZZZZ/status".into(),
+            json!({"value": "To Do"}),
+            json!("incident not found"),
+        ),
+        (
+            "POST",
+            format!("update/{slug}/colour"),
+            json!({"value": "red"}),
+            json!("attribute not found"),
+        ),
+        (
+            "POST",
+            "add_comment/ZZZZZZ".into(),
+            json!({}),
+            json!("incident not found"),
+        ),
+        (
+            "POST",
+            format!("add_comment/{slug}"),
+            json!({}),
+            json!("message not provided"),
+        ),
+        (
+            "POST",
+            format!("add_comment/{slug}"),
+            json!({"message": ""}),
+            json!({"explanation": "A comment is required to post"}),
+        ),
+        (
+            "POST",
+            "incidents/new".into(),
+            json!({"description": "x", "sensitive": ["Not Sensitive"], "colour": "red"}),
+            json!("unknown attributes: [\"colour\"]"),
+        ),
+    ];
+    for (method, path, body, error) in cases {
+        let mut request = http()
+            .request(method.parse().unwrap(), v2(&s, &path))
+            .header("authorization", bearer(&s));
+        if method == "POST" {
+            request = request.json(&body);
+        }
+        let r = request.send().await.unwrap();
+        let status = r.status();
+        let answer: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, answer),
+            (StatusCode::UNAUTHORIZED, json!({ "error": error })),
+            "{method} {path} {body}"
+        );
+    }
+    // No `metadata`: stored as null, not refused.
+    let (status, set) = post_json(
+        &s,
+        &format!("source_material/metadata/{media}/tool"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let metadata = set["result"]["metadata"].as_object().unwrap();
+    assert!(metadata.contains_key("tool") && metadata["tool"].is_null());
+    // Some seeded source material has `metadata: null`.
+    let (_, listed) = get_json(&s, "source_material").await;
+    assert!(
+        listed["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["metadata"].is_null())
+    );
+}
+
+/// One multipart body: `title` (if any) and a file part without a Content-Type, as Python
+/// `requests` sends `files={"file": (name, fileobj)}`.
+fn multipart(title: Option<&str>, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "casefileFidelityBoundary7d1e";
+    let mut body = Vec::new();
+    if let Some(title) = title {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n{title}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Item 12. `upload_media_version_file` reads `params["title"]` (Phoenix merges the query string
+/// and the body into `params`, as auto-archiver's `atlos_feeder_db_storage.py` relies on with
+/// `params={"title": ...}`), takes the mime type from the file name's extension
+/// (`MIME.from_path`), and the artifact's `access_url` is a signed URL on the storage host
+/// (`Material.media_version_artifact_location`, `signed: true`) that downloads the file.
+#[tokio::test]
+async fn atlos_upload_keeps_a_query_title_and_serves_its_access_url() {
+    let s = Sandbox::builder().incidents(5).start().await.unwrap();
+    let (_, media) = an_incident(&s).await;
+    let bytes = b"\x00\x00\x00\x18ftypmp42 not really a video";
+    let (ct, body) = multipart(None, "clip.MP4", bytes);
+    let r = http()
+        .post(v2(
+            &s,
+            &format!("source_material/upload/{media}?title=From%20the%20query"),
+        ))
+        .header("authorization", bearer(&s))
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let uploaded: Value = r.json().await.unwrap();
+    let artifact = uploaded["result"]["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "upload")
+        .unwrap()
+        .clone();
+    assert_eq!(artifact["title"], "From the query");
+    assert_eq!(artifact["mime_type"], "video/mp4");
+    assert_eq!(artifact["file_size"], bytes.len());
+    // The body's title wins over the query's; an unknown extension is octet-stream.
+    let (ct, body) = multipart(Some("From the body"), "notes.zzz", b"x");
+    let r = http()
+        .post(v2(&s, &format!("source_material/upload/{media}?title=q")))
+        .header("authorization", bearer(&s))
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let again: Value = r.json().await.unwrap();
+    let last = again["result"]["artifacts"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap();
+    assert_eq!(
+        (last["title"].as_str(), last["mime_type"].as_str()),
+        (Some("From the body"), Some("application/octet-stream"))
+    );
+    // The access URL downloads the bytes, without the API token.
+    let url = artifact["access_url"].as_str().unwrap();
+    let download = http().get(url).send().await.unwrap();
+    assert_eq!(download.status(), StatusCode::OK, "{url}");
+    assert_eq!(download.bytes().await.unwrap().as_ref(), bytes);
+    // A tampered signature is refused.
+    let forged = url.replace("sig=", "sig=0");
+    assert_eq!(
+        http().get(&forged).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    // Seeded artifacts download too, with the size and hash they announce.
+    let (_, listed) = get_json(&s, "source_material").await;
+    let seeded = listed["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["artifacts"].as_array().unwrap().clone())
+        .find(|a| a["type"] != "upload")
+        .unwrap();
+    let got = http()
+        .get(seeded["access_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(seeded["file_size"], got.len());
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(&got)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(seeded["file_hash_sha256"], hash.as_str());
+}

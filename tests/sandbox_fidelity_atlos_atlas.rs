@@ -519,3 +519,201 @@ async fn atlos_upload_keeps_a_query_title_and_serves_its_access_url() {
         .collect();
     assert_eq!(seeded["file_hash_sha256"], hash.as_str());
 }
+
+/// The parameters of the `WWW-Authenticate: Digest ...` challenge of an unauthenticated request.
+async fn atlas_challenge(s: &Sandbox, path: &str) -> std::collections::HashMap<String, String> {
+    let r = http()
+        .get(format!("{}{path}", s.atlas_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let header = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    let rest = header.strip_prefix("Digest ").unwrap();
+    rest.split(", ")
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+        .collect()
+}
+
+fn hex_digest(algorithm: &str, data: &str) -> String {
+    use sha2::Digest;
+    let bytes: Vec<u8> = if algorithm == "SHA-256" {
+        sha2::Sha256::digest(data.as_bytes()).to_vec()
+    } else {
+        md5::Md5::digest(data.as_bytes()).to_vec()
+    };
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An RFC 7616 `Authorization: Digest` header for GET `uri`, signed with `algorithm`.
+fn digest_header(
+    s: &Sandbox,
+    challenge: &std::collections::HashMap<String, String>,
+    algorithm: &str,
+    uri: &str,
+    cnonce: &str,
+) -> String {
+    let (user, key) = s.atlas_digest();
+    let realm = &challenge["realm"];
+    let nonce = &challenge["nonce"];
+    let ha1 = hex_digest(algorithm, &format!("{user}:{realm}:{key}"));
+    let ha2 = hex_digest(algorithm, &format!("GET:{uri}"));
+    let response = hex_digest(
+        algorithm,
+        &format!("{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}"),
+    );
+    format!(
+        r#"Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", algorithm={algorithm}, response="{response}", qop=auth, nc=00000001, cnonce="{cnonce}", opaque="{}""#,
+        challenge["opaque"]
+    )
+}
+
+/// Item 13, digest. The challenge names one algorithm (`algorithm=MD5`); RFC 7616 §3.4 has the
+/// client answer with that algorithm, and a response computed with another is refused with a
+/// fresh challenge, even when it is otherwise correct.
+#[tokio::test]
+async fn atlas_refuses_a_digest_signed_with_another_algorithm() {
+    let s = Sandbox::builder().attachments(4).start().await.unwrap();
+    let uri = "/api/v1/attachments";
+    let challenge = atlas_challenge(&s, uri).await;
+    assert_eq!(challenge["algorithm"], "MD5");
+    let send = |header: String| {
+        http()
+            .get(format!("{}{uri}", s.atlas_url()))
+            .header("authorization", header)
+            .send()
+    };
+    let r = send(digest_header(&s, &challenge, "SHA-256", uri, "c1"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers().contains_key("www-authenticate"));
+    // The same request signed with the challenge's algorithm passes.
+    let r = send(digest_header(&s, &challenge, "MD5", uri, "c2"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// Item 13, validation. Seed 003 (`POST /annotations`): every bbox object requires `tags` (an
+/// object of string or boolean values) and `label` (a string); `GET /attachments` takes
+/// `session_id` as a UUID. Invalid fields are a 400 with the 001 error body
+/// (`{error, reason, detail, errorCode, parameters}`).
+#[tokio::test]
+async fn atlas_refuses_bbox_without_tags_or_label_and_a_non_uuid_session() {
+    let s = Sandbox::builder().attachments(4).start().await.unwrap();
+    let token = format!("Bearer {}", s.atlas_token());
+    let list: Value = http()
+        .get(format!("{}/api/v1/attachments", s.atlas_url()))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let attachment = list["items"][0]["attachment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let good = json!({"tags": {"kind": "peak", "verified": true}, "label": "Peak",
+                      "x": 10, "y": 10, "width": 20, "height": 20});
+    let without = |key: &str| {
+        let mut b = good.clone();
+        b.as_object_mut().unwrap().remove(key);
+        b
+    };
+    let mut bad_tags = good.clone();
+    bad_tags["tags"] = json!({"n": 3});
+    let mut bad_label = good.clone();
+    bad_label["label"] = json!(7);
+    let post = |bbox: Value| {
+        http()
+            .post(format!("{}/api/v1/annotations", s.atlas_url()))
+            .header("authorization", &token)
+            .json(
+                &json!({"attachment_id": attachment, "annotation_type": "bbox",
+                "annotation_content": {"page_width": 100, "page_height": 100, "page_number": 0,
+                                       "content": [bbox]}}),
+            )
+            .send()
+    };
+    for bbox in [without("tags"), without("label"), bad_tags, bad_label] {
+        let r = post(bbox.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bbox}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], 400, "{body}");
+        assert!(
+            body["errorCode"].is_string() && body["detail"].is_string(),
+            "{body}"
+        );
+    }
+    assert_eq!(post(good).await.unwrap().status(), StatusCode::OK);
+
+    let r = http()
+        .get(format!(
+            "{}/api/v1/attachments?session_id=not-a-uuid",
+            s.atlas_url()
+        ))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (body["error"].as_u64(), body["parameters"].clone()),
+        (Some(400), json!(["session_id"])),
+        "{body}"
+    );
+    let session = "5b0c1e2d-3f4a-4b5c-8d6e-7f8091a2b3c4";
+    let r = http()
+        .get(format!(
+            "{}/api/v1/attachments?session_id={session}",
+            s.atlas_url()
+        ))
+        .header("authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// Item 13, envelope. Seed 001: the envelope is for clients that cannot read status codes or
+/// headers, but a digest challenge lives in the 401 and its `WWW-Authenticate` header, so
+/// `envelope=true` never wraps it: the 401 comes as a 401, with the challenge.
+#[tokio::test]
+async fn atlas_envelope_never_wraps_a_401_challenge() {
+    let s = Sandbox::builder().attachments(4).start().await.unwrap();
+    let r = http()
+        .get(format!(
+            "{}/api/v1/attachments?envelope=true",
+            s.atlas_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Digest ")
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], 401, "{body}");
+    // Other errors are still enveloped.
+    let r = http()
+        .get(format!(
+            "{}/api/v1/attachments/5b0c1e2d-3f4a-4b5c-8d6e-7f8091a2b3c4?envelope=true",
+            s.atlas_url()
+        ))
+        .header("authorization", format!("Bearer {}", s.atlas_token()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], 404, "{body}");
+}

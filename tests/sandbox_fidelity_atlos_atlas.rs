@@ -405,6 +405,75 @@ async fn atlos_errors_are_the_controllers_texts() {
     );
 }
 
+/// Item 11, changeset errors: `create_media` and `update` answer `{"error": {field: message}}`
+/// with every failing field, in `Attribute.validate_attribute`'s words
+/// (`platform/lib/platform/material/attribute.ex`: description 8–2000 characters, sensitivity a
+/// subset of its options with "Not Sensitive" alone, status one of its options). Form bodies
+/// carry lists as `key[]=` (`Plug.Parsers.URLENCODED`).
+#[tokio::test]
+async fn atlos_changeset_errors_name_every_field_in_the_servers_words() {
+    let s = Sandbox::builder().incidents(5).start().await.unwrap();
+    let (status, body) = post_json(
+        &s,
+        "incidents/new",
+        json!({"description": "short", "sensitive": ["Not Sensitive", "Gore"], "status": "Done"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body,
+        json!({"error": {
+            "attr_description": "should be at least 8 character(s)",
+            "attr_sensitive": "Includes invalid value(s): Gore. Valid values are: Not Sensitive, Personal Information Visible, Graphic Violence, Deleted by Source, Deceptive or Misleading",
+            "attr_status": "Includes an invalid value. Valid values are: To Do, In Progress, Help Needed, Ready for Review, Completed, Cancelled",
+        }})
+    );
+    let (_, body) = post_json(
+        &s,
+        "incidents/new",
+        json!({"description": "Long enough", "sensitive": ["Not Sensitive", "Graphic Violence"]}),
+    )
+    .await;
+    assert_eq!(
+        body,
+        json!({"error": {"attr_sensitive": "If 'Not Sensitive' is selected, no other options are allowed."}})
+    );
+    // "Deleted by Source" is one of the real options.
+    let (status, created) = post_json(
+        &s,
+        "incidents/new",
+        json!({"description": "Long enough", "sensitive": ["Deleted by Source"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let slug = created["result"]["slug"].as_str().unwrap().to_owned();
+    let (_, body) = post_json(
+        &s,
+        &format!("update/{slug}/status"),
+        json!({"value": "Done"}),
+    )
+    .await;
+    assert_eq!(
+        body["error"]["attr_status"],
+        "Includes an invalid value. Valid values are: To Do, In Progress, Help Needed, Ready for Review, Completed, Cancelled"
+    );
+    // A form body with `sensitive[]=` is a list.
+    let r = http()
+        .post(v2(&s, "incidents/new"))
+        .header("authorization", bearer(&s))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("description=From+a+form+body&sensitive%5B%5D=Graphic+Violence&sensitive%5B%5D=Deleted+by+Source")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(
+        created["result"]["attr_sensitive"],
+        json!(["Graphic Violence", "Deleted by Source"])
+    );
+}
+
 /// One multipart body: `title` (if any) and a file part without a Content-Type, as Python
 /// `requests` sends `files={"file": (name, fileobj)}`.
 fn multipart(title: Option<&str>, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {

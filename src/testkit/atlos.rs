@@ -19,7 +19,7 @@ use axum::response::Response;
 use chrono::Duration;
 use serde_json::{Map, Value, json};
 
-use super::seed::{self, ATLOS_CUSTOM, ATLOS_SENSITIVE, ATLOS_STATUSES, AtlosData};
+use super::seed::{self, ATLOS_CUSTOM, ATLOS_STATUSES, AtlosData};
 use super::{
     Faults, Platform, Shared, bearer, credentials, json, lock, query_pairs, raw, segments, sign,
 };
@@ -605,37 +605,32 @@ fn create_incident(data: &mut AtlosData, params: Map<String, Value>) -> Response
             .collect();
         return refuse(format!("unknown attributes: [{}]", names.join(", ")));
     }
-    let description = params
-        .get("description")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if description.trim().is_empty() {
-        return refuse(json!({"attr_description": "can't be blank"}));
-    }
-    let sensitive = match params.get("sensitive") {
-        Some(Value::Array(items))
-            if items
-                .iter()
-                .all(|v| v.as_str().is_some_and(|s| ATLOS_SENSITIVE.contains(&s))) =>
-        {
-            items.clone()
+    // Every failing field at once, as `render_changeset_errors` does.
+    let mut errors = Map::new();
+    let description = params.get("description").cloned().unwrap_or(Value::Null);
+    let sensitive = params.get("sensitive").cloned().unwrap_or(Value::Null);
+    let status = params.get("status").cloned().unwrap_or(json!("To Do"));
+    for (key, value) in [
+        ("attr_description", &description),
+        ("attr_sensitive", &sensitive),
+        ("attr_status", &status),
+    ] {
+        if let Some(message) = invalid(key, value) {
+            errors.insert(key.into(), json!(message));
         }
-        _ => return refuse(json!({"attr_sensitive": "must be an array of strings"})),
-    };
-    let status = params
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("To Do");
-    if !ATLOS_STATUSES.contains(&status) {
-        return refuse(json!({"attr_status": "is invalid"}));
     }
     let geolocation = match params.get("geolocation") {
         None | Some(Value::Null) => Value::Null,
-        Some(value) => match parse_point(value) {
-            Some(point) => point,
-            None => return refuse(json!({"attr_geolocation": "is invalid"})),
-        },
+        Some(value) => parse_point(value).unwrap_or_else(|| {
+            errors.insert("attr_geolocation".into(), json!("is invalid"));
+            Value::Null
+        }),
     };
+    if !errors.is_empty() {
+        return refuse(Value::Object(errors));
+    }
+    let description = description.as_str().unwrap_or_default();
+    let status = status.as_str().unwrap_or("To Do");
     let at = data.clock;
     data.clock += Duration::seconds(1);
     let id = data.rng.uuid();
@@ -865,25 +860,18 @@ fn update_attribute(
         format!("attr_{attribute}")
     };
     let is_list = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
-    let valid = match key.as_str() {
-        "attr_status" => value.as_str().is_some_and(|s| ATLOS_STATUSES.contains(&s)),
-        "attr_sensitive" => {
-            is_list(&value)
-                && strings(&value)
-                    .iter()
-                    .all(|s| ATLOS_SENSITIVE.contains(&s.as_str()))
+    let message = match key.as_str() {
+        "attr_status" | "attr_sensitive" | "attr_description" => invalid(&key, &value),
+        "attr_tags" | "attr_restrictions" => {
+            (!is_list(&value)).then(|| "must be an array of strings".to_owned())
         }
-        "attr_tags" | "attr_restrictions" => is_list(&value),
-        "attr_description" | "attr_more_info" | "attr_date" => value.is_string(),
-        k if !k.starts_with("attr_") => value.is_string() || is_list(&value),
+        "attr_more_info" | "attr_date" => (!value.is_string()).then(|| "is invalid".to_owned()),
+        k if !k.starts_with("attr_") => {
+            (!(value.is_string() || is_list(&value))).then(|| "is invalid".to_owned())
+        }
         _ => return refuse("attribute not found"),
     };
-    if !valid {
-        let message = if key == "attr_sensitive" || key == "attr_tags" {
-            "must be an array of strings"
-        } else {
-            "is invalid"
-        };
+    if let Some(message) = message {
         return refuse(json!({ key.clone(): message }));
     }
     let old = if key.starts_with("attr_") {
@@ -951,4 +939,72 @@ fn record(
 
 fn is_custom(attribute: &str) -> bool {
     ATLOS_CUSTOM.iter().any(|(id, _)| *id == attribute)
+}
+
+/// The sensitivity options, "Not Sensitive" (`add_none`) first (`material/attribute.ex`).
+const SENSITIVE_OPTIONS: [&str; 5] = [
+    "Not Sensitive",
+    "Personal Information Visible",
+    "Graphic Violence",
+    "Deleted by Source",
+    "Deceptive or Misleading",
+];
+
+/// The changeset error for a core attribute's value, in `Attribute.validate_attribute`'s words
+/// (`platform/lib/platform/material/attribute.ex`); `None` when it is valid.
+fn invalid(key: &str, value: &Value) -> Option<String> {
+    match key {
+        "attr_description" => {
+            let length = match value {
+                Value::Null => return Some("can't be blank".into()),
+                Value::String(s) if s.trim().is_empty() => return Some("can't be blank".into()),
+                Value::String(s) => s.chars().count(),
+                _ => return Some("is invalid".into()),
+            };
+            if length < 8 {
+                Some("should be at least 8 character(s)".into())
+            } else if length > 2000 {
+                Some("should be at most 2000 character(s)".into())
+            } else {
+                None
+            }
+        }
+        "attr_sensitive" => {
+            let Some(items) = value.as_array().filter(|a| a.iter().all(Value::is_string)) else {
+                return Some(if value.is_null() {
+                    "can't be blank".into()
+                } else {
+                    "must be an array of strings".into()
+                });
+            };
+            let values = strings(value);
+            let unknown: Vec<&str> = values
+                .iter()
+                .map(String::as_str)
+                .filter(|v| !SENSITIVE_OPTIONS.contains(v))
+                .collect();
+            if !unknown.is_empty() {
+                Some(format!(
+                    "Includes invalid value(s): {}. Valid values are: {}",
+                    unknown.join(", "),
+                    SENSITIVE_OPTIONS.join(", ")
+                ))
+            } else if items.is_empty() {
+                Some("should have at least 1 item(s)".into())
+            } else if values.len() > 1 && values.iter().any(|v| v == "Not Sensitive") {
+                Some("If 'Not Sensitive' is selected, no other options are allowed.".into())
+            } else {
+                None
+            }
+        }
+        "attr_status" => {
+            (!value.as_str().is_some_and(|s| ATLOS_STATUSES.contains(&s))).then(|| {
+                format!(
+                    "Includes an invalid value. Valid values are: {}",
+                    ATLOS_STATUSES.join(", ")
+                )
+            })
+        }
+        _ => None,
+    }
 }

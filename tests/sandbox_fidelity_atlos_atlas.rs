@@ -231,8 +231,9 @@ async fn atlos_new_source_material_is_pending_and_direct_only_for_the_string_tru
 }
 
 /// Item 11, malformed requests. Ids are cast by Ecto (`Material.get_media_version` →
-/// `Repo.get`), and a non-UUID raises `Ecto.Query.CastError`, rendered as 400 by the error view
-/// (`platform/lib/platform_web/views/error_view.ex`, an HTML page). An unparseable JSON body is
+/// `Repo.get`), and a non-UUID raises `Ecto.Query.CastError`, whose `Plug.Exception` status is
+/// 400; the error view (`platform/lib/platform_web/views/error_view.ex`) renders only
+/// `error.html`, so the body is a page, never the API's JSON. An unparseable JSON body is
 /// refused by `Plug.Parsers` in the endpoint (`platform/lib/platform_web/endpoint.ex`) with 400,
 /// before routing and before the token is checked. Unknown routes raise `NoRouteError` (404)
 /// before the `:check_api_token` pipeline runs (`platform/lib/platform_web/router.ex`).
@@ -472,6 +473,22 @@ async fn atlos_changeset_errors_name_every_field_in_the_servers_words() {
         created["result"]["attr_sensitive"],
         json!(["Graphic Violence", "Deleted by Source"])
     );
+}
+
+/// Pagination: `pagination_api` (`api_v2_controller.ex`) sends `previous` as the signed keyset
+/// `before` of a later page, but applies any cursor as `after:`, so following `previous` does not
+/// lead back: it starts one entry into the page it came from.
+#[tokio::test]
+async fn atlos_previous_cursor_is_sent_but_does_not_lead_back() {
+    let s = Sandbox::builder().incidents(150).start().await.unwrap();
+    let (_, first) = get_json(&s, "incidents").await;
+    assert!(first["previous"].is_null());
+    let next = first["next"].as_str().unwrap().to_owned();
+    let (_, second) = get_json(&s, &format!("incidents?cursor={next}")).await;
+    let previous = second["previous"].as_str().unwrap().to_owned();
+    let (_, back) = get_json(&s, &format!("incidents?cursor={previous}")).await;
+    assert_eq!(back["results"][0]["id"], second["results"][1]["id"]);
+    assert_ne!(back["results"][0]["id"], first["results"][0]["id"]);
 }
 
 /// One multipart body: `title` (if any) and a file part without a Content-Type, as Python

@@ -570,14 +570,19 @@ fn page(items: Vec<Value>, params: &Map<String, Value>) -> Response {
         }
     };
     let end = (start + PAGE).min(items.len());
-    let next = (end < items.len()).then(|| {
-        let id = items[end - 1]["id"].as_str().unwrap_or_default();
+    let cursor_at = |i: usize| {
+        let id = items[i]["id"].as_str().unwrap_or_default();
         format!("{id}.{}", sign(&[credentials::ATLOS_TOKEN, id]))
-    });
+    };
+    let next = (end < items.len()).then(|| cursor_at(end - 1));
+    // `pagination_api` signs the keyset's `before` (the page's first entry) as `previous`, but
+    // every cursor is applied as `after:`: the previous cursor does not lead back, it restarts
+    // one entry into the current page.
+    let previous = (start > 0 && start < end).then(|| cursor_at(start));
     let results = items.get(start..end).unwrap_or_default();
     json(
         200,
-        &json!({"results": results, "next": next, "previous": Value::Null}),
+        &json!({"results": results, "next": next, "previous": previous}),
     )
 }
 

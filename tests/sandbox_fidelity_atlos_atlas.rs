@@ -491,6 +491,51 @@ async fn atlos_previous_cursor_is_sent_but_does_not_lead_back() {
     assert_ne!(back["results"][0]["id"], first["results"][0]["id"]);
 }
 
+/// Deprecated keys: the incident encoder (`platform/lib/platform/material/media.ex`,
+/// `insert_deprecated_attributes`) adds a deprecated core attribute's `attr_*` key only when the
+/// project has a custom attribute of the same label and type (`Platform.Utils.migrated_attributes`),
+/// filled with that attribute's value: here "Reported Near" → `attr_general_location` and
+/// "Incident Type" → `attr_type`; "Priority" has no deprecated twin.
+#[tokio::test]
+async fn atlos_deprecated_keys_mirror_their_custom_attributes() {
+    let s = Sandbox::builder().incidents(30).start().await.unwrap();
+    let near = "ac9631a7-9e66-416c-ab43-7f6f67d9bd5a";
+    let kind = "96b68d1c-8587-4e6c-b6d3-a7f28fbb62b9";
+    let custom = |incident: &Value, id: &str| {
+        incident["project_attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap()["value"]
+            .clone()
+    };
+    let (_, page) = get_json(&s, "incidents").await;
+    let incidents = page["results"].as_array().unwrap();
+    assert!(incidents.iter().any(|i| !custom(i, near).is_null()));
+    for incident in incidents {
+        assert_eq!(incident["attr_general_location"], custom(incident, near));
+        assert_eq!(incident["attr_type"], custom(incident, kind));
+        assert!(!incident.as_object().unwrap().contains_key("attr_priority"));
+    }
+    let slug = incidents[0]["slug"].as_str().unwrap().to_owned();
+    let (status, _) = post_json(
+        &s,
+        &format!("update/{slug}/{near}"),
+        json!({"value": "Outskirts of Kherson"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, page) = get_json(&s, "incidents").await;
+    let updated = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["slug"] == slug.as_str())
+        .unwrap();
+    assert_eq!(updated["attr_general_location"], "Outskirts of Kherson");
+}
+
 /// One multipart body: `title` (if any) and a file part without a Content-Type, as Python
 /// `requests` sends `files={"file": (name, fileobj)}`.
 fn multipart(title: Option<&str>, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {

@@ -85,8 +85,28 @@ fn seed_files(data: &mut AtlosData) -> HashMap<String, (String, Vec<u8>)> {
             }
         }
         sync_versions(incident);
+        sync_deprecated(incident);
     }
     files
+}
+
+/// The deprecated core keys the encoder adds (`material/media.ex`,
+/// `insert_deprecated_attributes`; pairs from `Platform.Utils.migrated_attributes`): a deprecated
+/// attribute is sent under its old `attr_*` key only when the project has a custom attribute of
+/// the same label and type, with that attribute's value. The sandbox project has two such:
+/// "Incident Type" (`attr_type`, multi-select) and "Reported Near" (`attr_general_location`,
+/// text); "Priority" has no deprecated twin.
+fn sync_deprecated(incident: &mut Value) {
+    let value = |id: &str| {
+        incident["project_attributes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["id"] == id))
+            .map(|p| p["value"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let (kind, near) = (value(ATLOS_CUSTOM[0].0), value(ATLOS_CUSTOM[1].0));
+    incident["attr_type"] = kind;
+    incident["attr_general_location"] = near;
 }
 
 impl State {
@@ -678,6 +698,8 @@ fn create_incident(data: &mut AtlosData, params: Map<String, Value>) -> Response
         "source_material": media, "versions": media,
         "project_attributes": custom,
     });
+    let mut incident = incident;
+    sync_deprecated(&mut incident);
     data.incidents.push(incident.clone());
     let i = data.incidents.len() - 1;
     record(data, i, "create", None, None);
@@ -886,10 +908,12 @@ fn update_attribute(
     } else {
         let attrs = data.incidents[i]["project_attributes"].as_array_mut();
         let slot = attrs.and_then(|a| a.iter_mut().find(|p| p["id"] == attribute));
-        match slot {
+        let old = match slot {
             Some(slot) => std::mem::replace(&mut slot["value"], value.clone()),
             None => return refuse("attribute not found"),
-        }
+        };
+        sync_deprecated(&mut data.incidents[i]);
+        old
     };
     let at = data.clock;
     data.incidents[i]["updated_at"] = json!(seed::naive(at));

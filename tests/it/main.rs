@@ -36,4 +36,5 @@ mod progress;
 mod quickstart;
 mod sandbox;
 mod sandbox_fidelity;
+mod sandbox_fidelity_atlos_atlas;
 mod tour;

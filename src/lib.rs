@@ -358,3 +358,25 @@ pub use transport::{
     Auth, ClientBuilder, RateLimit, RequestBuilder, RetryPolicy, Secret, Transport,
 };
 pub use upload::Upload;
+
+/// The types of other crates that appear in casefile's API, re-exported so that a user needs no
+/// direct dependency (and no matching version) to name them: `Url` (next links, presigned URLs),
+/// `Bytes` (downloads, uploads), `Method` (raw [`Transport`] requests), and the `chrono` and
+/// `uuid` crates whose dates, times and ids the models hold.
+///
+/// ```
+/// use casefile::reexports::{chrono::NaiveDate, uuid::Uuid};
+///
+/// let next: casefile::Url = "https://aleph.example.org/api/2/entities?offset=50".parse().unwrap();
+/// let day = NaiveDate::from_ymd_opt(2024, 5, 19).unwrap();
+/// let id = Uuid::nil();
+/// assert_eq!((next.path(), day.to_string(), id.is_nil()), ("/api/2/entities", "2024-05-19".into(), true));
+/// ```
+pub mod reexports {
+    pub use bytes::Bytes;
+    pub use chrono;
+    pub use reqwest::Method;
+    pub use url::Url;
+    pub use uuid;
+}
+pub use reexports::{Bytes, Method, Url};

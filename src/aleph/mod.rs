@@ -213,7 +213,7 @@ impl ClientBuilder<Client> {
 impl Client {
     /// A builder with the shared settings (timeouts, retries, rate limit) and Aleph's API key.
     pub fn builder() -> ClientBuilder<Client> {
-        ClientBuilder::default()
+        ClientBuilder::new()
     }
 
     /// A client configured from the environment: the instance from `ALEPH_URL` (or

@@ -94,7 +94,7 @@ pub struct Client {
 impl Client {
     /// A builder with the Atlas defaults (a client-side limit of 100 requests a minute).
     pub fn builder() -> ClientBuilder<Client> {
-        ClientBuilder::<Client>::default().rate_limit(RateLimit::new(
+        ClientBuilder::<Client>::new().rate_limit(RateLimit::new(
             DEFAULT_REQUESTS_PER_MINUTE,
             Duration::from_secs(60),
         ))

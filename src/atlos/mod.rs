@@ -100,7 +100,7 @@ impl Client {
     /// # Ok::<(), casefile::Error>(())
     /// ```
     pub fn builder() -> ClientBuilder<Client> {
-        ClientBuilder::default()
+        ClientBuilder::new()
     }
 
     /// A client configured from the environment: `ATLOS_URL` (default [`DEFAULT_URL`]) and

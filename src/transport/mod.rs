@@ -116,8 +116,9 @@ impl<C> fmt::Debug for ClientBuilder<C> {
     }
 }
 
-impl<C> Default for ClientBuilder<C> {
-    fn default() -> Self {
+impl<C> ClientBuilder<C> {
+    /// A builder with casefile's defaults; each platform's `Client::builder()` starts from it.
+    pub(crate) fn new() -> Self {
         ClientBuilder {
             base_url: None,
             auth: Auth::None,
@@ -366,7 +367,7 @@ impl fmt::Debug for Transport {
 impl Transport {
     /// A builder for a bare transport whose paths are relative to `base_url`.
     pub fn builder(base_url: impl Into<String>) -> ClientBuilder<Transport> {
-        ClientBuilder::default().base_url(base_url)
+        ClientBuilder::new().base_url(base_url)
     }
 
     /// The URL that paths are relative to (ends with `/`).
@@ -419,7 +420,7 @@ impl Transport {
 
     /// `url` on this transport's origin: same-origin URLs are kept; for others the part of the
     /// path after the API prefix (or the whole path) and the query are put under the base URL.
-    pub fn rebase(&self, url: &Url) -> Url {
+    pub(crate) fn rebase(&self, url: &Url) -> Url {
         let base = &self.inner.api_base;
         if url.origin() == base.origin() {
             return url.clone();
@@ -465,11 +466,6 @@ impl Transport {
         let mut request = RequestBuilder::new(self.clone(), Method::GET, url);
         request.external = true;
         request
-    }
-
-    /// Whether a URL is on this transport's origin (and so may receive its credentials).
-    pub fn is_same_origin(&self, url: &Url) -> bool {
-        url.origin() == self.inner.api_base.origin()
     }
 
     /// The retry policy for `req`: its own, or this transport's.

@@ -343,6 +343,7 @@ pub mod paginate;
 mod path;
 pub mod progress;
 mod safe_name;
+mod signed_url;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 #[allow(dead_code)] // used by the platform modules
@@ -354,6 +355,7 @@ pub use error::{ApiError, DecodeError, Error, ErrorKind, HttpError, HttpErrorKin
 pub use paginate::{Page, PageToken, Pages, Paginator};
 pub use progress::Progress;
 pub use safe_name::{MAX_FILE_NAME_BYTES, safe_file_name};
+pub use signed_url::SignedUrl;
 pub use transport::{
     Auth, ClientBuilder, RateLimit, RequestBuilder, RetryPolicy, Secret, Transport,
 };

@@ -91,9 +91,9 @@ pub struct AttachmentDetails {
 /// The answer of [`Attachments::export`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttachmentExport {
-    /// A time-limited signed URL of the file.
+    /// A time-limited signed URL of the file; kept out of `Debug` output.
     #[serde(default)]
-    pub presigned_url: Option<String>,
+    pub presigned_url: Option<crate::SignedUrl>,
 }
 
 impl AttachmentExport {
@@ -101,9 +101,9 @@ impl AttachmentExport {
     pub fn url(&self) -> Result<Url> {
         let url = self
             .presigned_url
-            .as_deref()
+            .as_ref()
             .ok_or_else(|| Error::invalid("presigned_url", "the server gave no download URL"))?;
-        Url::parse(url).map_err(|e| Error::invalid("presigned_url", format!("{e}")))
+        url.url()
     }
 }
 
@@ -512,7 +512,8 @@ impl DownloadAttachment {
                 message: reason,
                 method: "POST".into(),
                 url: export_url.map(|u| redact_url(&u)).unwrap_or_default(),
-                body: serde_json::to_string(&export).unwrap_or_default(),
+                // The signed URL is a capability: shown as its Display, without query values.
+                body: format!("{export:?}"),
             })
         })?;
         // The signed URL carries its own authorization: no Atlas credentials go to the storage

@@ -141,9 +141,9 @@ pub struct Artifact {
     /// Perceptual hashes (`{"computed": [{"type": "blockhash", "hash": ...}]}`), when computed.
     #[serde(default)]
     pub perceptual_hashes: Option<Value>,
-    /// A signed URL to download the file (expires).
+    /// A signed URL to download the file (expires); kept out of `Debug` output.
     #[serde(default)]
-    pub access_url: Option<String>,
+    pub access_url: Option<crate::SignedUrl>,
 }
 
 /// The source material operations, from

@@ -731,6 +731,7 @@ impl ListCollections {
     /// Items to skip.
     pub fn offset(mut self, offset: u64) -> Self {
         self.list.query.offset = Some(offset);
+        self.list.offset(offset);
         self
     }
 

@@ -56,15 +56,17 @@ mod updates;
 
 use std::fmt;
 
-use futures::future::{BoxFuture, FutureExt};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use url::Url;
 
 use crate::error::{ApiError, DecodeError, Error, ErrorKind, Result, redact_url, snippet};
-use crate::paginate::{Page, PageToken, Paginator};
-use crate::transport::{Auth, ClientBuilder, RequestBuilder, Transport};
+use crate::paginate::{Bounds, Head, PageSource, PageToken, Paginator};
+use crate::transport::{Answer, Auth, ClientBuilder, RequestBuilder, Transport};
+
+use crate::paginate::Refusal;
 
 pub use incidents::{
     AddComment, AttributeType, AttributeValue, CreateIncident, CustomAttribute, Incident,
@@ -238,25 +240,79 @@ struct Envelope<T> {
 }
 
 /// One page of a listing: `{"results": [...], "next": cursor|null, "previous": ...}`, or
-/// `{"error": ...}` for a refused cursor.
+/// `{"error": ...}` for a refused cursor. The results are only found here, and decoded by the
+/// caller of the stream.
 #[derive(Deserialize)]
-pub(crate) struct Listing<T> {
-    results: Option<Vec<T>>,
+struct CursorPage<'a> {
+    #[serde(borrow, default)]
+    results: Option<&'a RawValue>,
     #[serde(default)]
     next: Option<String>,
     #[serde(default)]
     error: Option<Value>,
 }
 
-/// The URL of `segments` under the API base with `query` as its query string.
-fn api_url(transport: &Transport, segments: &[&str], query: &impl Serialize) -> Result<Url> {
-    let mut url = crate::path::join(transport.api_base(), segments)?;
-    let encoded =
-        serde_html_form::to_string(query).map_err(|e| Error::invalid("query", e.to_string()))?;
-    if !encoded.is_empty() {
-        url.set_query(Some(&encoded));
+/// Reads an Atlos listing page: its results (undecoded) and the next cursor. A refused cursor is
+/// an error although the server says 200; a page without results is a decode error.
+pub(crate) fn cursor_head(answer: &Answer) -> Result<Head<'_>> {
+    let page: CursorPage<'_> = answer.decode()?;
+    if let Some(error) = page.error {
+        return Err(error_in_body(answer.method(), answer.url(), error));
     }
-    Ok(url)
+    let body = String::from_utf8_lossy(answer.json()).into_owned();
+    let items = page
+        .results
+        .ok_or_else(|| missing(answer.method(), answer.url(), "results", body))?;
+    Ok(Head {
+        items: Some(items),
+        field: "results",
+        len: None,
+        next: page.next.map(PageToken::Cursor),
+        total: None,
+    })
+}
+
+/// A cursor-paginated listing at `segments` with `query`: every Atlos listing.
+struct CursorListing<Q> {
+    transport: Transport,
+    segments: &'static [&'static str],
+    query: Q,
+}
+
+impl<Q: Serialize + Send + Sync + 'static> PageSource for CursorListing<Q> {
+    fn request(&self, token: Option<&PageToken>) -> Result<RequestBuilder> {
+        let request = self.transport.get(self.segments).query(&self.query);
+        Ok(match token {
+            Some(PageToken::Cursor(cursor)) => request.query(&[("cursor", cursor)]),
+            _ => request,
+        })
+    }
+
+    fn head<'a>(&self, answer: &'a Answer, _: Option<&PageToken>) -> Result<Head<'a>> {
+        cursor_head(answer)
+    }
+}
+
+/// The stream of a cursor-paginated listing at `segments` with `query`; a `refusal` is its first
+/// item, before any request.
+fn cursor_listing<T, Q>(
+    transport: Transport,
+    segments: &'static [&'static str],
+    query: Q,
+    refusal: Option<Refusal>,
+    bounds: Bounds,
+) -> Paginator<T>
+where
+    T: DeserializeOwned + Send + 'static,
+    Q: Serialize + Send + Sync + 'static,
+{
+    Paginator::from_source(CursorListing {
+        transport,
+        segments,
+        query,
+    })
+    .refused(refusal)
+    .bounded(bounds)
 }
 
 /// Sends a write whose answer is `{"success": true, "result": T}` and returns `T`.
@@ -288,66 +344,6 @@ async fn send_ack(request: RequestBuilder, url: Url) -> Result<()> {
         )),
         _ => Ok(()),
     }
-}
-
-/// An argument refused before sending, kept in a form that can be reported more than once (a
-/// listing's first page may be asked for several times).
-#[derive(Clone, Debug)]
-struct Refusal(&'static str, String);
-
-impl Refusal {
-    fn error(&self) -> Error {
-        Error::invalid(self.0, self.1.clone())
-    }
-
-    fn from_error(error: Error) -> Refusal {
-        match error {
-            Error::InvalidInput { argument, reason } => Refusal(argument, reason),
-            other => Refusal("argument", other.to_string()),
-        }
-    }
-}
-
-/// A stream over a cursor-paginated listing at `segments` with `query`.
-fn cursor_listing<T, Q>(
-    transport: Transport,
-    segments: &'static [&'static str],
-    query: Q,
-    refusal: Option<Refusal>,
-) -> Paginator<T>
-where
-    T: DeserializeOwned + Send + 'static,
-    Q: Serialize + Send + Sync + 'static,
-{
-    Paginator::new(move |token| -> BoxFuture<'static, Result<Page<T>>> {
-        if let Some(refusal) = &refusal {
-            let error = refusal.error();
-            return async move { Err(error) }.boxed();
-        }
-        let url = api_url(&transport, segments, &query).map(|mut url| {
-            if let Some(PageToken::Cursor(cursor)) = &token {
-                url.query_pairs_mut().append_pair("cursor", cursor);
-            }
-            url
-        });
-        let transport = transport.clone();
-        async move {
-            let url = url?;
-            let listing: Listing<T> = transport.get_url(&url).send().await?;
-            if let Some(error) = listing.error {
-                return Err(error_in_body("GET", &url, error));
-            }
-            let items = listing
-                .results
-                .ok_or_else(|| missing("GET", &url, "results", String::new()))?;
-            Ok(Page {
-                items,
-                next: listing.next.map(PageToken::Cursor),
-                total: None,
-            })
-        }
-        .boxed()
-    })
 }
 
 /// Checks an incident slug: six characters of `[0-9A-Z]`, optionally after a project code and a

@@ -72,7 +72,7 @@ fn decode<T: serde::de::DeserializeOwned + serde::Serialize>(data: &[u8]) -> Opt
 #[cfg(any(feature = "atlos", feature = "aleph", feature = "atlas"))]
 fn page<T: serde::de::DeserializeOwned>(
     data: &[u8],
-    head: impl for<'a> Fn(&'a Answer) -> crate::Result<Head<'a>>,
+    head: impl Fn(&Answer) -> crate::Result<Head>,
 ) -> Option<crate::Page<T>> {
     let url = url::Url::parse("http://fuzz.invalid/api/").ok()?;
     let answer = Answer::from_json(url, data.to_vec());

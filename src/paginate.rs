@@ -64,7 +64,9 @@ use std::task::{Context, Poll, ready};
 use futures::future::BoxFuture;
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt, Stream, StreamExt};
-use serde::de::DeserializeOwned;
+use serde::de::{
+    DeserializeOwned, DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, Visitor,
+};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinHandle};
@@ -190,13 +192,14 @@ pub(crate) trait PageSource: Send + Sync + 'static {
 
     /// Reads what the paginator needs to go on from the page `token` named. Runs in the
     /// background task: it must not decode the items, only find them.
-    fn head<'a>(&self, answer: &'a Answer, token: Option<&PageToken>) -> Result<Head<'a>>;
+    fn head(&self, answer: &Answer, token: Option<&PageToken>) -> Result<Head>;
 }
 
 /// What [`PageSource::head`] found in a page.
-pub(crate) struct Head<'a> {
-    /// The JSON array of the page's items, undecoded; `None`: the page has no items.
-    pub(crate) items: Option<&'a RawValue>,
+pub(crate) struct Head {
+    /// Where the JSON array of the page's items is in the answer's JSON, undecoded; `None`: the
+    /// page has no items.
+    pub(crate) items: Option<Range<usize>>,
     /// The field the items are in, to name it in a decode error.
     pub(crate) field: &'static str,
     /// How many items the page has, when reading the head counted them anyway.
@@ -269,15 +272,10 @@ fn decode_items<T: DeserializeOwned>(
 
 /// Reads a page as the paginator does, head then items, all at once: for unit tests and fuzzing.
 #[cfg(any(test, feature = "fuzzing"))]
-pub(crate) fn decode_page<T: DeserializeOwned>(answer: &Answer, head: Head<'_>) -> Result<Page<T>> {
+pub(crate) fn decode_page<T: DeserializeOwned>(answer: &Answer, head: Head) -> Result<Page<T>> {
     let items = match head.items {
         None => Vec::new(),
-        Some(raw) => {
-            let at = answer
-                .span(raw.get().as_bytes())
-                .ok_or_else(|| Error::Pagination("the items are not in the page".into()))?;
-            answer.decode_part(at, head.field)?
-        }
+        Some(at) => answer.decode_part(at, head.field)?,
     };
     Ok(Page {
         items,
@@ -286,10 +284,211 @@ pub(crate) fn decode_page<T: DeserializeOwned>(answer: &Answer, head: Head<'_>) 
     })
 }
 
+/// Reads a page in the background task: its small fields as `P`, and where its items (the value
+/// of the field named one of `names`) are, without decoding them. A `null` is no items.
+///
+/// The page is skimmed (see [`skim::split`]) rather than parsed, which costs a fraction of
+/// decoding it; a page the skim does not follow is read with serde instead, which also names
+/// what is wrong with it. Either way the items are checked when the caller decodes them.
+pub(crate) fn split_page<P: DeserializeOwned>(
+    answer: &Answer,
+    names: &'static [&'static str],
+) -> Result<(P, Option<Range<usize>>)> {
+    let json = answer.json();
+    let not_null = |at: Range<usize>| (json.get(at.clone()) != Some(b"null")).then_some(at);
+    if let Some((items, rest)) = skim::split(json, names)
+        && let Ok(page) = serde_json::from_slice::<P>(&rest)
+    {
+        return Ok((page, items.and_then(not_null)));
+    }
+    let page: P = answer.decode()?;
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let items = FieldOf(names)
+        .deserialize(&mut de)
+        .map_err(|e| answer.decode_error(names.first().copied().unwrap_or("."), e.to_string()))?;
+    let items = match items {
+        Some(raw) => answer.span(raw.get().as_bytes()),
+        None => None,
+    };
+    Ok((page, items.and_then(not_null)))
+}
+
+/// The value of the field named one of `.0` in a JSON object, borrowed: the slow way to find a
+/// page's items, for pages the skim does not follow (escaped keys, say).
+struct FieldOf(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for FieldOf {
+    type Value = Option<&'de RawValue>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldOf {
+    type Value = Option<&'de RawValue>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match self.0.iter().find(|name| **name == key) {
+                Some(name) if found.is_some() => return Err(A::Error::duplicate_field(name)),
+                Some(_) => found = Some(map.next_value::<&'de RawValue>()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Skimming a JSON object: where one field's value is, without parsing it.
+mod skim {
+    use std::ops::Range;
+
+    /// Splits the JSON object `json` into the byte range of the value of its field named one of
+    /// `names` (`None` if it has none) and its other fields, copied into an object of their own.
+    /// `None` when `json` is not an object the skim follows (a key with escapes, the field twice,
+    /// broken JSON): the caller then reads it with serde.
+    ///
+    /// Only the object's own structure is checked here: strings are skipped to their closing
+    /// quote and arrays and objects to their matching bracket. The field's value is checked by
+    /// whoever decodes it, the other fields by whoever decodes the copy.
+    pub(super) fn split(json: &[u8], names: &[&str]) -> Option<(Option<Range<usize>>, Vec<u8>)> {
+        let mut at = blank(json, 0);
+        if json.get(at) != Some(&b'{') {
+            return None;
+        }
+        let mut rest = Vec::with_capacity(128);
+        rest.push(b'{');
+        let mut found = None;
+        at = blank(json, at + 1);
+        if json.get(at) == Some(&b'}') {
+            at += 1;
+        } else {
+            loop {
+                at = blank(json, at);
+                let (key_end, escaped) = string(json, at)?;
+                let name = json.get(at + 1..key_end - 1)?;
+                if escaped {
+                    return None;
+                }
+                let colon = blank(json, key_end);
+                if json.get(colon) != Some(&b':') {
+                    return None;
+                }
+                let start = blank(json, colon + 1);
+                let end = value(json, start)?;
+                if names.iter().any(|n| n.as_bytes() == name) {
+                    if found.replace(start..end).is_some() {
+                        return None;
+                    }
+                } else {
+                    if rest.len() > 1 {
+                        rest.push(b',');
+                    }
+                    rest.extend_from_slice(json.get(at..key_end)?);
+                    rest.push(b':');
+                    rest.extend_from_slice(json.get(start..end)?);
+                }
+                at = blank(json, end);
+                match json.get(at) {
+                    Some(b',') => at += 1,
+                    Some(b'}') => {
+                        at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        if blank(json, at) != json.len() {
+            return None;
+        }
+        rest.push(b'}');
+        Some((found, rest))
+    }
+
+    /// The first position from `at` that is not JSON whitespace.
+    fn blank(json: &[u8], mut at: usize) -> usize {
+        while matches!(json.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            at += 1;
+        }
+        at
+    }
+
+    /// The end (past the closing quote) of the string that starts at `at`, and whether it has
+    /// escapes.
+    fn string(json: &[u8], at: usize) -> Option<(usize, bool)> {
+        if json.get(at) != Some(&b'"') {
+            return None;
+        }
+        let mut i = at + 1;
+        let mut escaped = false;
+        loop {
+            i += memchr::memchr2(b'"', b'\\', json.get(i..)?)?;
+            if json.get(i) == Some(&b'"') {
+                return Some((i + 1, escaped));
+            }
+            escaped = true;
+            i += 2;
+        }
+    }
+
+    /// The end of the JSON value that starts at `at`.
+    fn value(json: &[u8], at: usize) -> Option<usize> {
+        match json.get(at)? {
+            b'"' => string(json, at).map(|(end, _)| end),
+            b'[' | b'{' => nested(json, at),
+            _ => {
+                let mut i = at;
+                while let Some(b) = json.get(i) {
+                    if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                        break;
+                    }
+                    i += 1;
+                }
+                (i > at).then_some(i)
+            }
+        }
+    }
+
+    /// The end of the array or object that starts at `at`: brackets counted outside strings.
+    fn nested(json: &[u8], at: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        let mut i = at;
+        loop {
+            match json.get(i)? {
+                b'"' => {
+                    i = string(json, i)?.0;
+                    continue;
+                }
+                b'[' | b'{' => depth += 1,
+                b']' | b'}' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+}
+
 /// Whether a JSON value is an empty array, without decoding it.
-fn is_empty_array(json: &str) -> bool {
-    json.strip_prefix('[')
-        .is_some_and(|rest| rest.trim_start().starts_with(']'))
+fn is_empty_array(json: &[u8]) -> bool {
+    json.strip_prefix(b"[")
+        .is_some_and(|rest| rest.trim_ascii_start().starts_with(b"]"))
 }
 
 type Fetch<T> =
@@ -465,25 +664,21 @@ impl<T: DeserializeOwned + Send + 'static> Paginator<T> {
             let source = source.clone();
             async move {
                 let answer = request?.send_answer().await?;
-                let head = source.head(&answer, token.as_ref())?;
                 let Head {
                     items,
                     field,
                     len,
                     next,
                     total,
-                } = head;
-                let Some(raw) = items else {
+                } = source.head(&answer, token.as_ref())?;
+                let Some(at) = items else {
                     return Ok(Fetched::decoded(Page {
                         items: Vec::new(),
                         next,
                         total,
                     }));
                 };
-                let empty = is_empty_array(raw.get());
-                let at = answer.span(raw.get().as_bytes()).ok_or_else(|| {
-                    Error::Pagination(format!("the items of {field} were not found in the page"))
-                })?;
+                let empty = is_empty_array(answer.json().get(at.clone()).unwrap_or_default());
                 Ok(Fetched {
                     items: Items::Encoded {
                         answer,
@@ -867,12 +1062,81 @@ mod tests {
     }
 
     #[test]
+    fn the_skim_finds_the_items_and_copies_the_rest() {
+        let json = br#" {"a": "x\"]}", "results" : [{"s": "]}\\"}, [1, {}], -2.5e3, true, null],
+            "next": "c1", "n": null, "o": {"p": [{}]} } "#;
+        let (items, rest) = skim::split(json, &["items", "results"]).unwrap();
+        let items = items.unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&json[items]).unwrap();
+        assert_eq!(value.as_array().unwrap().len(), 5);
+        let rest: serde_json::Value = serde_json::from_slice(&rest).unwrap();
+        assert_eq!(
+            rest,
+            serde_json::json!({"a": "x\"]}", "next": "c1", "n": null, "o": {"p": [{}]}})
+        );
+        assert_eq!(
+            skim::split(b"{}", &["results"]),
+            Some((None, b"{}".to_vec()))
+        );
+        // What the skim does not follow is left to serde.
+        for other in [
+            &br#"{"results": [], "results": []}"#[..],
+            br#"{"res\u0075lts": []}"#,
+            br#"{"results": [1, 2}"#,
+            br#"{"results": [] "next": 1}"#,
+            br#"{"results": []} trailing"#,
+            br#"{"results": "open"#,
+            br#"[1, 2]"#,
+            b"",
+        ] {
+            assert_eq!(
+                skim::split(other, &["results"]),
+                None,
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
+
+    #[test]
+    fn pages_the_skim_does_not_follow_are_read_by_serde() {
+        #[derive(serde::Deserialize)]
+        struct Small {
+            next: Option<String>,
+        }
+        let url = Url::parse("http://skim.invalid/").unwrap();
+        // An escaped key: serde finds the items all the same.
+        let answer = Answer::from_json(
+            url.clone(),
+            &br#"{"res\u0075lts": [1, 2], "next": "c"}"#[..],
+        );
+        let (small, items) = split_page::<Small>(&answer, &["results"]).unwrap();
+        assert_eq!(small.next.as_deref(), Some("c"));
+        let items: Vec<u8> = answer.decode_part(items.unwrap(), "results").unwrap();
+        assert_eq!(items, [1, 2]);
+        // The field twice is a decode error naming it.
+        let answer = Answer::from_json(url.clone(), &br#"{"results": [], "results": [1]}"#[..]);
+        match split_page::<Small>(&answer, &["results"]) {
+            Err(Error::Decode(e)) => assert_eq!(e.path, "results"),
+            other => panic!("{:?}", other.map(|(_, at)| at)),
+        }
+        // `null` is no items; broken JSON is a decode error.
+        let answer = Answer::from_json(url.clone(), &br#"{"results": null, "next": null}"#[..]);
+        assert_eq!(split_page::<Small>(&answer, &["results"]).unwrap().1, None);
+        let answer = Answer::from_json(url, &br#"{"results": [1, "next": null}"#[..]);
+        assert!(matches!(
+            split_page::<Small>(&answer, &["results"]),
+            Err(Error::Decode(_))
+        ));
+    }
+
+    #[test]
     fn empty_arrays_are_told_without_decoding() {
         for empty in ["[]", "[ ]", "[\n\t]"] {
-            assert!(is_empty_array(empty), "{empty}");
+            assert!(is_empty_array(empty.as_bytes()), "{empty}");
         }
         for full in ["[1]", "[ {} ]", "{}", "null", "\"[]\""] {
-            assert!(!is_empty_array(full), "{full}");
+            assert!(!is_empty_array(full.as_bytes()), "{full}");
         }
     }
 }

@@ -16,10 +16,12 @@
 //! "next", ...}`). casefile reads the offset and limit of each page's `next` link and asks for
 //! that page on the configured base URL itself, so a `next` link the server built on another host
 //! (Aleph builds it on its public UI URL) never receives a request. Paging stops when `next` is
-//! missing, a page is empty, or the server points at the same offset again (which it does past
-//! the search window of 9,999 results). When the server says the total is exact
-//! (`total_type: "eq"`), [`Paginator::concurrency`](crate::Paginator::concurrency) fetches
-//! several pages at once.
+//! missing, a page is empty, the total is reached, or a search reaches the end of its window of
+//! 9,999 results (past it the server points at the same offset again, with limit 0). Elsewhere a
+//! `next` that does not move forward is an error, not an end. When the server says the total is
+//! exact (`total_type: "eq"`), a listing that ends with fewer items is an error too, and
+//! [`Paginator::concurrency`](crate::Paginator::concurrency) fetches several pages at once; a
+//! `"gte"` total is only a lower bound and promises nothing.
 //!
 //! Every empty value (null, `""`, `[]`, `{}`) is left out of Aleph's answers, so every field of
 //! every model is optional or defaulted.
@@ -118,16 +120,14 @@ mod entities;
 mod mappings;
 mod permissions;
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::value::RawValue;
 use url::Url;
 
 use crate::error::{ApiError, Error, ErrorKind, Result};
-use crate::paginate::{Bounds, Head, Page, PageSource, PageToken, Paginator, Refusal};
+use crate::paginate::{Bounds, Head, Page, PageSource, PageToken, Paginator, Refusal, split_page};
 use crate::transport::{Answer, Auth, ClientBuilder, RequestBuilder, Transport};
 
 pub use alerts::{Alert, Alerts, CreateAlert, DeleteAlert, GetAlert, ListAlerts};
@@ -374,29 +374,27 @@ fn exact_total(total: Option<u64>, total_type: Option<&str>, window: bool) -> Op
     })
 }
 
-/// One page of an Aleph listing as the paginator reads it in its background task: the results
-/// are only found here, and decoded by the caller of the stream.
+/// One page of an Aleph listing as the paginator reads it in its background task; the results
+/// are found apart (see [`offset_head`]) and decoded by the caller of the stream.
 #[derive(Deserialize)]
-struct OffsetPage<'a> {
-    #[serde(borrow, default)]
-    results: Option<&'a RawValue>,
+struct OffsetPage {
     #[serde(default)]
     total: Option<u64>,
-    #[serde(borrow, default)]
-    total_type: Option<Cow<'a, str>>,
+    #[serde(default)]
+    total_type: Option<String>,
     #[serde(default)]
     limit: Option<u64>,
-    #[serde(borrow, default)]
-    next: Option<Cow<'a, str>>,
+    #[serde(default)]
+    next: Option<String>,
 }
 
-/// Reads an Aleph listing page: its results (undecoded), the next offset and the exact total. A
+/// Reads an Aleph listing page: where its results are, the next offset and the exact total. A
 /// `next` that does not move forward is left to the paginator, which refuses it; only the
 /// window's end (see [`offset_token`]) ends a listing quietly.
-pub(crate) fn offset_head(answer: &Answer, window: bool) -> Result<Head<'_>> {
-    let page: OffsetPage<'_> = answer.decode()?;
+pub(crate) fn offset_head(answer: &Answer, window: bool) -> Result<Head> {
+    let (page, items) = split_page::<OffsetPage>(answer, &["results"])?;
     Ok(Head {
-        items: page.results,
+        items,
         field: "results",
         len: None,
         next: offset_token(page.next.as_deref(), page.limit, window),
@@ -566,7 +564,7 @@ impl<Q: Serialize + Send + Sync + 'static> PageSource for Listing<Q> {
         Ok(self.page_request(token))
     }
 
-    fn head<'a>(&self, answer: &'a Answer, _: Option<&PageToken>) -> Result<Head<'a>> {
+    fn head(&self, answer: &Answer, _: Option<&PageToken>) -> Result<Head> {
         offset_head(answer, self.window)
     }
 }

@@ -340,7 +340,7 @@ impl PageSource for AttachmentPages {
             }))
     }
 
-    fn head<'a>(&self, answer: &'a Answer, token: Option<&PageToken>) -> Result<Head<'a>> {
+    fn head(&self, answer: &Answer, token: Option<&PageToken>) -> Result<Head> {
         let (page, size) = page_number(token, self.per_page)?;
         numbered_head(answer, page, size)
     }

@@ -53,7 +53,6 @@ use std::time::Duration;
 use reqwest::Method;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use url::Url;
 
 pub use annotations::{
@@ -67,7 +66,7 @@ pub use attachments::{
 };
 
 use crate::error::{ApiError, Error, ErrorKind, Result};
-use crate::paginate::{Head, PageToken};
+use crate::paginate::{Head, PageToken, split_page};
 use crate::transport::{Answer, Auth, ClientBuilder, RateLimit, RequestBuilder, Transport};
 
 /// The API path under the instance root.
@@ -238,12 +237,10 @@ impl Link {
 
 /// One page of a listing as the paginator reads it in its background task, in either shape:
 /// `{"items", "count"}` or the Atlas REST `{"totalCount", "results", "links"}` (with
-/// `envelope=true` lists only gain `status`). The items are only found (and counted) here, and
-/// decoded by the caller of the stream.
+/// `envelope=true` lists only gain `status`). The items are found apart (and counted) by
+/// [`numbered_head`], and decoded by the caller of the stream.
 #[derive(Deserialize)]
-struct NumberedPage<'a> {
-    #[serde(borrow, alias = "results")]
-    items: &'a RawValue,
+struct NumberedPage {
     #[serde(default)]
     count: Option<u64>,
     #[serde(default, rename = "totalCount")]
@@ -255,10 +252,12 @@ struct NumberedPage<'a> {
 /// Reads a listing page for which `page` of `size` items was asked. A `next` link means another
 /// numbered page (its `pageNum` / `itemsPerPage` when the link says, else the following page at
 /// the size the server used), so pages can be fetched concurrently.
-pub(crate) fn numbered_head(answer: &Answer, page: u64, size: u64) -> Result<Head<'_>> {
-    let body: NumberedPage<'_> = answer.decode()?;
-    let at = answer.span(body.items.get().as_bytes()).unwrap_or_default();
-    let received = answer.decode_part::<Vec<IgnoredAny>>(at, "items")?.len() as u64;
+pub(crate) fn numbered_head(answer: &Answer, page: u64, size: u64) -> Result<Head> {
+    let (body, items) = split_page::<NumberedPage>(answer, &["items", "results"])?;
+    let at = items.ok_or_else(|| answer.decode_error(".", "missing field `items`".into()))?;
+    let received = answer
+        .decode_part::<Vec<IgnoredAny>>(at.clone(), "items")?
+        .len() as u64;
     let next = Link::find(&body.links, "next").map(|link| {
         let (mut next_page, mut next_size) = (
             page.saturating_add(1),
@@ -286,7 +285,7 @@ pub(crate) fn numbered_head(answer: &Answer, page: u64, size: u64) -> Result<Hea
         _ => None,
     });
     Ok(Head {
-        items: Some(body.items),
+        items: Some(at),
         field: "items",
         len: Some(received),
         next,

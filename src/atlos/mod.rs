@@ -59,11 +59,10 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
 use url::Url;
 
 use crate::error::{ApiError, DecodeError, Error, ErrorKind, Result, redact_url, snippet};
-use crate::paginate::{Bounds, Head, PageSource, PageToken, Paginator};
+use crate::paginate::{Bounds, Head, PageSource, PageToken, Paginator, split_page};
 use crate::transport::{Answer, Auth, ClientBuilder, RequestBuilder, Transport};
 
 use crate::paginate::Refusal;
@@ -240,29 +239,25 @@ struct Envelope<T> {
 }
 
 /// One page of a listing: `{"results": [...], "next": cursor|null, "previous": ...}`, or
-/// `{"error": ...}` for a refused cursor. The results are only found here, and decoded by the
-/// caller of the stream.
+/// `{"error": ...}` for a refused cursor; the results are found apart (see [`cursor_head`]).
 #[derive(Deserialize)]
-struct CursorPage<'a> {
-    #[serde(borrow, default)]
-    results: Option<&'a RawValue>,
+struct CursorPage {
     #[serde(default)]
     next: Option<String>,
     #[serde(default)]
     error: Option<Value>,
 }
 
-/// Reads an Atlos listing page: its results (undecoded) and the next cursor. A refused cursor is
-/// an error although the server says 200; a page without results is a decode error.
-pub(crate) fn cursor_head(answer: &Answer) -> Result<Head<'_>> {
-    let page: CursorPage<'_> = answer.decode()?;
+/// Reads an Atlos listing page: where its results are (decoded later, by the caller of the
+/// stream) and the next cursor. A refused cursor is an error although the server says 200; a
+/// page without results is a decode error.
+pub(crate) fn cursor_head(answer: &Answer) -> Result<Head> {
+    let (page, items) = split_page::<CursorPage>(answer, &["results"])?;
     if let Some(error) = page.error {
         return Err(error_in_body(answer.method(), answer.url(), error));
     }
     let body = String::from_utf8_lossy(answer.json()).into_owned();
-    let items = page
-        .results
-        .ok_or_else(|| missing(answer.method(), answer.url(), "results", body))?;
+    let items = items.ok_or_else(|| missing(answer.method(), answer.url(), "results", body))?;
     Ok(Head {
         items: Some(items),
         field: "results",
@@ -288,7 +283,7 @@ impl<Q: Serialize + Send + Sync + 'static> PageSource for CursorListing<Q> {
         })
     }
 
-    fn head<'a>(&self, answer: &'a Answer, _: Option<&PageToken>) -> Result<Head<'a>> {
+    fn head(&self, answer: &Answer, _: Option<&PageToken>) -> Result<Head> {
         cursor_head(answer)
     }
 }

@@ -653,6 +653,19 @@ impl Answer {
     pub(crate) fn span(&self, piece: &[u8]) -> Option<Range<usize>> {
         within(self.json(), piece)
     }
+
+    /// A decode error about this answer: `message` at the JSON `path`.
+    pub(crate) fn decode_error(&self, path: &str, message: String) -> Error {
+        DecodeError {
+            status: self.status.as_u16(),
+            path: path.to_owned(),
+            message,
+            method: self.method.to_string(),
+            url: redact_url(&self.url),
+            body: snippet(self.json()),
+        }
+        .into()
+    }
 }
 
 #[cfg(any(test, feature = "fuzzing"))]

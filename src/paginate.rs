@@ -52,6 +52,7 @@
     allow(dead_code)
 )]
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
@@ -229,8 +230,13 @@ enum Items<T> {
         at: Range<usize>,
         field: &'static str,
         decode: fn(&Answer, Range<usize>, &'static str) -> Result<Vec<T>>,
+        /// Reads the page's head again, carefully (see [`split_page`]).
+        recheck: Recheck,
     },
 }
+
+/// Reads a page's head again with the careful reading of [`split_page`].
+type Recheck = Box<dyn FnOnce(&Answer) -> Result<Head> + Send>;
 
 impl<T> Fetched<T> {
     fn decoded(page: Page<T>) -> Self {
@@ -252,7 +258,30 @@ impl<T> Fetched<T> {
                 at,
                 field,
                 decode,
-            } => decode(&answer, at, field)?,
+                recheck,
+            } => match decode(&answer, at.clone(), field) {
+                Ok(items) => items,
+                // The quick reading may have taken more than the items for them (a page with
+                // another array or object after them): read the page carefully, and go on only
+                // if it says what the background task went on with.
+                Err(error) => {
+                    let head = CAREFUL.with(|careful| {
+                        careful.set(true);
+                        let head = recheck(&answer);
+                        careful.set(false);
+                        head
+                    })?;
+                    match head.items {
+                        Some(right)
+                            if right != at
+                                && (&head.next, head.total) == (&self.next, self.total) =>
+                        {
+                            decode(&answer, right, field)?
+                        }
+                        _ => return Err(error),
+                    }
+                }
+            },
         };
         Ok(Page {
             items,
@@ -287,15 +316,26 @@ pub(crate) fn decode_page<T: DeserializeOwned>(answer: &Answer, head: Head) -> R
 /// Reads a page in the background task: its small fields as `P`, and where its items (the value
 /// of the field named one of `names`) are, without decoding them. A `null` is no items.
 ///
-/// The page is skimmed (see [`skim::split`]) rather than parsed, which costs a fraction of
-/// decoding it; a page the skim does not follow is read with serde instead, which also names
-/// what is wrong with it. Either way the items are checked when the caller decodes them.
+/// With `quick`, only the ends of the page are read ([`skim::ends`]), for pages whose only
+/// array or object is the items: reading a page then costs nothing next to decoding it. Else,
+/// or when the page does not have that shape, it is skimmed ([`skim::split`]), which costs a
+/// fraction of decoding it; a page the skim does not follow is read with serde, which also names
+/// what is wrong with it. The items are checked when the caller decodes them; should the quick
+/// reading have taken more than the items for them, the caller reads the page again carefully.
 pub(crate) fn split_page<P: DeserializeOwned>(
     answer: &Answer,
     names: &'static [&'static str],
+    quick: bool,
 ) -> Result<(P, Option<Range<usize>>)> {
     let json = answer.json();
     let not_null = |at: Range<usize>| (json.get(at.clone()) != Some(b"null")).then_some(at);
+    if quick
+        && !CAREFUL.with(Cell::get)
+        && let Some((items, rest)) = skim::ends(json, names)
+        && let Ok(page) = serde_json::from_slice::<P>(&rest)
+    {
+        return Ok((page, not_null(items)));
+    }
     if let Some((items, rest)) = skim::split(json, names)
         && let Ok(page) = serde_json::from_slice::<P>(&rest)
     {
@@ -311,6 +351,11 @@ pub(crate) fn split_page<P: DeserializeOwned>(
         None => None,
     };
     Ok((page, items.and_then(not_null)))
+}
+
+thread_local! {
+    /// Set while a page is read again carefully: [`split_page`] then skims the whole page.
+    static CAREFUL: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The value of the field named one of `.0` in a JSON object, borrowed: the slow way to find a
@@ -415,6 +460,141 @@ mod skim {
         }
         rest.push(b'}');
         Some((found, rest))
+    }
+
+    /// The quick reading of a page, from both ends: the small fields (strings and scalars) from
+    /// the start up to the first array or object, which must be the field named one of `names`,
+    /// and from the end back to the last array or object. The items are taken to be what lies
+    /// between; copied are the small fields. `None` when the page does not have that shape.
+    ///
+    /// Only the ends of a page are read, whatever its size. Should more than the items lie
+    /// between (another array or object after them), decoding the items fails, and the page
+    /// is read again with [`split`].
+    pub(super) fn ends(json: &[u8], names: &[&str]) -> Option<(Range<usize>, Vec<u8>)> {
+        let mut rest = Vec::with_capacity(128);
+        rest.push(b'{');
+        let mut at = blank(json, 0);
+        if json.get(at) != Some(&b'{') {
+            return None;
+        }
+        at += 1;
+        let start = loop {
+            at = blank(json, at);
+            let (key_end, escaped) = string(json, at)?;
+            let colon = blank(json, key_end);
+            if escaped || json.get(colon) != Some(&b':') {
+                return None;
+            }
+            let value_start = blank(json, colon + 1);
+            if matches!(json.get(value_start)?, b'[' | b'{') {
+                let name = json.get(at + 1..key_end - 1)?;
+                if !names.iter().any(|n| n.as_bytes() == name) {
+                    return None;
+                }
+                break value_start;
+            }
+            let value_end = value(json, value_start)?;
+            push_field(
+                &mut rest,
+                json.get(at..key_end)?,
+                json.get(value_start..value_end)?,
+            );
+            at = blank(json, value_end);
+            if json.get(at) != Some(&b',') {
+                return None;
+            }
+            at += 1;
+        };
+        // Back from the end: `}`, then `, "key": value` pairs of small values.
+        let mut back = back_blank(json, json.len());
+        if back == 0 || json.get(back - 1) != Some(&b'}') {
+            return None;
+        }
+        back -= 1;
+        let end = loop {
+            back = back_blank(json, back);
+            let last = *json.get(back.checked_sub(1)?)?;
+            if matches!(last, b']' | b'}') {
+                break back;
+            }
+            let value_start = back_value(json, back)?;
+            let colon = back_blank(json, value_start).checked_sub(1)?;
+            if json.get(colon) != Some(&b':') {
+                return None;
+            }
+            let key_end = back_blank(json, colon);
+            let key_start = back_string(json, key_end)?;
+            let key = json.get(key_start..key_end)?;
+            if key.contains(&b'\\') {
+                return None;
+            }
+            push_field(&mut rest, key, json.get(value_start..back)?);
+            let comma = back_blank(json, key_start).checked_sub(1)?;
+            if json.get(comma) != Some(&b',') {
+                return None;
+            }
+            back = comma;
+        };
+        if end <= start {
+            return None;
+        }
+        rest.push(b'}');
+        Some((start..end, rest))
+    }
+
+    fn push_field(rest: &mut Vec<u8>, key: &[u8], value: &[u8]) {
+        if rest.len() > 1 {
+            rest.push(b',');
+        }
+        rest.extend_from_slice(key);
+        rest.push(b':');
+        rest.extend_from_slice(value);
+    }
+
+    /// The position after the last non-whitespace byte before `at`.
+    fn back_blank(json: &[u8], mut at: usize) -> usize {
+        while at > 0 && matches!(json.get(at - 1), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            at -= 1;
+        }
+        at
+    }
+
+    /// The start of the string that ends (with its closing quote) just before `end`.
+    fn back_string(json: &[u8], end: usize) -> Option<usize> {
+        if end == 0 || json.get(end - 1) != Some(&b'"') {
+            return None;
+        }
+        let mut i = end - 1;
+        loop {
+            i = memchr::memrchr(b'"', json.get(..i)?)?;
+            // A quote after an odd number of backslashes is part of the string.
+            let slashes = json
+                .get(..i)?
+                .iter()
+                .rev()
+                .take_while(|b| **b == b'\\')
+                .count();
+            if slashes % 2 == 0 {
+                return Some(i);
+            }
+        }
+    }
+
+    /// The start of the small value (a string or a scalar) that ends just before `end`.
+    fn back_value(json: &[u8], end: usize) -> Option<usize> {
+        if json.get(end.checked_sub(1)?) == Some(&b'"') {
+            return back_string(json, end);
+        }
+        let mut i = end;
+        while i > 0
+            && !matches!(
+                json.get(i - 1),
+                Some(b':' | b',' | b'{' | b'"' | b' ' | b'\t' | b'\n' | b'\r')
+            )
+        {
+            i -= 1;
+        }
+        (i < end).then_some(i)
     }
 
     /// The first position from `at` that is not JSON whitespace.
@@ -679,12 +859,14 @@ impl<T: DeserializeOwned + Send + 'static> Paginator<T> {
                     }));
                 };
                 let empty = is_empty_array(answer.json().get(at.clone()).unwrap_or_default());
+                let recheck: Recheck = Box::new(move |answer| source.head(answer, token.as_ref()));
                 Ok(Fetched {
                     items: Items::Encoded {
                         answer,
                         at,
                         field,
                         decode: decode_items::<T>,
+                        recheck,
                     },
                     next,
                     total,
@@ -1099,6 +1281,43 @@ mod tests {
     }
 
     #[test]
+    fn the_quick_reading_takes_the_small_fields_at_both_ends() {
+        let json = br#" { "next" : "c\"1", "n": -1.5, "results": [{"a": "}\\"}, [2]],
+            "previous": null, "t": "x\\\"]" , "e": true } "#;
+        let (items, rest) = skim::ends(json, &["results"]).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&json[items]).unwrap();
+        assert_eq!(value, serde_json::json!([{"a": "}\\"}, [2]]));
+        let rest: serde_json::Value = serde_json::from_slice(&rest).unwrap();
+        assert_eq!(
+            rest,
+            serde_json::json!({"next": "c\"1", "n": -1.5, "previous": null, "t": "x\\\"]", "e": true})
+        );
+        // Items first and last.
+        let (items, rest) = skim::ends(br#"{"results":[1,2]}"#, &["results"]).unwrap();
+        assert_eq!((items, rest), (11..16, b"{}".to_vec()));
+        // Not that shape: another array or object first, no items, escaped keys, not an object.
+        for other in [
+            &br#"{"facets": {}, "results": []}"#[..],
+            br#"{"next": null}"#,
+            br#"{"res\u0075lts": []}"#,
+            br#"{"results": [], "ne\"xt": 1}"#,
+            br#"[1]"#,
+            b"",
+        ] {
+            assert_eq!(
+                skim::ends(other, &["results"]),
+                None,
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+        // More than the items between the ends: the decode of the items fails, not silently.
+        let json = br#"{"results": [1], "extra": [2], "next": "c"}"#;
+        let (items, _) = skim::ends(json, &["results"]).unwrap();
+        assert!(serde_json::from_slice::<Vec<u8>>(&json[items]).is_err());
+    }
+
+    #[test]
     fn pages_the_skim_does_not_follow_are_read_by_serde() {
         #[derive(serde::Deserialize)]
         struct Small {
@@ -1110,22 +1329,25 @@ mod tests {
             url.clone(),
             &br#"{"res\u0075lts": [1, 2], "next": "c"}"#[..],
         );
-        let (small, items) = split_page::<Small>(&answer, &["results"]).unwrap();
+        let (small, items) = split_page::<Small>(&answer, &["results"], false).unwrap();
         assert_eq!(small.next.as_deref(), Some("c"));
         let items: Vec<u8> = answer.decode_part(items.unwrap(), "results").unwrap();
         assert_eq!(items, [1, 2]);
         // The field twice is a decode error naming it.
         let answer = Answer::from_json(url.clone(), &br#"{"results": [], "results": [1]}"#[..]);
-        match split_page::<Small>(&answer, &["results"]) {
+        match split_page::<Small>(&answer, &["results"], false) {
             Err(Error::Decode(e)) => assert_eq!(e.path, "results"),
             other => panic!("{:?}", other.map(|(_, at)| at)),
         }
         // `null` is no items; broken JSON is a decode error.
         let answer = Answer::from_json(url.clone(), &br#"{"results": null, "next": null}"#[..]);
-        assert_eq!(split_page::<Small>(&answer, &["results"]).unwrap().1, None);
+        assert_eq!(
+            split_page::<Small>(&answer, &["results"], false).unwrap().1,
+            None
+        );
         let answer = Answer::from_json(url, &br#"{"results": [1, "next": null}"#[..]);
         assert!(matches!(
-            split_page::<Small>(&answer, &["results"]),
+            split_page::<Small>(&answer, &["results"], false),
             Err(Error::Decode(_))
         ));
     }

@@ -654,3 +654,45 @@ async fn a_bad_item_names_its_field_and_shows_the_body() {
         other => panic!("expected a decode error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_page_with_more_than_its_items_among_its_fields_is_read_whole() {
+    // Another array after the results: the items are still the results, the cursor is followed.
+    let server = serve("/api/v2/updates", |request| {
+        let body = match param(request, "cursor").as_deref() {
+            None => {
+                json!({"results": [update(1), update(2)], "extra": [[1], {"x": "]"}], "next": "c1"})
+            }
+            _ => json!({"results": [update(3)], "extra": [], "next": null}),
+        };
+        ok(body)
+    })
+    .await;
+    let (items, error) = drain(atlos(&server).updates().list().stream(), 10).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(items.len(), 3);
+
+    // The cursor between the results and another array, in raw bytes (the quick reading of the
+    // ends cannot see it): still followed.
+    let server = serve("/api/v2/updates", |request| {
+        let body = match param(request, "cursor").as_deref() {
+            None => format!(
+                r#"{{"results": [{}], "next": "c1", "extra": [1]}}"#,
+                update(1)
+            ),
+            _ => format!(
+                r#"{{"results": [{}], "next": null, "extra": [1]}}"#,
+                update(2)
+            ),
+        };
+        ResponseTemplate::new(200).set_body_raw(body, "application/json")
+    })
+    .await;
+    let (items, error) = drain(atlos(&server).updates().list().stream(), 10).await;
+    match error {
+        // The background task could not see the cursor: the listing must not end quietly.
+        Some(Error::Decode(_)) => assert_eq!(items.len(), 0),
+        None => assert_eq!(items.len(), 2),
+        other => panic!("{other:?}"),
+    }
+}

@@ -392,7 +392,7 @@ struct OffsetPage {
 /// `next` that does not move forward is left to the paginator, which refuses it; only the
 /// window's end (see [`offset_token`]) ends a listing quietly.
 pub(crate) fn offset_head(answer: &Answer, window: bool) -> Result<Head> {
-    let (page, items) = split_page::<OffsetPage>(answer, &["results"])?;
+    let (page, items) = split_page::<OffsetPage>(answer, &["results"], true)?;
     Ok(Head {
         items,
         field: "results",

@@ -253,7 +253,7 @@ struct NumberedPage {
 /// numbered page (its `pageNum` / `itemsPerPage` when the link says, else the following page at
 /// the size the server used), so pages can be fetched concurrently.
 pub(crate) fn numbered_head(answer: &Answer, page: u64, size: u64) -> Result<Head> {
-    let (body, items) = split_page::<NumberedPage>(answer, &["items", "results"])?;
+    let (body, items) = split_page::<NumberedPage>(answer, &["items", "results"], false)?;
     let at = items.ok_or_else(|| answer.decode_error(".", "missing field `items`".into()))?;
     let received = answer
         .decode_part::<Vec<IgnoredAny>>(at.clone(), "items")?

@@ -252,7 +252,7 @@ struct CursorPage {
 /// stream) and the next cursor. A refused cursor is an error although the server says 200; a
 /// page without results is a decode error.
 pub(crate) fn cursor_head(answer: &Answer) -> Result<Head> {
-    let (page, items) = split_page::<CursorPage>(answer, &["results"])?;
+    let (page, items) = split_page::<CursorPage>(answer, &["results"], true)?;
     if let Some(error) = page.error {
         return Err(error_in_body(answer.method(), answer.url(), error));
     }

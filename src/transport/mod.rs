@@ -570,29 +570,31 @@ fn decode_json<'a, T: Deserialize<'a>>(
     if let Ok(value) = serde_json::from_slice(part) {
         return Ok(value);
     }
-    // Decode again, slowly, only to say where it failed.
+    // Decode again, slowly, only to say where it failed (after the value, if nothing else).
     let mut de = serde_json::Deserializer::from_slice(part);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(value) => Ok(value),
-        Err(e) => {
-            let inner = e.path().to_string();
-            let path = match (field, inner.as_str()) {
-                ("", _) => inner.clone(),
-                (field, ".") => field.to_owned(),
-                (field, inner) if inner.starts_with('[') => format!("{field}{inner}"),
-                (field, inner) => format!("{field}.{inner}"),
-            };
-            Err(DecodeError {
-                status: status.as_u16(),
-                path,
-                message: e.inner().to_string(),
-                method: method.to_string(),
-                url: redact_url(url),
-                body: snippet(body),
-            }
-            .into())
-        }
+    let failure = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => match de.end() {
+            Ok(()) => return Ok(value),
+            Err(e) => (".".to_owned(), e.to_string()),
+        },
+        Err(e) => (e.path().to_string(), e.inner().to_string()),
+    };
+    let (inner, message) = failure;
+    let path = match (field, inner.as_str()) {
+        ("", _) => inner.clone(),
+        (field, ".") => field.to_owned(),
+        (field, inner) if inner.starts_with('[') => format!("{field}{inner}"),
+        (field, inner) => format!("{field}.{inner}"),
+    };
+    Err(DecodeError {
+        status: status.as_u16(),
+        path,
+        message,
+        method: method.to_string(),
+        url: redact_url(url),
+        body: snippet(body),
     }
+    .into())
 }
 
 /// A success answer whose JSON is decoded later, and maybe in pieces: the paginator's background

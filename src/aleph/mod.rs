@@ -388,11 +388,12 @@ struct OffsetPage {
     next: Option<String>,
 }
 
-/// Reads an Aleph listing page: where its results are, the next offset and the exact total. A
+/// Reads an Aleph listing page: where its results are, the next offset and the exact total. The
+/// page is skimmed whole: Aleph puts `facets` and `links` objects after the results. A
 /// `next` that does not move forward is left to the paginator, which refuses it; only the
 /// window's end (see [`offset_token`]) ends a listing quietly.
 pub(crate) fn offset_head(answer: &Answer, window: bool) -> Result<Head> {
-    let (page, items) = split_page::<OffsetPage>(answer, &["results"], true)?;
+    let (page, items) = split_page::<OffsetPage>(answer, &["results"], false)?;
     Ok(Head {
         items,
         field: "results",

@@ -250,7 +250,9 @@ struct CursorPage {
 
 /// Reads an Atlos listing page: where its results are (decoded later, by the caller of the
 /// stream) and the next cursor. A refused cursor is an error although the server says 200; a
-/// page without results is a decode error.
+/// page without results is a decode error. Only the ends of the page are read: an Atlos page
+/// has no array or object but its results (`{"results", "next", "previous"}` or `{"error"}`,
+/// atlosdotorg/atlos `platform/lib/platform_web/controllers/api/api_v2_controller.ex`).
 pub(crate) fn cursor_head(answer: &Answer) -> Result<Head> {
     let (page, items) = split_page::<CursorPage>(answer, &["results"], true)?;
     if let Some(error) = page.error {

@@ -258,8 +258,10 @@ pub(crate) fn cursor_head(answer: &Answer) -> Result<Head> {
     if let Some(error) = page.error {
         return Err(error_in_body(answer.method(), answer.url(), error));
     }
-    let body = String::from_utf8_lossy(answer.json()).into_owned();
-    let items = items.ok_or_else(|| missing(answer.method(), answer.url(), "results", body))?;
+    let items = items.ok_or_else(|| {
+        let body = String::from_utf8_lossy(answer.json()).into_owned();
+        missing(answer.method(), answer.url(), "results", body)
+    })?;
     Ok(Head {
         items: Some(items),
         field: "results",

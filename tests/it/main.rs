@@ -17,6 +17,7 @@ mod hostile_bounds;
 mod hostile_files;
 mod hostile_secrets;
 mod paginate;
+mod paginate_hostile;
 mod security;
 mod tracing;
 mod transport;

@@ -4,6 +4,7 @@
 //! Each case goes through the public list builders of a real platform client (Atlos cursors,
 //! Aleph offsets, Atlas page numbers) where the platform can show it, and through a raw
 //! `Paginator`. Servers are wiremock on 127.0.0.1; every loop is bounded.
+#![cfg(all(feature = "atlos", feature = "aleph", feature = "atlas"))]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -97,7 +97,10 @@ pub struct Page<T> {
 }
 
 /// Where a page is: the four ways the platforms address pages.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// `Debug` shows a next URL as `Display` does, without its query values (they can hold search
+/// terms or tokens).
+#[derive(Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PageToken {
     /// An opaque cursor sent back as a query parameter (Atlos `?cursor=`).
@@ -118,6 +121,28 @@ pub enum PageToken {
         /// Items per page.
         limit: u64,
     },
+}
+
+impl fmt::Debug for PageToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PageToken::NextUrl(u) => f
+                .debug_tuple("NextUrl")
+                .field(&format_args!("{}", crate::error::redact_url(u)))
+                .finish(),
+            PageToken::Cursor(c) => f.debug_tuple("Cursor").field(c).finish(),
+            PageToken::Number { page, size } => f
+                .debug_struct("Number")
+                .field("page", page)
+                .field("size", size)
+                .finish(),
+            PageToken::Offset { offset, limit } => f
+                .debug_struct("Offset")
+                .field("offset", offset)
+                .field("limit", limit)
+                .finish(),
+        }
+    }
 }
 
 impl fmt::Display for PageToken {

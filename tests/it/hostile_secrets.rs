@@ -275,7 +275,11 @@ fn request_builders_and_page_tokens_show_query_names_not_values() {
         ))
         .unwrap(),
     );
-    for text in [format!("{request:?}"), next.to_string()] {
+    for text in [
+        format!("{request:?}"),
+        next.to_string(),
+        format!("{next:?}"),
+    ] {
         assert!(!text.contains(TERMS) && !text.contains("20"), "{text}");
         assert!(text.contains("/api/2/entities?q=…&offset=…"), "{text}");
     }

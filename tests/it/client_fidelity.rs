@@ -1,0 +1,96 @@
+//! The client against real-server behaviour (issue 15, "The client, against real-server
+//! behaviour"): what casefile returns or sends where the real servers answer differently from what
+//! a user would expect. Each test cites the real server's source (atlosdotorg/atlos) or the Atlas
+//! seed documents and /work/shared/API-NOTES.md.
+#![cfg(all(feature = "atlos", feature = "atlas", feature = "testkit"))]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use casefile::RateLimit;
+use tokio::time::Instant;
+
+use crate::support::fixture_text;
+use crate::support::local::{Answer, LocalServer};
+
+const ATLAS_TOKEN: &str = "atlas-test-token";
+const ATLAS_ID: &str = "e52a9631-e38f-4e77-8c08-38001a80ad36";
+
+/// A server that allows `limit` requests in any `window`, counted from when each request
+/// *arrived* (the requests it refused do not count), and answers 429 past that. A request reaches
+/// it `latency` after the client let it go, its answer reaches the client `latency` later; the
+/// first `cold` requests are slower (`cold_latency`: new connections, TLS handshakes). Returns the
+/// server and the number of 429s it sent.
+async fn counting_server(
+    limit: usize,
+    window: Duration,
+    cold: usize,
+    cold_latency: Duration,
+    latency: Duration,
+) -> (LocalServer, Arc<Mutex<usize>>) {
+    let counted: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let refused: Arc<Mutex<usize>> = Arc::default();
+    let refusals = refused.clone();
+    let server = LocalServer::start(move |n| {
+        let latency = if n < cold { cold_latency } else { latency };
+        // The local server reads the request at once: its arrival at a distant server is
+        // `latency` later (every request of one kind has the same latency, so arrivals stay in
+        // order and the window can be counted now).
+        let arrival = Instant::now() + latency;
+        let mut counted = counted.lock().unwrap();
+        counted.retain(|&t| arrival.duration_since(t) < window);
+        if counted.len() < limit {
+            counted.push(arrival);
+            Answer::json(200, fixture_text("atlas/attachment_get.json")).delay(latency * 2)
+        } else {
+            *refusals.lock().unwrap() += 1;
+            Answer::json(
+                429,
+                r#"{"error":{"code":"RATE_LIMITED","message":"slow down"}}"#,
+            )
+            .delay(latency * 2)
+        }
+    })
+    .await;
+    (server, refused)
+}
+
+/// A client limited to the server's own rate (30 per 2 s), sending 90 requests at once, draws no
+/// 429: the first 30 reach the server late (cold connections), and a limiter that freed their
+/// slots one window after letting them go would send the next 30 while the server still counts
+/// the first (the server counts the requests as they arrive: Atlas seed 001, "Rate Limiting"). The limiter
+/// frees a slot one window after the answer arrived instead.
+#[tokio::test(start_paused = true)]
+async fn a_client_limited_to_the_servers_rate_draws_no_429_in_a_steady_burst() {
+    let window = Duration::from_secs(2);
+    let (server, refused) = counting_server(
+        30,
+        window,
+        30,
+        Duration::from_millis(400),
+        Duration::from_millis(10),
+    )
+    .await;
+    let atlas = casefile::atlas::Client::builder()
+        .base_url(server.uri())
+        .token(ATLAS_TOKEN)
+        .retry(casefile::RetryPolicy::none())
+        .rate_limit(RateLimit::new(30, window))
+        .build()
+        .unwrap();
+    let calls: Vec<_> = (0..90)
+        .map(|_| {
+            let atlas = atlas.clone();
+            tokio::spawn(async move { atlas.attachments().get(ATLAS_ID).await })
+        })
+        .collect();
+    let mut failed = 0;
+    for call in calls {
+        if call.await.unwrap().is_err() {
+            failed += 1;
+        }
+    }
+    assert_eq!(server.arrivals().len(), 90);
+    assert_eq!(*refused.lock().unwrap(), 0, "429s from the server");
+    assert_eq!(failed, 0);
+}

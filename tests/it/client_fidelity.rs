@@ -8,10 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use casefile::RateLimit;
+use casefile::atlos::{IncidentStatus, RecordedValue, Sensitivity, UpdateType};
+use casefile::testkit::{Platform, Sandbox};
+use futures::TryStreamExt;
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::support::fixture_text;
 use crate::support::local::{Answer, LocalServer};
+use crate::support::{assert_invalid, fixture_text};
 
 const ATLAS_TOKEN: &str = "atlas-test-token";
 const ATLAS_ID: &str = "e52a9631-e38f-4e77-8c08-38001a80ad36";
@@ -94,3 +98,69 @@ async fn a_client_limited_to_the_servers_rate_draws_no_429_in_a_steady_burst() {
     assert_eq!(*refused.lock().unwrap(), 0, "429s from the server");
     assert_eq!(failed, 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Atlos: the history's recorded value
+// ---------------------------------------------------------------------------------------------
+
+/// The real server writes an update's old and new value to the one key `new_value`
+/// (`platform/lib/platform/updates/update.ex`, `Jason.Encoder`), as
+/// `{"_combined": true, <key>: value}` (`platform/lib/platform/updates.ex`): the value is the
+/// attribute's before or after the change, and the client says so. The sandbox draws which
+/// survives; across a few changes both must be accepted, and the marker is not an attribute.
+#[tokio::test]
+async fn an_attribute_change_carries_a_recorded_value_old_or_new_keyed_by_attribute() {
+    let s = Sandbox::start().await.unwrap();
+    let atlos = s.atlos().unwrap();
+    let created = atlos
+        .incidents()
+        .create("History of statuses", [Sensitivity::NotSensitive])
+        .await
+        .unwrap();
+    let steps = [
+        "In Progress",
+        "Help Needed",
+        "Ready for Review",
+        "Completed",
+    ];
+    for status in steps {
+        atlos
+            .incidents()
+            .update_attribute(&created.slug, "status", status)
+            .await
+            .unwrap();
+    }
+    let updates: Vec<_> = atlos
+        .updates()
+        .list()
+        .slug(&created.slug)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let changes: Vec<_> = updates
+        .iter()
+        .filter(|u| u.kind == UpdateType::UpdateAttribute)
+        .collect();
+    assert_eq!(changes.len(), steps.len());
+    // Newest first: change n went from `before[n]` to `steps[n]`.
+    let before = ["To Do", "In Progress", "Help Needed", "Ready for Review"];
+    for (n, change) in changes.iter().rev().enumerate() {
+        assert_eq!(change.modified_attribute.as_deref(), Some("status"));
+        let Some(RecordedValue::Attributes(values)) = &change.value else {
+            panic!("not a combined value: {:?}", change.value);
+        };
+        assert!(!values.contains_key("_combined"), "{values:?}");
+        let recorded = change.value.as_ref().unwrap().get("attr_status").unwrap();
+        assert!(
+            recorded == &json!(steps[n]) || recorded == &json!(before[n]),
+            "change {n}: {recorded}"
+        );
+    }
+    let created_update = updates
+        .iter()
+        .find(|u| u.kind == UpdateType::Create)
+        .unwrap();
+    assert_eq!(created_update.value, None);
+}
+

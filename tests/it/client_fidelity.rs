@@ -100,6 +100,56 @@ async fn a_client_limited_to_the_servers_rate_draws_no_429_in_a_steady_burst() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Atlos: the create answer's status
+// ---------------------------------------------------------------------------------------------
+
+/// `POST incidents/new` without a status: the real server answers `attr_status: null` (the
+/// inserted Ecto struct; `platform/lib/platform/material/media.ex` declares no default) while
+/// the database stores its column default "To Do"
+/// (`platform/priv/repo/migrations/20231027152750_change_status_default.exs`). The sandbox
+/// answers the same way, and the client returns the status the server holds.
+#[tokio::test]
+async fn a_created_incident_without_a_status_has_the_status_the_server_stores() {
+    let s = Sandbox::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let raw: Value = http
+        .post(format!("{}/api/v2/incidents/new", s.atlos_url()))
+        .bearer_auth(s.atlos_token())
+        .json(&json!({"description": "Raw incident, no status", "sensitive": ["Not Sensitive"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(raw["result"]["attr_status"], Value::Null, "{raw}");
+
+    let atlos = s.atlos().unwrap();
+    let created = atlos
+        .incidents()
+        .create("Client incident, no status", [Sensitivity::NotSensitive])
+        .await
+        .unwrap();
+    assert_eq!(created.status, Some(IncidentStatus::ToDo));
+    // Read back: both incidents hold "To Do" on the server.
+    let newest = atlos.incidents().list().first_page().await.unwrap();
+    assert_eq!(newest.items[0].slug, created.slug);
+    assert_eq!(newest.items[0].status, Some(IncidentStatus::ToDo));
+    let raw_slug = raw["result"]["slug"].as_str().unwrap();
+    let raw_stored = newest.items.iter().find(|i| i.slug == raw_slug).unwrap();
+    assert_eq!(raw_stored.status, Some(IncidentStatus::ToDo));
+
+    // A status that was sent is answered, and kept.
+    let in_progress = atlos
+        .incidents()
+        .create("Client incident, in progress", [Sensitivity::NotSensitive])
+        .status(IncidentStatus::InProgress)
+        .await
+        .unwrap();
+    assert_eq!(in_progress.status, Some(IncidentStatus::InProgress));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Atlos: the history's recorded value
 // ---------------------------------------------------------------------------------------------
 
@@ -162,5 +212,42 @@ async fn an_attribute_change_carries_a_recorded_value_old_or_new_keyed_by_attrib
         .find(|u| u.kind == UpdateType::Create)
         .unwrap();
     assert_eq!(created_update.value, None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atlos: geolocation through `update`
+// ---------------------------------------------------------------------------------------------
+
+/// `update/:slug/geolocation` answers success on the real server but keeps the stored point:
+/// `generate_attribute_change_params` (`platform/lib/platform/material.ex`) puts the value under
+/// `attr_geolocation`, and the changeset rebuilds that field from the virtual `location`, filled
+/// from the stored point (`platform/lib/platform/material/attribute.ex`
+/// `update_from_virtual_data`). The client refuses it before sending anything.
+#[tokio::test]
+async fn setting_geolocation_through_update_is_refused_before_sending() {
+    let s = Sandbox::start().await.unwrap();
+    let atlos = s.atlos().unwrap();
+    let created = atlos
+        .incidents()
+        .create("Located incident", [Sensitivity::NotSensitive])
+        .location(50.45, 30.52)
+        .await
+        .unwrap();
+    let sent = s.requests(Platform::Atlos);
+    let err = atlos
+        .incidents()
+        .update_attribute(&created.slug, "geolocation", "48.85,2.35")
+        .await
+        .unwrap_err();
+    assert_invalid(&err, "attribute");
+    assert!(err.to_string().contains("location"), "{err}");
+    assert_eq!(s.requests(Platform::Atlos), sent, "a request was sent");
+    // The resolution is a plain field the server does set: still sent.
+    atlos
+        .incidents()
+        .update_attribute(&created.slug, "geolocation_resolution", "Exact")
+        .await
+        .ok();
+    assert_eq!(s.requests(Platform::Atlos), sent + 1);
 }
 

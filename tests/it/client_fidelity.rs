@@ -251,3 +251,59 @@ async fn setting_geolocation_through_update_is_refused_before_sending() {
     assert_eq!(s.requests(Platform::Atlos), sent + 1);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Atlas: the created_after / created_before bounds
+// ---------------------------------------------------------------------------------------------
+
+/// Both bounds are exclusive on the server (issue 15; the Atlas seed 003 names them "lower
+/// bound" and "upper bound" of `GET /attachments`), and casefile documents and sends them so: an
+/// attachment created exactly at `t` is in neither `created_after(t)` nor `created_before(t)`,
+/// and in the window one second either side.
+#[tokio::test]
+async fn an_attachment_created_exactly_at_a_bound_is_outside_it_on_both_sides() {
+    let s = Sandbox::start().await.unwrap();
+    let atlas = s.atlas().unwrap();
+    let all: Vec<_> = atlas
+        .attachments()
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let target = all.first().unwrap();
+    let t = target.attachment_created_at;
+    let id = target.attachment_id;
+    let ids = |list: Vec<casefile::atlas::Attachment>| -> Vec<_> {
+        list.into_iter().map(|a| a.attachment_id).collect()
+    };
+    let after: Vec<_> = atlas
+        .attachments()
+        .list()
+        .created_after(t)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(after.iter().all(|a| a.attachment_created_at > t));
+    assert!(!ids(after).contains(&id));
+    let before: Vec<_> = atlas
+        .attachments()
+        .list()
+        .created_before(t)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(before.iter().all(|a| a.attachment_created_at < t));
+    assert!(!ids(before).contains(&id));
+    let around: Vec<_> = atlas
+        .attachments()
+        .list()
+        .created_after(t - chrono::Duration::seconds(1))
+        .created_before(t + chrono::Duration::seconds(1))
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(ids(around).contains(&id));
+}

@@ -255,13 +255,24 @@ impl ListAttachments {
         self
     }
 
-    /// Only attachments created at or after this time (sent as ISO-8601 in UTC).
+    /// Only attachments created strictly after this time (sent as ISO-8601 in UTC, as given).
+    ///
+    /// Both bounds are exclusive, as the server applies them (the Atlas seed 003 only calls
+    /// them "lower bound" and "upper bound"; the server compares strictly): an attachment
+    /// created exactly at `time` is not listed. casefile sends the time unchanged
+    /// rather than nudging it, because the server's timestamp precision is not published and
+    /// a nudged bound would silently let in or leave out other attachments. To include an
+    /// attachment created at `time`, pass a time just before it at the precision your
+    /// attachments carry (e.g. one second before for the whole-second times Atlas answers
+    /// with).
     pub fn created_after(mut self, time: DateTime<Utc>) -> Self {
         self.query.created_after = Some(time);
         self
     }
 
-    /// Only attachments created before this time (sent as ISO-8601 in UTC).
+    /// Only attachments created strictly before this time (sent as ISO-8601 in UTC, as given);
+    /// an attachment created exactly at `time` is not listed (see
+    /// [`created_after`](Self::created_after)).
     pub fn created_before(mut self, time: DateTime<Utc>) -> Self {
         self.query.created_before = Some(time);
         self

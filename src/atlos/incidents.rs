@@ -472,6 +472,11 @@ impl Incidents {
     /// [`Incident::project_attributes`]). The value is text for text, single-select and date
     /// attributes and a list of strings for multi-select ones; for core attributes the shape is
     /// checked before sending.
+    ///
+    /// `geolocation` is refused before sending ([`Error::InvalidInput`]): the real server
+    /// answers success but keeps the stored point, as its changeset rebuilds the point from
+    /// the stored one (atlosdotorg/atlos, `lib/platform/material/attribute.ex`
+    /// `update_from_virtual_data`). Set the location with [`CreateIncident::location`].
     pub fn update_attribute(
         &self,
         slug: impl Into<String>,
@@ -740,7 +745,7 @@ impl CreateIncident {
         }
     }
 
-    /// The status (the server's default is "To Do").
+    /// The status (the server's default is "To Do", see [`send`](Self::send)).
     pub fn status(mut self, status: impl Into<IncidentStatus>) -> Self {
         self.body.status = Some(status.into());
         self
@@ -808,7 +813,14 @@ impl CreateIncident {
         urls.into_iter().fold(self, |this, url| this.url(url))
     }
 
-    /// Sends the request and returns the new incident.
+    /// Sends the request and returns the new incident, as the server stores it.
+    ///
+    /// Without [`status`](Self::status), the server's answer carries `attr_status: null` while
+    /// the database fills in its column default, "To Do" (atlosdotorg/atlos:
+    /// `priv/repo/migrations/20231027152750_change_status_default.exs`; the Ecto schema in
+    /// `lib/platform/material/media.ex` has no default, so the inserted struct it answers with
+    /// keeps `nil`). The returned incident carries that stored status,
+    /// [`IncidentStatus::ToDo`], rather than the answer's `None`; no second request is made.
     pub async fn send(self) -> Result<Incident> {
         if let Some(refusal) = &self.refusal {
             return Err(refusal.error());
@@ -817,7 +829,11 @@ impl CreateIncident {
         check_sensitivity(&self.body.sensitive)?;
         let url = crate::path::join(self.transport.api_base(), &["incidents", "new"])?;
         let request = self.transport.post(&["incidents", "new"]).json(&self.body);
-        send_result(request, url, "POST").await
+        let mut incident: Incident = send_result(request, url, "POST").await?;
+        if incident.status.is_none() {
+            incident.status = Some(self.body.status.unwrap_or(IncidentStatus::ToDo));
+        }
+        Ok(incident)
     }
 }
 
@@ -907,7 +923,6 @@ const CORE_ATTRIBUTES: &[(&str, bool)] = &[
     ("date", false),
     ("time", false),
     ("more_info", false),
-    ("geolocation", false),
     ("geolocation_resolution", false),
     ("tags", true),
     ("sensitive", true),
@@ -938,6 +953,19 @@ const DEPRECATED_ATTRIBUTES: &[&str] = &[
 fn check_attribute(name: &str, value: &AttributeValue) -> Result<String> {
     if let Ok(id) = check_uuid("attribute", name) {
         return Ok(id);
+    }
+    if name == "geolocation" {
+        // `update` puts the value under `attr_geolocation`, but the attribute's changeset
+        // rebuilds the point from the virtual `location` field, which it fills from the stored
+        // point: the server answers success and keeps the old location (atlosdotorg/atlos,
+        // `lib/platform/material.ex` `generate_attribute_change_params`,
+        // `lib/platform/material/attribute.ex` `update_from_virtual_data`).
+        return Err(Error::invalid(
+            "attribute",
+            "the server ignores `geolocation` set through this endpoint (it keeps the stored \
+             point and still answers success); set the location when creating the incident \
+             (CreateIncident::location) or in the Atlos web interface",
+        ));
     }
     if DEPRECATED_ATTRIBUTES.contains(&name) {
         return Err(Error::invalid(

@@ -77,7 +77,7 @@ pub use source_material::{
     SetMetadata, SourceMaterial, SourceMaterialApi, SourceMaterialStatus, UploadFile, UploadType,
     Visibility,
 };
-pub use updates::{ListUpdates, Update, UpdateType, Updates, User};
+pub use updates::{ListUpdates, RecordedValue, Update, UpdateType, Updates, User};
 
 /// The public Atlos instance.
 pub const DEFAULT_URL: &str = "https://platform.atlos.org";

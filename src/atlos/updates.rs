@@ -75,10 +75,11 @@ pub struct Update {
     /// The attribute changed: a core name or a custom attribute's UUID.
     #[serde(default)]
     pub modified_attribute: Option<String>,
-    /// The new value of the attribute (any JSON). The server's `old_value` is unreliable (it
-    /// may be missing or carry the new value), so only this one is modelled.
-    #[serde(default)]
-    pub new_value: Option<Value>,
+    /// A value of the changed attribute that the server recorded, **before or after** the
+    /// change: the server cannot say which (see [`RecordedValue`]). `None` for updates that
+    /// change no attribute (comments, creation, ...).
+    #[serde(rename = "new_value", default)]
+    pub value: Option<RecordedValue>,
     /// The comment, or the explanation given with a change.
     #[serde(default)]
     pub explanation: Option<String>,
@@ -91,6 +92,71 @@ pub struct Update {
     /// When it was made.
     #[serde(with = "crate::time::utc")]
     pub inserted_at: DateTime<Utc>,
+}
+
+/// The value an attribute change carries on the wire (the server's `new_value` key), which is the
+/// attribute's value either **before or after** the change.
+///
+/// The real server stores both the old and the new value, but its JSON encoder writes each of
+/// them to the one key `new_value` (atlosdotorg/atlos, `platform/lib/platform/updates/update.ex`,
+/// the `Jason.Encoder` implementation), so the answer has no `old_value` and which of the two
+/// survives depends on map iteration order, undefined since OTP 26. casefile therefore never
+/// calls it the new value: read the incident for the attribute's current value.
+///
+/// ```
+/// use casefile::atlos::RecordedValue;
+/// use serde_json::json;
+///
+/// let value: RecordedValue =
+///     serde_json::from_value(json!({"_combined": true, "attr_status": "To Do"})).unwrap();
+/// assert_eq!(value.get("attr_status"), Some(&json!("To Do")));
+/// assert_eq!(serde_json::to_value(&value).unwrap()["_combined"], true);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "Value", into = "Value")]
+pub enum RecordedValue {
+    /// `{"_combined": true, <key>: value, ...}`: the value of each changed attribute, keyed by
+    /// its schema field (`attr_status`, `attr_tags`, ...) or, for a custom attribute, its UUID
+    /// (the server's `updates.ex` marks such maps with `_combined`; the marker is not kept
+    /// among the attributes here).
+    Attributes(serde_json::Map<String, Value>),
+    /// Anything else (older updates stored a bare value: a string, a list, ...).
+    Other(Value),
+}
+
+impl RecordedValue {
+    /// The value recorded for one attribute key (`attr_status`, or a custom attribute's UUID);
+    /// for [`RecordedValue::Other`], always `None`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            RecordedValue::Attributes(values) => values.get(key),
+            RecordedValue::Other(_) => None,
+        }
+    }
+}
+
+impl From<Value> for RecordedValue {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::Object(mut map) if map.get("_combined") == Some(&Value::Bool(true)) => {
+                map.remove("_combined");
+                RecordedValue::Attributes(map)
+            }
+            other => RecordedValue::Other(other),
+        }
+    }
+}
+
+impl From<RecordedValue> for Value {
+    fn from(value: RecordedValue) -> Self {
+        match value {
+            RecordedValue::Attributes(mut map) => {
+                map.insert("_combined".into(), Value::Bool(true));
+                Value::Object(map)
+            }
+            RecordedValue::Other(other) => other,
+        }
+    }
 }
 
 /// The update operations, from [`Client::updates`](super::Client::updates).

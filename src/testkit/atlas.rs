@@ -439,6 +439,9 @@ impl State {
                 let created = a["attachment_created_at"]
                     .as_str()
                     .and_then(crate::time::parse);
+                // Both bounds exclusive, as the real server applies them (issue 15; the seed
+                // 003 calls them "lower bound" and "upper bound"): an attachment created exactly
+                // at a bound is left out.
                 bounds.iter().all(|(name, bound)| match (created, *name) {
                     (Some(c), "created_after") => c > *bound,
                     (Some(c), _) => c < *bound,

@@ -703,6 +703,12 @@ fn create_incident(data: &mut AtlosData, params: Map<String, Value>) -> Response
     data.incidents.push(incident.clone());
     let i = data.incidents.len() - 1;
     record(data, i, "create", None, None);
+    // The database fills `attr_status` with its column default ("To Do",
+    // `priv/repo/migrations/20231027152750_change_status_default.exs`), but the answer is the
+    // inserted Ecto struct, whose schema (`material/media.ex`) has no default: `null` there.
+    if !params.contains_key("status") {
+        incident["attr_status"] = Value::Null;
+    }
     json(200, &json!({"success": true, "result": incident}))
 }
 

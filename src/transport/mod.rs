@@ -550,9 +550,14 @@ impl Transport {
         let mut rotation_answered = false;
         let idle = self.inner.limits.idle;
         loop {
+            // Held until the answer's head arrives (or the attempt fails): the slot's window
+            // starts then, see `RateLimiter`.
+            let mut permit = None;
             if let Some(limiter) = &self.inner.limiter {
                 let key = req.rate_key.as_deref().unwrap_or("");
-                trace::rate_limited(key, limiter.acquire(key).await);
+                let (taken, waited) = limiter.acquire(key).await;
+                trace::rate_limited(key, waited);
+                permit = Some(taken);
             }
             let mut builder = self
                 .inner
@@ -612,6 +617,7 @@ impl Transport {
                     )
                 })?
                 .map_err(|e| Failure::http(req, e))?;
+            drop(permit);
             let status = response.status();
             if status.is_success() {
                 return Ok(response);

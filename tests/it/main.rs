@@ -29,6 +29,7 @@ mod aleph_resources;
 mod aleph_transfer;
 mod atlas;
 mod atlos;
+mod client_fidelity;
 
 // The sandbox, and the examples run as built binaries against it or against wiremock.
 mod aleph_examples;

@@ -150,7 +150,11 @@
 //! `Result<item>` that fetches the next page while the current one is consumed, whatever the
 //! platform's paging (cursors, next URLs, page numbers, offsets). `.concurrency(n)` fetches `n`
 //! pages at once where the total is known, still handing items over in order; `.pages()` gives
-//! whole [`Page`]s; `.first_page()` only the first. Large answers that are not pages are streamed
+//! whole [`Page`]s; `.first_page()` only the first; `.max_items(n)` / `.max_pages(n)` bound a
+//! listing that might never end. A stream never ends quietly on a broken server: a listing that
+//! stops short of the exact total it announced, a cursor handed out twice or an offset that goes
+//! back ends with [`Error::Pagination`], and no number a server sends sizes memory or plans more
+//! than `n` pages ahead. Large answers that are not pages are streamed
 //! too: [`ByteStream`](transport::ByteStream) (downloads, saved through a `.part` file) and
 //! Aleph's JSON-lines entity stream, decoded line by line in constant memory.
 //!
@@ -159,8 +163,8 @@
 //! Every operation returns [`Result<T>`](Result) with one [`Error`] type. A server's refusal is
 //! [`Error::Api`] with an [`ApiError`]: the status, a classified [`ErrorKind`], the server's own
 //! message and field errors, its `Retry-After`, and the method and URL (the query's values
-//! elided, no userinfo). An
-//! argument casefile can check is refused with [`Error::InvalidInput`] before anything is sent.
+//! elided, no userinfo). An argument casefile can check is refused with
+//! [`Error::InvalidInput`] before anything is sent.
 //!
 //! ```
 //! use casefile::{Error, ErrorKind};

@@ -36,4 +36,5 @@ mod progress;
 mod quickstart;
 mod sandbox;
 mod sandbox_fidelity;
+mod sandbox_fidelity_aleph_more;
 mod tour;

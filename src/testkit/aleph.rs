@@ -1075,6 +1075,10 @@ impl State {
         let mut view = entity.clone();
         if let Some(object) = view.as_object_mut() {
             object.remove("collection_id");
+            // Kept for `q`, but not sent: the index is read with `_source` cut to
+            // `PROXY_INCLUDES` (`aleph/index/entities.py` `ENTITY_SOURCE`), which holds no
+            // caption, and `EntitySerializer` adds none.
+            object.remove("caption");
         }
         let collection = entity["collection_id"].as_str().unwrap_or_default();
         if let Some(c) = self.data.collections.iter().find(|c| c["id"] == collection) {

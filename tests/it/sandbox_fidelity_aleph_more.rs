@@ -436,3 +436,48 @@ async fn objects_carry_the_serializers_fields() {
     assert_eq!(listed["shallow"], true);
     assert!(listed.get("statistics").is_none());
 }
+
+/// Aleph 4.1.6 sends no entity `caption`: entities are read from the index with `_source` cut to
+/// `PROXY_INCLUDES` (`aleph/index/entities.py` `ENTITY_SOURCE`, used by
+/// `aleph/search/__init__.py` `EntitiesQuery` and `aleph/views/util.py` `get_index_entity`), and
+/// `EntitySerializer` adds none. Neither in a search, nor a single entity, nor a nested one.
+#[tokio::test]
+async fn entities_come_without_a_caption() {
+    let s = small().await;
+    let (_, page) = send(
+        http()
+            .get(format!(
+                "{}?filter:schemata=Thing&limit=5",
+                api(&s, "entities")
+            ))
+            .header(AUTHORIZATION, key(&s)),
+    )
+    .await;
+    let results = page["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5);
+    for entity in results {
+        assert!(entity.get("caption").is_none(), "{entity}");
+    }
+    let id = results[0]["id"].as_str().unwrap();
+    let (_, entity) = send(
+        http()
+            .get(api(&s, &format!("entities/{id}")))
+            .header(AUTHORIZATION, key(&s)),
+    )
+    .await;
+    assert_eq!(entity["id"], id);
+    assert!(entity.get("caption").is_none(), "{entity}");
+
+    let (_, ownerships) = send(
+        http()
+            .get(format!(
+                "{}?filter:schema=Ownership&limit=1",
+                api(&s, "entities")
+            ))
+            .header(AUTHORIZATION, key(&s)),
+    )
+    .await;
+    let owner = &ownerships["results"][0]["properties"]["owner"][0];
+    assert!(owner.is_object(), "{owner}");
+    assert!(owner.get("caption").is_none(), "{owner}");
+}

@@ -383,6 +383,8 @@ struct State {
     storage: String,
     /// (collection id, role id) -> (read, write).
     permissions: Vec<(String, String, bool, bool)>,
+    /// (collection id, role id) -> (permission id, created at): a stored permission's row.
+    permission_rows: Vec<(String, String, String, String)>,
     mappings: Vec<Value>,
     /// content hash -> (file name, bytes).
     blobs: Vec<(String, String, Vec<u8>)>,
@@ -402,10 +404,22 @@ pub(super) fn router(data: AlephData, addr: SocketAddr, faults: Faults) -> Route
         storage: ui.clone(),
         ui,
         permissions,
+        permission_rows: Vec::new(),
         mappings: Vec::new(),
         blobs: Vec::new(),
         next_id: 100,
     }));
+    {
+        let mut state = lock(&state);
+        let seeded: Vec<(String, String)> = state
+            .permissions
+            .iter()
+            .map(|(c, r, ..)| (c.clone(), r.clone()))
+            .collect();
+        for (collection, role) in seeded {
+            state.permission_row(&collection, &role);
+        }
+    }
     let app = Router::new().fallback(move |request: Request| handle(state.clone(), request));
     super::faults::wrap(app, faults, Platform::Aleph)
 }
@@ -630,6 +644,7 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
             merge(&mut collection, &fields, &COLLECTION_FIELDS);
             state.data.collections.push(collection.clone());
             state.data.entities.push((id.clone(), Vec::new()));
+            state.permission_row(&id, "3");
             state.permissions.push((id, "3".into(), true, true));
             ok(state.collection_view(&collection))
         }
@@ -1380,6 +1395,7 @@ impl State {
                     let read = item["read"].as_bool().unwrap_or(false) || write;
                     self.permissions
                         .retain(|(c, r, ..)| !(*c == id && *r == role));
+                    self.permission_row(&id, &role);
                     self.permissions.push((id.clone(), role, read, write));
                 }
                 self.permissions_view(&id)
@@ -1464,13 +1480,43 @@ impl State {
             .any(|(c, r, _, write)| c == collection && r == "3" && *write)
     }
 
+    /// The row of a stored permission, made on its first grant (`aleph/model/permission.py`
+    /// `Permission.grant`, which later grants update in place).
+    fn permission_row(&mut self, collection: &str, role: &str) {
+        if self
+            .permission_rows
+            .iter()
+            .any(|(c, r, ..)| c == collection && r == role)
+        {
+            return;
+        }
+        self.next_id += 1;
+        let row = (
+            collection.to_owned(),
+            role.to_owned(),
+            self.next_id.to_string(),
+            naive(Utc::now()),
+        );
+        self.permission_rows.push(row);
+    }
+
+    /// Stored permissions as `Permission.to_dict` writes them (with their `id` and dates), and
+    /// a bare `read`/`write` for the roles holding none (`aleph/views/permissions_api.py`
+    /// `index`, `PermissionSerializer`).
     fn permissions_view(&self, collection: &str) -> Response {
         let results: Vec<Value> = ROLES
             .iter()
             .map(|(role, kind, name)| {
                 let granted = self.permissions.iter().find(|(c, r, ..)| c == collection && r == role);
                 let (read, write) = granted.map_or((false, false), |(_, _, r, w)| (*r, *w));
-                json!({"read": read, "write": write, "writeable": true, "role": aleph_role(role, kind, name, name)})
+                let mut permission = json!({"read": read, "write": write, "writeable": true, "role": aleph_role(role, kind, name, name)});
+                let row = self.permission_rows.iter().find(|(c, r, ..)| c == collection && r == role);
+                if let (Some((_, _, id, created)), Some(_)) = (row, granted) {
+                    permission["id"] = json!(id);
+                    permission["created_at"] = json!(created);
+                    permission["updated_at"] = json!(created);
+                }
+                permission
             })
             .collect();
         ok(json!({"total": results.len(), "results": results}))

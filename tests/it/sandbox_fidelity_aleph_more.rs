@@ -481,3 +481,45 @@ async fn entities_come_without_a_caption() {
     assert!(owner.is_object(), "{owner}");
     assert!(owner.get("caption").is_none(), "{owner}");
 }
+
+/// A stored permission carries its `id` (`aleph/model/permission.py` `Permission.to_dict`,
+/// kept by `PermissionSerializer`); the placeholders for roles holding none have no id
+/// (`aleph/views/permissions_api.py` `index`). A later grant keeps the id.
+#[tokio::test]
+async fn stored_permissions_carry_their_id() {
+    let s = small().await;
+    let id = collection_with(&s, Vec::new()).await;
+    let path = api(&s, &format!("collections/{id}/permissions"));
+    let role = |body: &Value, role: &str| -> Value {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["role"]["id"] == role)
+            .unwrap()
+            .clone()
+    };
+    let (_, before) = send(http().get(&path).header(AUTHORIZATION, key(&s))).await;
+    assert!(role(&before, "3")["id"].is_string(), "{before}");
+    assert!(role(&before, "4").get("id").is_none(), "{before}");
+
+    let grant = |read: bool| json!([{"role_id": "4", "read": read, "write": false}]);
+    let (status, granted) = send(
+        http()
+            .post(&path)
+            .header(AUTHORIZATION, key(&s))
+            .json(&grant(true)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let first = role(&granted, "4")["id"].clone();
+    assert!(first.is_string(), "{granted}");
+    let (_, again) = send(
+        http()
+            .post(&path)
+            .header(AUTHORIZATION, key(&s))
+            .json(&grant(true)),
+    )
+    .await;
+    assert_eq!(role(&again, "4")["id"], first);
+}

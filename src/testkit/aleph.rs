@@ -391,7 +391,15 @@ struct State {
     next_id: u64,
 }
 
-pub(super) fn router(data: AlephData, addr: SocketAddr, faults: Faults) -> Router {
+/// The API's router, and the router of the storage host its archive redirects to: another
+/// origin (`storage_addr`), as an object store is, so that what a client sends after the
+/// redirect is what it would send to real storage.
+pub(super) fn router(
+    data: AlephData,
+    addr: SocketAddr,
+    storage_addr: SocketAddr,
+    faults: Faults,
+) -> (Router, Router) {
     let ui = format!("http://localhost:{}", addr.port());
     let permissions = data
         .collections
@@ -401,7 +409,7 @@ pub(super) fn router(data: AlephData, addr: SocketAddr, faults: Faults) -> Route
         .collect();
     let state: Shared<State> = Arc::new(std::sync::Mutex::new(State {
         data,
-        storage: ui.clone(),
+        storage: format!("http://{storage_addr}"),
         ui,
         permissions,
         permission_rows: Vec::new(),
@@ -420,8 +428,30 @@ pub(super) fn router(data: AlephData, addr: SocketAddr, faults: Faults) -> Route
             state.permission_row(&collection, &role);
         }
     }
+    let store = state.clone();
+    let storage = Router::new().fallback(move |request: Request| {
+        let state = store.clone();
+        async move { serve_blob(&state, &request) }
+    });
     let app = Router::new().fallback(move |request: Request| handle(state.clone(), request));
-    super::faults::wrap(app, faults, Platform::Aleph)
+    (super::faults::wrap(app, faults, Platform::Aleph), storage)
+}
+
+/// `GET /_storage/{hash}?sig=...` on the storage host.
+fn serve_blob(state: &Shared<State>, request: &Request) -> Response {
+    let uri = request.uri();
+    let Some(hash) = uri.path().strip_prefix("/_storage/") else {
+        return raw(
+            404,
+            "application/xml",
+            "<Error><Code>NoSuchKey</Code></Error>",
+        );
+    };
+    super::storage(hash, request.headers(), &query_pairs(uri), || {
+        let state = lock(state);
+        let (_, name, bytes) = state.blobs.iter().find(|(h, ..)| h == hash)?;
+        Some((name.clone(), bytes.clone()))
+    })
 }
 
 fn error(status: u16, message: &str) -> Response {
@@ -517,13 +547,6 @@ fn signed_in(headers: &HeaderMap, query: &[(String, String)]) -> Result<bool, Re
 async fn handle(state: Shared<State>, request: Request) -> Response {
     let uri = request.uri().clone();
     let query = query_pairs(&uri);
-    if let Some(rest) = uri.path().strip_prefix("/_storage/") {
-        return super::storage(rest, request.headers(), &query, || {
-            let state = lock(&state);
-            let (_, name, bytes) = state.blobs.iter().find(|(hash, ..)| hash == rest)?;
-            Some((name.clone(), bytes.clone()))
-        });
-    }
     let Some(path) = segments(&uri, "/api/2/") else {
         return not_found();
     };

@@ -523,3 +523,61 @@ async fn stored_permissions_carry_their_id() {
     .await;
     assert_eq!(role(&again, "4")["id"], first);
 }
+
+/// The archive redirects to storage on another origin than the API and its UI, as real Aleph
+/// redirects to its object store (`aleph/views/archive_api.py` `retrieve` →
+/// `archive.generate_url`): a client that keeps its API key across the redirect is refused
+/// there, as it would be by the real store, and one that drops it gets the file.
+#[tokio::test]
+async fn archive_redirects_to_storage_on_another_origin() {
+    use casefile::{Auth, Transport, Upload};
+    let s = small().await;
+    let t = Transport::builder(format!("{}/api/2/", s.aleph_url()))
+        .auth(Auth::api_key(s.aleph_api_key()))
+        .build()
+        .unwrap();
+    let ingested: Value = t
+        .post(&["collections", "1", "ingest"])
+        .multipart(
+            vec![("meta".into(), json!({"file_name": "n.txt"}).to_string())],
+            "file",
+            Some(Upload::bytes("n.txt", "stored words")),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = ingested["id"].as_str().unwrap();
+    let (_, entity) = send(
+        http()
+            .get(api(&s, &format!("entities/{id}")))
+            .header(AUTHORIZATION, key(&s)),
+    )
+    .await;
+    let file: url::Url = entity["links"]["file"].as_str().unwrap().parse().unwrap();
+    // The link is on the UI origin; ask the API for it.
+    let archive = format!("{}/api/2/archive?{}", s.aleph_url(), file.query().unwrap());
+    let redirect = http().get(&archive).send().await.unwrap();
+    assert_eq!(redirect.status().as_u16(), 302);
+    let location: url::Url = redirect.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let api_origin = url::Url::parse(&s.aleph_url()).unwrap().origin();
+    assert_ne!(location.origin(), api_origin);
+    assert_ne!(location.origin(), file.origin());
+    assert_ne!(location.port(), Some(api_origin_port(&s)));
+
+    let (status, _) = send(http().get(location.clone()).header(AUTHORIZATION, key(&s))).await;
+    assert_eq!(
+        status, 400,
+        "the store refuses a request carrying the API key"
+    );
+    let blob = http().get(location).send().await.unwrap();
+    assert_eq!(blob.status().as_u16(), 200);
+    assert_eq!(&blob.bytes().await.unwrap()[..], b"stored words");
+}
+
+fn api_origin_port(s: &Sandbox) -> u16 {
+    url::Url::parse(&s.aleph_url()).unwrap().port().unwrap()
+}

@@ -353,9 +353,11 @@ pub struct HttpError {
     pub method: String,
     /// URL of the request: scheme, host, port, path and query names, values elided (`?q=…`).
     pub url: String,
-    /// The underlying error from the HTTP stack.
+    /// The underlying error from the HTTP stack, reached through
+    /// [`std::error::Error::source`]: private, so that the HTTP stack casefile uses is not part of
+    /// its API.
     #[source]
-    pub source: reqwest::Error,
+    source: reqwest::Error,
 }
 
 impl HttpError {

@@ -4,6 +4,10 @@
 //! reports a panic (or any crash) as a finding.
 
 use crate::error::{ApiError, SNIPPET_BYTES};
+#[cfg(any(feature = "atlos", feature = "aleph", feature = "atlas"))]
+use crate::paginate::Head;
+#[cfg(any(feature = "atlos", feature = "aleph", feature = "atlas"))]
+use crate::transport::Answer;
 use crate::transport::body::LineSplitter;
 use crate::transport::digest::{DigestChallenge, parse_challenges};
 
@@ -63,41 +67,59 @@ fn decode<T: serde::de::DeserializeOwned + serde::Serialize>(data: &[u8]) -> Opt
     Some(value)
 }
 
+/// Reads `data` as the paginator reads a page (`head` in the background task, then the items)
+/// into items of `T`.
+#[cfg(any(feature = "atlos", feature = "aleph", feature = "atlas"))]
+fn page<T: serde::de::DeserializeOwned>(
+    data: &[u8],
+    head: impl Fn(&Answer) -> crate::Result<Head>,
+) -> Option<crate::Page<T>> {
+    let url = url::Url::parse("http://fuzz.invalid/api/").ok()?;
+    let answer = Answer::from_json(url, data.to_vec());
+    let head = head(&answer).ok()?;
+    crate::paginate::decode_page(&answer, head).ok()
+}
+
 /// Atlos list pages of incidents, source material and updates.
 #[cfg(feature = "atlos")]
 pub fn atlos_pages(data: &[u8]) {
-    use crate::atlos::{Incident, Listing, SourceMaterial, Update};
-    let _ = serde_json::from_slice::<Listing<Incident>>(data);
-    let _ = serde_json::from_slice::<Listing<SourceMaterial>>(data);
-    let _ = serde_json::from_slice::<Listing<Update>>(data);
+    use crate::atlos::{Incident, SourceMaterial, Update, cursor_head};
+    let _ = page::<Incident>(data, cursor_head);
+    let _ = page::<SourceMaterial>(data, cursor_head);
+    let _ = page::<Update>(data, cursor_head);
     let _ = decode::<Incident>(data);
 }
 
 /// Aleph result sets of collections and entities, turned into pages.
 #[cfg(feature = "aleph")]
 pub fn aleph_pages(data: &[u8]) {
-    use crate::aleph::{Collection, Entity, ResultSet};
+    use crate::aleph::{Collection, Entity, ResultSet, offset_head};
     if let Ok(set) = serde_json::from_slice::<ResultSet<Entity>>(data) {
         let page = set.into_page(true);
         if let Some(crate::PageToken::Offset { offset, limit }) = page.next {
             assert!(offset + limit <= 10_000 || limit == 0, "search window kept");
         }
     }
+    if let Some(page) = page::<Entity>(data, |answer| offset_head(answer, true))
+        && let Some(crate::PageToken::Offset { offset, limit }) = page.next
+    {
+        assert!(offset + limit <= 10_000 && limit > 0, "search window kept");
+    }
     if let Ok(set) = serde_json::from_slice::<ResultSet<Collection>>(data) {
         let _ = set.into_page(false);
     }
+    let _ = page::<Collection>(data, |answer| offset_head(answer, false));
     let _ = decode::<Entity>(data);
 }
 
 /// Atlas attachment pages in both shapes, turned into numbered pages.
 #[cfg(feature = "atlas")]
 pub fn atlas_pages(data: &[u8]) {
-    use crate::atlas::{Attachment, ListPage};
-    if let Ok(page) = serde_json::from_slice::<ListPage<Attachment>>(data) {
-        let page = page.into_page(1, 100);
-        if let Some(crate::PageToken::Number { page, .. }) = page.next {
-            assert!(page >= 1);
-        }
+    use crate::atlas::{Attachment, numbered_head};
+    if let Some(page) = page::<Attachment>(data, |answer| numbered_head(answer, 1, 100))
+        && let Some(crate::PageToken::Number { page, .. }) = page.next
+    {
+        assert!(page >= 1);
     }
     let _ = decode::<Attachment>(data);
 }

@@ -158,7 +158,8 @@
 //!
 //! Every operation returns [`Result<T>`](Result) with one [`Error`] type. A server's refusal is
 //! [`Error::Api`] with an [`ApiError`]: the status, a classified [`ErrorKind`], the server's own
-//! message and field errors, its `Retry-After`, and the method and URL (secrets removed). An
+//! message and field errors, its `Retry-After`, and the method and URL (the query's values
+//! elided, no userinfo). An
 //! argument casefile can check is refused with [`Error::InvalidInput`] before anything is sent.
 //!
 //! ```
@@ -183,9 +184,16 @@
 //! A request is sent again only when that cannot do harm: connection failures and `429` for
 //! every method, timeouts, dropped bodies and `500/502/503/504` only for idempotent ones, with
 //! jittered exponential waits, `Retry-After` honoured up to a cap, and a budget on the total wait
-//! ([`RetryPolicy`]). A client-side [`RateLimit`] keeps a long job under a server's quota instead
-//! of bouncing off it (Atlas clients default to the server's 100 requests a minute). Every
-//! platform builder takes the same settings:
+//! ([`RetryPolicy`]). That one loop in the transport does all retrying, also for the operations
+//! that are safe to send again though their method is `POST` (an Aleph `_bulk` chunk, an ingest
+//! with a `foreign_id`). A client-side [`RateLimit`] keeps a long job under a server's quota
+//! instead of bouncing off it (Atlas clients default to the server's 100 requests a minute).
+//!
+//! Time and memory are bounded whatever the server does: the idle timeout (60 s by default) ends a
+//! call when no byte moved in either direction, so a slow upload that keeps moving is never cut;
+//! an optional total timeout bounds a whole call with its retries; bodies are read only up to
+//! `max_body_size` (256 MiB) and JSON lines up to `max_line_length` (64 MiB), past which the call
+//! ends with [`Error::Limit`]. Every platform builder takes the same settings:
 //!
 //! ```
 //! # #[cfg(feature = "aleph")]
@@ -198,7 +206,7 @@
 //!     .api_key("…")
 //!     .retry(RetryPolicy::default().max_retries(8).budget(Duration::from_secs(600)))
 //!     .rate_limit(RateLimit::new(30, Duration::from_secs(60)))
-//!     .read_timeout(Duration::from_secs(300))
+//!     .idle_timeout(Duration::from_secs(300))
 //!     .user_agent("my-archiver/1.2")
 //!     .build()?;
 //! # Ok(()) }
@@ -335,6 +343,7 @@ pub mod paginate;
 mod path;
 pub mod progress;
 mod safe_name;
+mod signed_url;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 #[allow(dead_code)] // used by the platform modules
@@ -346,7 +355,30 @@ pub use error::{ApiError, DecodeError, Error, ErrorKind, HttpError, HttpErrorKin
 pub use paginate::{Page, PageToken, Pages, Paginator};
 pub use progress::Progress;
 pub use safe_name::{MAX_FILE_NAME_BYTES, safe_file_name};
+pub use signed_url::SignedUrl;
 pub use transport::{
     Auth, ClientBuilder, RateLimit, RequestBuilder, RetryPolicy, Secret, Transport,
 };
 pub use upload::Upload;
+
+/// The types of other crates that appear in casefile's API, re-exported so that a user needs no
+/// direct dependency (and no matching version) to name them: `Url` (next links, presigned URLs),
+/// `Bytes` (downloads, uploads), `Method` (raw [`Transport`] requests), and the `chrono` and
+/// `uuid` crates whose dates, times and ids the models hold.
+///
+/// ```
+/// use casefile::reexports::{chrono::NaiveDate, uuid::Uuid};
+///
+/// let next: casefile::Url = "https://aleph.example.org/api/2/entities?offset=50".parse().unwrap();
+/// let day = NaiveDate::from_ymd_opt(2024, 5, 19).unwrap();
+/// let id = Uuid::nil();
+/// assert_eq!((next.path(), day.to_string(), id.is_nil()), ("/api/2/entities", "2024-05-19".into(), true));
+/// ```
+pub mod reexports {
+    pub use bytes::Bytes;
+    pub use chrono;
+    pub use reqwest::Method;
+    pub use url::Url;
+    pub use uuid;
+}
+pub use reexports::{Bytes, Method, Url};

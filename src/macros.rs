@@ -104,3 +104,42 @@ macro_rules! send_on_await {
         )+
     };
 }
+
+/// The methods of every list builder: the bounds `max_items` and `max_pages`, kept in the
+/// builder's [`Bounds`](crate::paginate::Bounds) field named by the second argument, and the
+/// three ways to run it, `stream`, `pages` and `first_page`, all from the builder's
+/// `fn paginator(self) -> Paginator<$item>`.
+macro_rules! listing_methods {
+    ($item:ty, $($bounds:ident).+) => {
+        /// Ends the listing normally after `n` items, for a listing that might never end (see
+        /// [`Paginator::max_items`](crate::Paginator::max_items)).
+        pub fn max_items(mut self, n: u64) -> Self {
+            self.$($bounds).+.max_items = Some(n);
+            self
+        }
+
+        /// Ends the listing normally after `n` pages, for a listing that might never end (see
+        /// [`Paginator::max_pages`](crate::Paginator::max_pages)).
+        pub fn max_pages(mut self, n: u64) -> Self {
+            self.$($bounds).+.max_pages = Some(n);
+            self
+        }
+
+        /// Every item of the listing, page after page; the next page is fetched while the
+        /// current one is consumed (see [`Paginator`](crate::Paginator)). An argument refused
+        /// before sending is the first item.
+        pub fn stream(self) -> crate::Paginator<$item> {
+            self.paginator()
+        }
+
+        /// The listing as whole pages.
+        pub fn pages(self) -> crate::Pages<$item> {
+            self.paginator().pages()
+        }
+
+        /// Only the first page.
+        pub async fn first_page(self) -> crate::Result<crate::Page<$item>> {
+            self.paginator().first_page().await
+        }
+    };
+}

@@ -125,6 +125,7 @@ impl ListAlerts {
     /// Items to skip.
     pub fn offset(mut self, offset: u64) -> Self {
         self.list.query.offset = Some(offset);
+        self.list.offset(offset);
         self
     }
 

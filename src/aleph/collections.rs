@@ -734,6 +734,7 @@ impl ListCollections {
     /// Items to skip.
     pub fn offset(mut self, offset: u64) -> Self {
         self.list.query.offset = Some(offset);
+        self.list.offset(offset);
         self
     }
 

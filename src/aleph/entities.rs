@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::collections::Collection;
 use super::{Listing, ResultSet, de_opt_id};
 use crate::error::{Error, Result};
-use crate::paginate::{Page, Pages, Paginator};
+use crate::paginate::Paginator;
 use crate::transport::Transport;
 
 /// A FollowTheMoney entity: an id, a schema, and properties that each hold a list of values.
@@ -475,6 +475,7 @@ impl SearchEntities {
     /// Items to skip.
     pub fn offset(mut self, offset: u64) -> Self {
         self.list.query.offset = Some(offset);
+        self.list.offset(offset);
         self
     }
 
@@ -496,20 +497,12 @@ impl SearchEntities {
         self.finish().send().await
     }
 
-    /// Every result, page after page, up to the search window of 9,999.
-    pub fn stream(self) -> Paginator<Entity> {
-        self.finish().stream()
+    /// The results, up to the search window of 9,999.
+    fn paginator(self) -> Paginator<Entity> {
+        self.finish().paginator()
     }
 
-    /// The results as whole pages.
-    pub fn pages(self) -> Pages<Entity> {
-        self.finish().stream().pages()
-    }
-
-    /// Only the first page.
-    pub async fn first_page(self) -> Result<Page<Entity>> {
-        self.finish().first_page().await
-    }
+    listing_methods!(Entity, list.bounds);
 }
 
 send_on_await!(SearchEntities => ResultSet<Entity>);

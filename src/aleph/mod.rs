@@ -16,10 +16,12 @@
 //! "next", ...}`). casefile reads the offset and limit of each page's `next` link and asks for
 //! that page on the configured base URL itself, so a `next` link the server built on another host
 //! (Aleph builds it on its public UI URL) never receives a request. Paging stops when `next` is
-//! missing, a page is empty, or the server points at the same offset again (which it does past
-//! the search window of 9,999 results). When the server says the total is exact
-//! (`total_type: "eq"`), [`Paginator::concurrency`](crate::Paginator::concurrency) fetches
-//! several pages at once.
+//! missing, a page is empty, the total is reached, or a search reaches the end of its window of
+//! 9,999 results (past it the server points at the same offset again, with limit 0). Elsewhere a
+//! `next` that does not move forward is an error, not an end. When the server says the total is
+//! exact (`total_type: "eq"`), a listing that ends with fewer items is an error too, and
+//! [`Paginator::concurrency`](crate::Paginator::concurrency) fetches several pages at once; a
+//! `"gte"` total is only a lower bound and promises nothing.
 //!
 //! Every empty value (null, `""`, `[]`, `{}`) is left out of the objects in Aleph's answers
 //! (only a listing's envelope keeps `"next": null`, `"previous": null` and `"results": []`),
@@ -100,8 +102,8 @@ macro_rules! operation {
     };
 }
 
-/// The four ways to run a list builder: `send` (first page with facets), `stream`, `pages`,
-/// `first_page`.
+/// The methods of an Aleph list builder (a `list` field holding a [`Listing`]): `send` (the
+/// first page with facets) and those of every list builder (see `listing_methods!`).
 macro_rules! list_methods {
     ($item:ty) => {
         /// Fetches the first page with everything the server said about it (totals, facets,
@@ -110,22 +112,11 @@ macro_rules! list_methods {
             self.list.send().await
         }
 
-        /// Every item of the listing, page after page (the next page is fetched while the
-        /// current one is consumed). Add `.concurrency(n)` to fetch `n` pages at once when the
-        /// total is exact.
-        pub fn stream(self) -> crate::Paginator<$item> {
-            self.list.stream()
+        fn paginator(self) -> crate::Paginator<$item> {
+            self.list.paginator()
         }
 
-        /// The listing as whole pages.
-        pub fn pages(self) -> crate::Pages<$item> {
-            self.list.stream().pages()
-        }
-
-        /// Only the first page.
-        pub async fn first_page(self) -> crate::Result<crate::Page<$item>> {
-            self.list.first_page().await
-        }
+        listing_methods!($item, list.bounds);
     };
 }
 
@@ -138,15 +129,14 @@ mod mappings;
 mod permissions;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
 use crate::error::{ApiError, Error, ErrorKind, Result};
-use crate::paginate::{Page, PageToken, Paginator};
-use crate::transport::{Auth, ClientBuilder, RequestBuilder, Transport};
+use crate::paginate::{Bounds, Head, Page, PageSource, PageToken, Paginator, Refusal, split_page};
+use crate::transport::{Answer, Auth, ClientBuilder, RequestBuilder, Transport};
 
 pub use crate::namespace::namespaced_id;
 pub use alerts::{Alert, Alerts, CreateAlert, DeleteAlert, GetAlert, ListAlerts};
@@ -213,7 +203,7 @@ impl ClientBuilder<Client> {
 impl Client {
     /// A builder with the shared settings (timeouts, retries, rate limit) and Aleph's API key.
     pub fn builder() -> ClientBuilder<Client> {
-        ClientBuilder::default()
+        ClientBuilder::new()
     }
 
     /// A client configured from the environment: the instance from `ALEPH_URL` (or
@@ -343,39 +333,83 @@ impl<T> ResultSet<T> {
     /// `None` when `next` is missing, when it points at this page's offset or before it, and in a
     /// search (`window`) when it is past the search window of [`SEARCH_WINDOW`] results.
     pub fn into_page(self, window: bool) -> Page<T> {
-        let next = self.next_token(window);
-        let exact = self.total_type.as_deref() == Some("eq");
-        let total = self
-            .total
-            .filter(|_| exact)
-            .map(|t| if window { t.min(SEARCH_WINDOW) } else { t });
+        let this = self.offset.unwrap_or(0);
+        let next = offset_token(self.next.as_deref(), self.limit, window)
+            .filter(|next| matches!(next, PageToken::Offset { offset, .. } if *offset > this));
         Page {
             items: self.results,
             next,
-            total,
+            total: exact_total(self.total, self.total_type.as_deref(), window),
         }
     }
+}
 
-    fn next_token(&self, window: bool) -> Option<PageToken> {
-        let next = Url::parse(self.next.as_deref()?).ok()?;
-        let param = |name: &str| {
-            next.query_pairs()
-                .find(|(k, _)| k == name)
-                .and_then(|(_, v)| v.parse::<u64>().ok())
-        };
-        let offset = param("offset")?;
-        let mut limit = param("limit").or(self.limit).unwrap_or(20);
-        if offset <= self.offset.unwrap_or(0) || limit == 0 {
+/// The token of the page a `next` link names: its offset and limit, never its host. `None` when
+/// there is no link or no offset in it, when its limit is 0, and in a search (`window`) past the
+/// search window: Aleph clamps a search's offset to [`SEARCH_WINDOW`] and its limit so that
+/// `offset + limit` stays within it, so past the window `next` keeps pointing at the same offset
+/// with limit 0 (alephdata/aleph `aleph/search/parser.py` `SearchQueryParser`,
+/// `aleph/search/result.py` `next_url`).
+fn offset_token(next: Option<&str>, limit: Option<u64>, window: bool) -> Option<PageToken> {
+    let next = Url::parse(next?).ok()?;
+    let param = |name: &str| {
+        next.query_pairs()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+    };
+    let offset = param("offset")?;
+    let mut limit = param("limit").or(limit).unwrap_or(20);
+    if limit == 0 {
+        return None;
+    }
+    if window {
+        if offset >= SEARCH_WINDOW {
             return None;
         }
-        if window {
-            if offset >= SEARCH_WINDOW {
-                return None;
-            }
-            limit = limit.min(SEARCH_WINDOW - offset);
-        }
-        Some(PageToken::Offset { offset, limit })
+        limit = limit.min(SEARCH_WINDOW - offset);
     }
+    Some(PageToken::Offset { offset, limit })
+}
+
+/// The total when the server says it is exact (`total_type: "eq"`); a search reaches at most
+/// [`SEARCH_WINDOW`] of them. `"gte"` is a lower bound (a search stops counting at 10,000), and
+/// a server that does not say is not taken at its word either.
+fn exact_total(total: Option<u64>, total_type: Option<&str>, window: bool) -> Option<u64> {
+    let total = total.filter(|_| total_type == Some("eq"))?;
+    Some(if window {
+        total.min(SEARCH_WINDOW)
+    } else {
+        total
+    })
+}
+
+/// One page of an Aleph listing as the paginator reads it in its background task; the results
+/// are found apart (see [`offset_head`]) and decoded by the caller of the stream.
+#[derive(Deserialize)]
+struct OffsetPage {
+    #[serde(default)]
+    total: Option<u64>,
+    #[serde(default)]
+    total_type: Option<String>,
+    #[serde(default)]
+    limit: Option<u64>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Reads an Aleph listing page: where its results are, the next offset and the exact total. The
+/// page is skimmed whole: Aleph puts `facets` and `links` objects after the results. A
+/// `next` that does not move forward is left to the paginator, which refuses it; only the
+/// window's end (see [`offset_token`]) ends a listing quietly.
+pub(crate) fn offset_head(answer: &Answer, window: bool) -> Result<Head> {
+    let (page, items) = split_page::<OffsetPage>(answer, &["results"], false)?;
+    Ok(Head {
+        items,
+        field: "results",
+        len: None,
+        next: offset_token(page.next.as_deref(), page.limit, window),
+        total: exact_total(page.total, page.total_type.as_deref(), window),
+    })
 }
 
 /// The counts of one facet of a listing.
@@ -450,8 +484,11 @@ pub(crate) struct Listing<Q> {
     pub(crate) query: Q,
     pub(crate) pairs: Pairs,
     window: bool,
+    /// The offset the caller starts at (see [`Listing::offset`]).
+    start: u64,
     /// An argument refused while building; reported by `send` and `stream`, before any request.
-    pub(crate) invalid: Option<(&'static str, String)>,
+    refusal: Option<Refusal>,
+    pub(crate) bounds: Bounds,
 }
 
 impl<Q: Serialize + Send + Sync + 'static> Listing<Q> {
@@ -462,7 +499,9 @@ impl<Q: Serialize + Send + Sync + 'static> Listing<Q> {
             query,
             pairs: Vec::new(),
             window,
-            invalid: None,
+            start: 0,
+            refusal: None,
+            bounds: Bounds::default(),
         }
     }
 
@@ -475,16 +514,22 @@ impl<Q: Serialize + Send + Sync + 'static> Listing<Q> {
     /// Checks a page size and records it as refused if Aleph would not honour it.
     pub(crate) fn check_limit(&mut self, limit: u64) {
         if limit == 0 || limit > SEARCH_WINDOW {
-            self.invalid = Some((
+            self.refusal = Some(Refusal(
                 "limit",
                 format!("must be between 1 and {SEARCH_WINDOW}, got {limit}"),
             ));
         }
     }
 
+    /// Records the offset the listing starts at (the builder puts it in its query), so that the
+    /// paginator counts the items it should get from there.
+    pub(crate) fn offset(&mut self, offset: u64) {
+        self.start = offset;
+    }
+
     fn checked(&self) -> Result<()> {
-        if let Some((argument, reason)) = &self.invalid {
-            return Err(Error::invalid(argument, reason.clone()));
+        if let Some(refusal) = &self.refusal {
+            return Err(refusal.error());
         }
         for segment in &self.segments {
             crate::path::check_segment("id", segment)?;
@@ -492,7 +537,7 @@ impl<Q: Serialize + Send + Sync + 'static> Listing<Q> {
         Ok(())
     }
 
-    fn request(&self, token: Option<PageToken>) -> RequestBuilder {
+    fn page_request(&self, token: Option<&PageToken>) -> RequestBuilder {
         let segments: Vec<&str> = self.segments.iter().map(String::as_str).collect();
         let request = self
             .transport
@@ -510,34 +555,27 @@ impl<Q: Serialize + Send + Sync + 'static> Listing<Q> {
     /// The first page, as the server sent it.
     pub(crate) async fn send<T: DeserializeOwned>(self) -> Result<ResultSet<T>> {
         self.checked()?;
-        self.request(None).send().await
-    }
-
-    /// The first page as a generic page.
-    pub(crate) async fn first_page<T: DeserializeOwned>(self) -> Result<Page<T>> {
-        let window = self.window;
-        Ok(self.send::<T>().await?.into_page(window))
+        self.page_request(None).send().await
     }
 
     /// Every item of every page.
-    pub(crate) fn stream<T: DeserializeOwned + Send + 'static>(self) -> Paginator<T> {
-        if let Err(e) = self.checked() {
-            let refused = std::sync::Mutex::new(Some(e));
-            return Paginator::new(move |_| {
-                let e = refused.lock().ok().and_then(|mut e| e.take());
-                async move {
-                    Err(e.unwrap_or_else(|| Error::invalid("listing", "refused before sending")))
-                }
-            });
-        }
-        let listing = Arc::new(self);
-        Paginator::new(move |token| {
-            let listing = listing.clone();
-            async move {
-                let page: ResultSet<T> = listing.request(token).send().await?;
-                Ok(page.into_page(listing.window))
-            }
-        })
+    pub(crate) fn paginator<T: DeserializeOwned + Send + 'static>(self) -> Paginator<T> {
+        let refusal = self.checked().err().map(Refusal::from_error);
+        let (start, bounds) = (self.start, self.bounds);
+        Paginator::from_source(self)
+            .refused(refusal)
+            .starting_at(start)
+            .bounded(bounds)
+    }
+}
+
+impl<Q: Serialize + Send + Sync + 'static> PageSource for Listing<Q> {
+    fn request(&self, token: Option<&PageToken>) -> Result<RequestBuilder> {
+        Ok(self.page_request(token))
+    }
+
+    fn head(&self, answer: &Answer, _: Option<&PageToken>) -> Result<Head> {
+        offset_head(answer, self.window)
     }
 }
 

@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use uuid::Uuid;
 
-use super::{Annotation, Api, Link, ListPage, check_id};
+use super::{Annotation, Api, Link, check_id, numbered_head};
 use crate::error::{DecodeError, Error, Result, redact_url};
-use crate::paginate::{Page, PageToken, Pages, Paginator};
+use crate::paginate::{Bounds, Head, PageSource, PageToken, Paginator, Refusal};
 use crate::progress::{Progress, Reporter};
 use crate::transport::ByteStream;
+use crate::transport::{Answer, RequestBuilder};
 
 /// Items per page when none is chosen.
 pub const DEFAULT_PAGE_SIZE: u64 = 100;
@@ -91,9 +92,9 @@ pub struct AttachmentDetails {
 /// The answer of [`Attachments::export`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttachmentExport {
-    /// A time-limited signed URL of the file.
+    /// A time-limited signed URL of the file; kept out of `Debug` output.
     #[serde(default)]
-    pub presigned_url: Option<String>,
+    pub presigned_url: Option<crate::SignedUrl>,
 }
 
 impl AttachmentExport {
@@ -101,9 +102,9 @@ impl AttachmentExport {
     pub fn url(&self) -> Result<Url> {
         let url = self
             .presigned_url
-            .as_deref()
+            .as_ref()
             .ok_or_else(|| Error::invalid("presigned_url", "the server gave no download URL"))?;
-        Url::parse(url).map_err(|e| Error::invalid("presigned_url", format!("{e}")))
+        url.url()
     }
 }
 
@@ -139,6 +140,7 @@ impl Attachments {
             api: self.api.clone(),
             query: ListQuery::default(),
             per_page: DEFAULT_PAGE_SIZE,
+            bounds: Bounds::default(),
         }
     }
 
@@ -237,6 +239,7 @@ pub struct ListAttachments {
     api: Api,
     query: ListQuery,
     per_page: u64,
+    bounds: Bounds,
 }
 
 impl ListAttachments {
@@ -270,9 +273,9 @@ impl ListAttachments {
         self
     }
 
-    fn check(&self) -> Option<(&'static str, String)> {
+    fn check(&self) -> Option<Refusal> {
         if !(1..=MAX_PAGE_SIZE).contains(&self.per_page) {
-            return Some((
+            return Some(Refusal(
                 "per_page",
                 format!("must be 1 to {MAX_PAGE_SIZE}, not {}", self.per_page),
             ));
@@ -283,12 +286,12 @@ impl ListAttachments {
             .as_deref()
             .is_some_and(|s| s.trim().is_empty())
         {
-            return Some(("session_id", "must not be empty".into()));
+            return Some(Refusal("session_id", "must not be empty".into()));
         }
         if let (Some(after), Some(before)) = (self.query.created_after, self.query.created_before)
             && after >= before
         {
-            return Some((
+            return Some(Refusal(
                 "created_after",
                 format!("{after} is not before created_before {before}"),
             ));
@@ -296,53 +299,58 @@ impl ListAttachments {
         None
     }
 
-    /// The attachments, one by one, fetched a page at a time ahead of the caller.
-    pub fn stream(self) -> Paginator<Attachment> {
-        let invalid = self.check();
+    fn paginator(self) -> Paginator<Attachment> {
+        let refusal = self.check();
+        let bounds = self.bounds;
         let ListAttachments {
             api,
             query,
             per_page,
+            ..
         } = self;
-        Paginator::new(move |token| {
-            let invalid = invalid.clone();
-            let request = page_number(token, per_page).map(|(page, size)| {
-                let request = api
-                    .request(Method::GET, &["attachments"])
-                    .query(&query)
-                    .query(&PageQuery {
-                        page_num: page,
-                        items_per_page: size,
-                    });
-                (request, page, size)
-            });
-            async move {
-                if let Some((argument, reason)) = invalid {
-                    return Err(Error::invalid(argument, reason));
-                }
-                let (request, page, size) = request?;
-                let body: ListPage<Attachment> = request.send().await?;
-                Ok(body.into_page(page, size))
-            }
+        Paginator::from_source(AttachmentPages {
+            api,
+            query,
+            per_page,
         })
+        .refused(refusal)
+        .bounded(bounds)
     }
 
-    /// The whole pages instead of single attachments.
-    pub fn pages(self) -> Pages<Attachment> {
-        self.stream().pages()
+    listing_methods!(Attachment, bounds);
+}
+
+/// The pages of `GET /attachments`, numbered from 1.
+struct AttachmentPages {
+    api: Api,
+    query: ListQuery,
+    per_page: u64,
+}
+
+impl PageSource for AttachmentPages {
+    fn request(&self, token: Option<&PageToken>) -> Result<RequestBuilder> {
+        let (page, size) = page_number(token, self.per_page)?;
+        Ok(self
+            .api
+            .request(Method::GET, &["attachments"])
+            .query(&self.query)
+            .query(&PageQuery {
+                page_num: page,
+                items_per_page: size,
+            }))
     }
 
-    /// Only the first page.
-    pub async fn first_page(self) -> Result<Page<Attachment>> {
-        self.stream().first_page().await
+    fn head(&self, answer: &Answer, token: Option<&PageToken>) -> Result<Head> {
+        let (page, size) = page_number(token, self.per_page)?;
+        numbered_head(answer, page, size)
     }
 }
 
 /// The page number and size a token names (`None`: the first page).
-pub(crate) fn page_number(token: Option<PageToken>, per_page: u64) -> Result<(u64, u64)> {
+fn page_number(token: Option<&PageToken>, per_page: u64) -> Result<(u64, u64)> {
     match token {
         None => Ok((1, per_page)),
-        Some(PageToken::Number { page, size }) => Ok((page, size)),
+        Some(&PageToken::Number { page, size }) => Ok((page, size)),
         Some(other) => Err(Error::Pagination(format!(
             "a numbered listing was handed {other}"
         ))),
@@ -512,7 +520,8 @@ impl DownloadAttachment {
                 message: reason,
                 method: "POST".into(),
                 url: export_url.map(|u| redact_url(&u)).unwrap_or_default(),
-                body: serde_json::to_string(&export).unwrap_or_default(),
+                // The signed URL is a capability: shown as its Display, without query values.
+                body: format!("{export:?}"),
             })
         })?;
         // The signed URL carries its own authorization: no Atlas credentials go to the storage

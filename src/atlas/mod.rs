@@ -51,6 +51,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -65,8 +66,8 @@ pub use attachments::{
 };
 
 use crate::error::{ApiError, Error, ErrorKind, Result};
-use crate::paginate::{Page, PageToken};
-use crate::transport::{Auth, ClientBuilder, RateLimit, RequestBuilder, Transport};
+use crate::paginate::{Head, PageToken, split_page};
+use crate::transport::{Answer, Auth, ClientBuilder, RateLimit, RequestBuilder, Transport};
 
 /// The API path under the instance root.
 const API_PREFIX: &str = "api/v1/";
@@ -94,7 +95,7 @@ pub struct Client {
 impl Client {
     /// A builder with the Atlas defaults (a client-side limit of 100 requests a minute).
     pub fn builder() -> ClientBuilder<Client> {
-        ClientBuilder::<Client>::default().rate_limit(RateLimit::new(
+        ClientBuilder::<Client>::new().rate_limit(RateLimit::new(
             DEFAULT_REQUESTS_PER_MINUTE,
             Duration::from_secs(60),
         ))
@@ -234,12 +235,12 @@ impl Link {
     }
 }
 
-/// One page of a listing, in either shape: `{"items", "count"}` or the Atlas REST
-/// `{"totalCount", "results", "links"}` (with `envelope=true` lists only gain `status`).
-#[derive(Debug, Deserialize)]
-pub(crate) struct ListPage<T> {
-    #[serde(alias = "results")]
-    items: Vec<T>,
+/// One page of a listing as the paginator reads it in its background task, in either shape:
+/// `{"items", "count"}` or the Atlas REST `{"totalCount", "results", "links"}` (with
+/// `envelope=true` lists only gain `status`). The items are found apart (and counted) by
+/// [`numbered_head`], and decoded by the caller of the stream.
+#[derive(Deserialize)]
+struct NumberedPage {
     #[serde(default)]
     count: Option<u64>,
     #[serde(default, rename = "totalCount")]
@@ -248,42 +249,48 @@ pub(crate) struct ListPage<T> {
     links: Vec<Link>,
 }
 
-impl<T> ListPage<T> {
-    /// The page for the paginator: `page` of `size` items was asked for. A `next` link means
-    /// another numbered page (its `pageNum` / `itemsPerPage` when the link says, else the
-    /// following page at the size the server used), so pages can be fetched concurrently.
-    pub(crate) fn into_page(self, page: u64, size: u64) -> Page<T> {
-        let received = self.items.len() as u64;
-        let next = Link::find(&self.links, "next").map(|link| {
-            let (mut next_page, mut next_size) =
-                (page + 1, if received > 0 { received } else { size });
-            let base = Url::parse("http://link.invalid/").ok();
-            if let Some(url) = base.and_then(|b| b.join(&link.href).ok()) {
-                for (key, value) in url.query_pairs() {
-                    match (key.as_ref(), value.parse::<u64>()) {
-                        ("pageNum", Ok(n)) if n > 0 => next_page = n,
-                        ("itemsPerPage", Ok(n)) if n > 0 => next_size = n,
-                        _ => {}
-                    }
+/// Reads a listing page for which `page` of `size` items was asked. A `next` link means another
+/// numbered page (its `pageNum` / `itemsPerPage` when the link says, else the following page at
+/// the size the server used), so pages can be fetched concurrently.
+pub(crate) fn numbered_head(answer: &Answer, page: u64, size: u64) -> Result<Head> {
+    let (body, items) = split_page::<NumberedPage>(answer, &["items", "results"], false)?;
+    let at = items.ok_or_else(|| answer.decode_error(".", "missing field `items`".into()))?;
+    let received = answer
+        .decode_part::<Vec<IgnoredAny>>(at.clone(), "items")?
+        .len() as u64;
+    let next = Link::find(&body.links, "next").map(|link| {
+        let (mut next_page, mut next_size) = (
+            page.saturating_add(1),
+            if received > 0 { received } else { size },
+        );
+        let base = Url::parse("http://link.invalid/").ok();
+        if let Some(url) = base.and_then(|b| b.join(&link.href).ok()) {
+            for (key, value) in url.query_pairs() {
+                match (key.as_ref(), value.parse::<u64>()) {
+                    ("pageNum", Ok(n)) if n > 0 => next_page = n,
+                    ("itemsPerPage", Ok(n)) if n > 0 => next_size = n,
+                    _ => {}
                 }
             }
-            PageToken::Number {
-                page: next_page,
-                size: next_size,
-            }
-        });
-        // `count` is the total in both known shapes; should a server use it for the page's own
-        // length while linking to a next page, it is not taken as the total.
-        let total = self.total_count.or(match self.count {
-            Some(count) if next.is_none() || count > received => Some(count),
-            _ => None,
-        });
-        Page {
-            items: self.items,
-            next,
-            total,
         }
-    }
+        PageToken::Number {
+            page: next_page,
+            size: next_size,
+        }
+    });
+    // `count` is the total in both known shapes; should a server use it for the page's own
+    // length while linking to a next page, it is not taken as the total.
+    let total = body.total_count.or(match body.count {
+        Some(count) if next.is_none() || count > received => Some(count),
+        _ => None,
+    });
+    Ok(Head {
+        items: Some(at),
+        field: "items",
+        len: Some(received),
+        next,
+        total,
+    })
 }
 
 /// The transport and the rate-limit key every request of a client uses.
@@ -315,6 +322,7 @@ pub(crate) fn check_id(argument: &'static str, id: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::paginate::Page;
 
     fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {
@@ -374,31 +382,41 @@ mod tests {
         }
     }
 
-    fn page(body: serde_json::Value) -> ListPage<u32> {
-        serde_json::from_value(body).unwrap()
+    fn page(body: serde_json::Value, page: u64, size: u64) -> Page<u32> {
+        let url = Url::parse("http://atlas.invalid/api/v1/attachments").unwrap();
+        let answer = Answer::from_json(url, serde_json::to_vec(&body).unwrap());
+        let head = numbered_head(&answer, page, size).unwrap();
+        crate::paginate::decode_page(&answer, head).unwrap()
     }
 
     #[test]
     fn next_links_become_numbered_tokens_and_totals_are_read_carefully() {
         // The server's own page size and number win over what was asked for.
-        let p = page(serde_json::json!({
-            "results": [1, 2, 3], "totalCount": 9,
-            "links": [{"rel": "next", "href": "/api/v1/attachments?pageNum=2&itemsPerPage=3"}]
-        }))
-        .into_page(1, 100);
+        let p = page(
+            serde_json::json!({
+                "results": [1, 2, 3], "totalCount": 9,
+                "links": [{"rel": "next", "href": "/api/v1/attachments?pageNum=2&itemsPerPage=3"}]
+            }),
+            1,
+            100,
+        );
+        assert_eq!(p.items, [1, 2, 3]);
         assert_eq!(p.next, Some(PageToken::Number { page: 2, size: 3 }));
         assert_eq!(p.total, Some(9));
         // A next link without numbers: the following page at the size the server used.
-        let p = page(serde_json::json!({
-            "items": [1, 2], "count": 2,
-            "links": [{"rel": "next", "href": "https://h.example.org/next?cursor=x"}]
-        }))
-        .into_page(4, 5);
+        let p = page(
+            serde_json::json!({
+                "items": [1, 2], "count": 2,
+                "links": [{"rel": "next", "href": "https://h.example.org/next?cursor=x"}]
+            }),
+            4,
+            5,
+        );
         assert_eq!(p.next, Some(PageToken::Number { page: 5, size: 2 }));
         // `count` equal to the page's length next to a `next` link is not taken as the total.
         assert_eq!(p.total, None);
         // Without links the listing ends with this page; `count` is its total.
-        let p = page(serde_json::json!({"items": [1, 2], "count": 2})).into_page(1, 100);
+        let p = page(serde_json::json!({"items": [1, 2], "count": 2}), 1, 100);
         assert_eq!((p.next, p.total), (None, Some(2)));
     }
 }

@@ -13,7 +13,7 @@ use super::{
     Refusal, check_slug, check_text, check_uuid, cursor_listing, nullable, send_ack, send_result,
 };
 use crate::error::{Error, Result};
-use crate::paginate::{Page, Pages, Paginator};
+use crate::paginate::{Bounds, Paginator};
 use crate::transport::Transport;
 
 string_enum! {
@@ -411,6 +411,7 @@ impl Incidents {
             transport: self.transport.clone(),
             query: IncidentQuery::default(),
             refusal: None,
+            bounds: Bounds::default(),
         }
     }
 
@@ -530,6 +531,7 @@ pub struct ListIncidents {
     transport: Transport,
     query: IncidentQuery,
     refusal: Option<Refusal>,
+    bounds: Bounds,
 }
 
 impl ListIncidents {
@@ -685,23 +687,16 @@ impl ListIncidents {
                 "needs a point: call near() too".into(),
             ));
         }
-        cursor_listing(self.transport, &["incidents"], self.query, refusal)
+        cursor_listing(
+            self.transport,
+            &["incidents"],
+            self.query,
+            refusal,
+            self.bounds,
+        )
     }
 
-    /// The incidents, one by one, fetching pages of 100 as needed.
-    pub fn stream(self) -> Paginator<Incident> {
-        self.paginator()
-    }
-
-    /// The incidents, page by page.
-    pub fn pages(self) -> Pages<Incident> {
-        self.paginator().pages()
-    }
-
-    /// The first page only.
-    pub async fn first_page(self) -> Result<Page<Incident>> {
-        self.paginator().first_page().await
-    }
+    listing_methods!(Incident, bounds);
 }
 
 /// The body of `incidents/new`: keys are attribute names (custom attributes by UUID).

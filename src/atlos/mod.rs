@@ -56,15 +56,16 @@ mod updates;
 
 use std::fmt;
 
-use futures::future::{BoxFuture, FutureExt};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use url::Url;
 
 use crate::error::{ApiError, DecodeError, Error, ErrorKind, Result, redact_url, snippet};
-use crate::paginate::{Page, PageToken, Paginator};
-use crate::transport::{Auth, ClientBuilder, RequestBuilder, Transport};
+use crate::paginate::{Bounds, Head, PageSource, PageToken, Paginator, split_page};
+use crate::transport::{Answer, Auth, ClientBuilder, RequestBuilder, Transport};
+
+use crate::paginate::Refusal;
 
 pub use incidents::{
     AddComment, AttributeType, AttributeValue, CreateIncident, CustomAttribute, Incident,
@@ -100,7 +101,7 @@ impl Client {
     /// # Ok::<(), casefile::Error>(())
     /// ```
     pub fn builder() -> ClientBuilder<Client> {
-        ClientBuilder::default()
+        ClientBuilder::new()
     }
 
     /// A client configured from the environment: `ATLOS_URL` (default [`DEFAULT_URL`]) and
@@ -238,25 +239,79 @@ struct Envelope<T> {
 }
 
 /// One page of a listing: `{"results": [...], "next": cursor|null, "previous": ...}`, or
-/// `{"error": ...}` for a refused cursor.
+/// `{"error": ...}` for a refused cursor; the results are found apart (see [`cursor_head`]).
 #[derive(Deserialize)]
-pub(crate) struct Listing<T> {
-    results: Option<Vec<T>>,
+struct CursorPage {
     #[serde(default)]
     next: Option<String>,
     #[serde(default)]
     error: Option<Value>,
 }
 
-/// The URL of `segments` under the API base with `query` as its query string.
-fn api_url(transport: &Transport, segments: &[&str], query: &impl Serialize) -> Result<Url> {
-    let mut url = crate::path::join(transport.api_base(), segments)?;
-    let encoded =
-        serde_html_form::to_string(query).map_err(|e| Error::invalid("query", e.to_string()))?;
-    if !encoded.is_empty() {
-        url.set_query(Some(&encoded));
+/// Reads an Atlos listing page: where its results are (decoded later, by the caller of the
+/// stream) and the next cursor. A refused cursor is an error although the server says 200; a
+/// page without results is a decode error. Only the ends of the page are read: an Atlos page
+/// has no array or object but its results (`{"results", "next", "previous"}` or `{"error"}`,
+/// atlosdotorg/atlos `platform/lib/platform_web/controllers/api/api_v2_controller.ex`).
+pub(crate) fn cursor_head(answer: &Answer) -> Result<Head> {
+    let (page, items) = split_page::<CursorPage>(answer, &["results"], true)?;
+    if let Some(error) = page.error {
+        return Err(error_in_body(answer.method(), answer.url(), error));
     }
-    Ok(url)
+    let items = items.ok_or_else(|| {
+        let body = String::from_utf8_lossy(answer.json()).into_owned();
+        missing(answer.method(), answer.url(), "results", body)
+    })?;
+    Ok(Head {
+        items: Some(items),
+        field: "results",
+        len: None,
+        next: page.next.map(PageToken::Cursor),
+        total: None,
+    })
+}
+
+/// A cursor-paginated listing at `segments` with `query`: every Atlos listing.
+struct CursorListing<Q> {
+    transport: Transport,
+    segments: &'static [&'static str],
+    query: Q,
+}
+
+impl<Q: Serialize + Send + Sync + 'static> PageSource for CursorListing<Q> {
+    fn request(&self, token: Option<&PageToken>) -> Result<RequestBuilder> {
+        let request = self.transport.get(self.segments).query(&self.query);
+        Ok(match token {
+            Some(PageToken::Cursor(cursor)) => request.query(&[("cursor", cursor)]),
+            _ => request,
+        })
+    }
+
+    fn head(&self, answer: &Answer, _: Option<&PageToken>) -> Result<Head> {
+        cursor_head(answer)
+    }
+}
+
+/// The stream of a cursor-paginated listing at `segments` with `query`; a `refusal` is its first
+/// item, before any request.
+fn cursor_listing<T, Q>(
+    transport: Transport,
+    segments: &'static [&'static str],
+    query: Q,
+    refusal: Option<Refusal>,
+    bounds: Bounds,
+) -> Paginator<T>
+where
+    T: DeserializeOwned + Send + 'static,
+    Q: Serialize + Send + Sync + 'static,
+{
+    Paginator::from_source(CursorListing {
+        transport,
+        segments,
+        query,
+    })
+    .refused(refusal)
+    .bounded(bounds)
 }
 
 /// Sends a write whose answer is `{"success": true, "result": T}` and returns `T`.
@@ -288,66 +343,6 @@ async fn send_ack(request: RequestBuilder, url: Url) -> Result<()> {
         )),
         _ => Ok(()),
     }
-}
-
-/// An argument refused before sending, kept in a form that can be reported more than once (a
-/// listing's first page may be asked for several times).
-#[derive(Clone, Debug)]
-struct Refusal(&'static str, String);
-
-impl Refusal {
-    fn error(&self) -> Error {
-        Error::invalid(self.0, self.1.clone())
-    }
-
-    fn from_error(error: Error) -> Refusal {
-        match error {
-            Error::InvalidInput { argument, reason } => Refusal(argument, reason),
-            other => Refusal("argument", other.to_string()),
-        }
-    }
-}
-
-/// A stream over a cursor-paginated listing at `segments` with `query`.
-fn cursor_listing<T, Q>(
-    transport: Transport,
-    segments: &'static [&'static str],
-    query: Q,
-    refusal: Option<Refusal>,
-) -> Paginator<T>
-where
-    T: DeserializeOwned + Send + 'static,
-    Q: Serialize + Send + Sync + 'static,
-{
-    Paginator::new(move |token| -> BoxFuture<'static, Result<Page<T>>> {
-        if let Some(refusal) = &refusal {
-            let error = refusal.error();
-            return async move { Err(error) }.boxed();
-        }
-        let url = api_url(&transport, segments, &query).map(|mut url| {
-            if let Some(PageToken::Cursor(cursor)) = &token {
-                url.query_pairs_mut().append_pair("cursor", cursor);
-            }
-            url
-        });
-        let transport = transport.clone();
-        async move {
-            let url = url?;
-            let listing: Listing<T> = transport.get_url(&url).send().await?;
-            if let Some(error) = listing.error {
-                return Err(error_in_body("GET", &url, error));
-            }
-            let items = listing
-                .results
-                .ok_or_else(|| missing("GET", &url, "results", String::new()))?;
-            Ok(Page {
-                items,
-                next: listing.next.map(PageToken::Cursor),
-                total: None,
-            })
-        }
-        .boxed()
-    })
 }
 
 /// Checks an incident slug: six characters of `[0-9A-Z]`, optionally after a project code and a

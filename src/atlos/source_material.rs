@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::incidents::check_archive_url;
 use super::{Refusal, check_slug, check_text, check_uuid, cursor_listing, nullable, send_result};
 use crate::error::{Error, Result};
-use crate::paginate::{Page, Pages, Paginator};
+use crate::paginate::{Bounds, Paginator};
 use crate::transport::Transport;
 use crate::upload::Upload;
 
@@ -141,9 +141,9 @@ pub struct Artifact {
     /// Perceptual hashes (`{"computed": [{"type": "blockhash", "hash": ...}]}`), when computed.
     #[serde(default)]
     pub perceptual_hashes: Option<Value>,
-    /// A signed URL to download the file (expires).
+    /// A signed URL to download the file (expires); kept out of `Debug` output.
     #[serde(default)]
-    pub access_url: Option<String>,
+    pub access_url: Option<crate::SignedUrl>,
 }
 
 /// The source material operations, from
@@ -162,6 +162,7 @@ impl SourceMaterialApi {
     pub fn list(&self) -> ListSourceMaterial {
         ListSourceMaterial {
             transport: self.transport.clone(),
+            bounds: Bounds::default(),
         }
     }
 
@@ -230,23 +231,15 @@ impl SourceMaterialApi {
 #[must_use = "a listing does nothing until it is streamed"]
 pub struct ListSourceMaterial {
     transport: Transport,
+    bounds: Bounds,
 }
 
 impl ListSourceMaterial {
-    /// The source material, one by one, fetching pages of 100 as needed.
-    pub fn stream(self) -> Paginator<SourceMaterial> {
-        cursor_listing(self.transport, &["source_material"], (), None)
+    fn paginator(self) -> Paginator<SourceMaterial> {
+        cursor_listing(self.transport, &["source_material"], (), None, self.bounds)
     }
 
-    /// The source material, page by page.
-    pub fn pages(self) -> Pages<SourceMaterial> {
-        self.stream().pages()
-    }
-
-    /// The first page only.
-    pub async fn first_page(self) -> Result<Page<SourceMaterial>> {
-        self.stream().first_page().await
-    }
+    listing_methods!(SourceMaterial, bounds);
 }
 
 /// Gets one piece of source material; from [`SourceMaterialApi::get`]. `.await` sends it.

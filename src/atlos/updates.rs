@@ -6,8 +6,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Refusal, check_slug, cursor_listing, nullable};
-use crate::error::Result;
-use crate::paginate::{Page, Pages, Paginator};
+use crate::paginate::{Bounds, Paginator};
 use crate::transport::Transport;
 
 string_enum! {
@@ -111,6 +110,7 @@ impl Updates {
         ListUpdates {
             transport: self.transport.clone(),
             query: UpdateQuery { slug: None },
+            bounds: Bounds::default(),
         }
     }
 }
@@ -127,6 +127,7 @@ struct UpdateQuery {
 pub struct ListUpdates {
     transport: Transport,
     query: UpdateQuery,
+    bounds: Bounds,
 }
 
 impl ListUpdates {
@@ -136,24 +137,21 @@ impl ListUpdates {
         self
     }
 
-    /// The updates, one by one, fetching pages of 100 as needed.
-    pub fn stream(self) -> Paginator<Update> {
+    fn paginator(self) -> Paginator<Update> {
         let refusal = self
             .query
             .slug
             .as_deref()
             .and_then(|slug| check_slug(slug).err())
             .map(Refusal::from_error);
-        cursor_listing(self.transport, &["updates"], self.query, refusal)
+        cursor_listing(
+            self.transport,
+            &["updates"],
+            self.query,
+            refusal,
+            self.bounds,
+        )
     }
 
-    /// The updates, page by page.
-    pub fn pages(self) -> Pages<Update> {
-        self.stream().pages()
-    }
-
-    /// The first page only.
-    pub async fn first_page(self) -> Result<Page<Update>> {
-        self.stream().first_page().await
-    }
+    listing_methods!(Update, bounds);
 }

@@ -129,9 +129,11 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
     render(answer, envelope, pretty)
 }
 
-/// Applies `envelope=true` (errors then travel with status 200) and `pretty=true`.
+/// Applies `envelope=true` (errors then travel with status 200) and `pretty=true`. A 401 is never
+/// enveloped: its digest challenge is in the status and `WWW-Authenticate`, which a client must
+/// see to authenticate at all.
 fn render(answer: Answer, envelope: bool, pretty: bool) -> Response {
-    let (status, body) = if envelope {
+    let (status, body) = if envelope && answer.status != 401 {
         let body = match answer.body {
             Value::Object(mut list)
                 if list.contains_key("items") || list.contains_key("results") =>
@@ -212,13 +214,21 @@ impl State {
             return Err(self.challenge(false));
         };
         let get = |name: &str| digest.param(name).unwrap_or("");
+        // The challenge offers MD5 only; a response computed with another algorithm is not an
+        // answer to it (RFC 7616 §3.4), however well it is formed.
+        if !digest
+            .param("algorithm")
+            .is_none_or(|a| a.eq_ignore_ascii_case("MD5"))
+        {
+            return Err(self.challenge(false));
+        }
         let nonce = get("nonce");
         if self.expired.contains(nonce) {
             return Err(self.challenge(true));
         }
         let target = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
         let expected = response(&ResponseInputs {
-            algorithm: digest.param("algorithm").unwrap_or("MD5"),
+            algorithm: "MD5",
             username: credentials::ATLAS_USERNAME,
             realm: REALM,
             password: credentials::ATLAS_API_KEY,
@@ -396,6 +406,14 @@ impl State {
                 );
             }
         }
+        if let Some(session) = param("session_id").filter(|s| !is_uuid(s)) {
+            return failure(
+                400,
+                "INVALID_QUERY_PARAMETER",
+                &format!("Invalid value {session} for session_id: not a UUID."),
+                &["session_id"],
+            );
+        }
         let mut bounds = Vec::new();
         for name in ["created_after", "created_before"] {
             match param(name).map(crate::time::parse) {
@@ -564,6 +582,13 @@ impl State {
                     );
                 };
                 let boxes = content["content"].as_array().cloned().unwrap_or_default();
+                // Seed 003: every box has `tags` (string or boolean values) and a `label`.
+                let labelled = |b: &Value| {
+                    b["label"].is_string()
+                        && b["tags"]
+                            .as_object()
+                            .is_some_and(|t| t.values().all(|v| v.is_string() || v.is_boolean()))
+                };
                 let inside = |b: &Value| match (
                     number(b, "x"),
                     number(b, "y"),
@@ -577,7 +602,7 @@ impl State {
                 };
                 if content["page_number"].as_u64().is_none()
                     || boxes.is_empty()
-                    || !boxes.iter().all(inside)
+                    || !boxes.iter().all(|b| inside(b) && labelled(b))
                 {
                     return failure(
                         400,
@@ -606,4 +631,9 @@ impl State {
             json!({"attachment_id": attachment, "annotation_id": id, "annotation_content": content, "annotation_type": kind}),
         )
     }
+}
+
+/// A UUID in its hyphenated form, as the API documents its ids.
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
 }

@@ -1,70 +1,286 @@
 //! The Atlos API v2 as the real server answers: Bearer token, every refusal a 401 with
-//! `{"error": ...}`, keyset cursors of 100 signed with the token, a bad cursor answered 200 with
-//! an error, unknown routes 404 with a non-JSON body.
+//! `{"error": ...}` in the controller's words, keyset cursors of 100 signed with the token, a bad
+//! cursor answered 200 with an error; unknown routes 404, unparseable JSON bodies and non-UUID ids
+//! 400, as HTML pages; artifacts downloadable from signed URLs on a storage origin.
+//!
+//! Read from atlosdotorg/atlos: `platform/lib/platform_web/router.ex`,
+//! `platform/lib/platform_web/endpoint.ex` (`Plug.Parsers`),
+//! `platform/lib/platform_web/controllers/api/api_v2_controller.ex`,
+//! `platform/lib/platform/updates/update.ex` and `platform/lib/platform/updates.ex`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request};
-use axum::http::{Method, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
 use chrono::Duration;
 use serde_json::{Map, Value, json};
 
-use super::seed::{self, ATLOS_CUSTOM, ATLOS_SENSITIVE, ATLOS_STATUSES, AtlosData};
+use super::seed::{self, ATLOS_CUSTOM, ATLOS_STATUSES, AtlosData};
 use super::{
     Faults, Platform, Shared, bearer, credentials, json, lock, query_pairs, raw, segments, sign,
 };
 
 const PAGE: usize = 100;
 
-pub(super) fn router(data: AtlosData, faults: Faults) -> Router {
-    let state: Shared<AtlosData> = Arc::new(std::sync::Mutex::new(data));
+/// The server's state: the data, and the artifact files its storage host serves.
+struct State {
+    data: AtlosData,
+    /// Artifact bytes by artifact id: (stored file name, bytes).
+    files: HashMap<String, (String, Vec<u8>)>,
+    /// The storage host, `http://localhost:<port>`: another origin than the API's
+    /// `127.0.0.1`, as real artifacts live in object storage. Learnt from the first request.
+    storage: Option<String>,
+}
+
+pub(super) fn router(mut data: AtlosData, faults: Faults) -> Router {
+    let files = seed_files(&mut data);
+    let state: Shared<State> = Arc::new(std::sync::Mutex::new(State {
+        data,
+        files,
+        storage: None,
+    }));
     let app = Router::new().fallback(move |request: Request| handle(state.clone(), request));
     super::faults::wrap(app, faults, Platform::Atlos)
+}
+
+/// Brings the seed data to what the real server stores: updates carry no `old_value` (see
+/// [`record`]), some source material has `metadata: null` (legacy rows; the controller guards
+/// with `media_version.metadata || %{}`), and every artifact has a file behind it, whose size
+/// and hash the artifact announces.
+fn seed_files(data: &mut AtlosData) -> HashMap<String, (String, Vec<u8>)> {
+    use sha2::Digest;
+    let mut files = HashMap::new();
+    for update in &mut data.updates {
+        if let Some(u) = update.as_object_mut() {
+            u.remove("old_value");
+        }
+    }
+    let mut n = 0usize;
+    for incident in &mut data.incidents {
+        for media in incident["source_material"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            n += 1;
+            if n.is_multiple_of(5) {
+                media["metadata"] = Value::Null;
+            }
+            for artifact in media["artifacts"].as_array_mut().into_iter().flatten() {
+                let id = artifact["id"].as_str().unwrap_or_default().to_owned();
+                let size = 200 + artifact["file_size"].as_u64().unwrap_or(0) as usize % 3800;
+                let line = format!("<p>casefile sandbox artifact {id}</p>\n");
+                let bytes: Vec<u8> = line.bytes().cycle().take(size).collect();
+                let hash: String = sha2::Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                artifact["file_size"] = json!(size);
+                artifact["file_hash_sha256"] = json!(hash);
+                files.insert(id.clone(), (format!("{id}.html"), bytes));
+            }
+        }
+        sync_versions(incident);
+        sync_deprecated(incident);
+    }
+    files
+}
+
+/// The deprecated core keys the encoder adds (`material/media.ex`,
+/// `insert_deprecated_attributes`; pairs from `Platform.Utils.migrated_attributes`): a deprecated
+/// attribute is sent under its old `attr_*` key only when the project has a custom attribute of
+/// the same label and type, with that attribute's value. The sandbox project has two such:
+/// "Incident Type" (`attr_type`, multi-select) and "Reported Near" (`attr_general_location`,
+/// text); "Priority" has no deprecated twin.
+fn sync_deprecated(incident: &mut Value) {
+    let value = |id: &str| {
+        incident["project_attributes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["id"] == id))
+            .map(|p| p["value"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let (kind, near) = (value(ATLOS_CUSTOM[0].0), value(ATLOS_CUSTOM[1].0));
+    incident["attr_type"] = kind;
+    incident["attr_general_location"] = near;
+}
+
+impl State {
+    /// Learns the storage origin from the first request's `Host` and points every artifact's
+    /// `access_url` at it.
+    fn learn_storage(&mut self, headers: &HeaderMap) {
+        if self.storage.is_some() {
+            return;
+        }
+        let port = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.rsplit_once(':'))
+            .and_then(|(_, port)| port.parse::<u16>().ok());
+        let Some(port) = port else {
+            return;
+        };
+        let origin = format!("http://localhost:{port}");
+        for incident in &mut self.data.incidents {
+            for media in incident["source_material"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+            {
+                for artifact in media["artifacts"].as_array_mut().into_iter().flatten() {
+                    let id = artifact["id"].as_str().unwrap_or_default();
+                    if let Some((name, _)) = self.files.get(id) {
+                        artifact["access_url"] = json!(access_url(&origin, id, name));
+                    }
+                }
+            }
+            sync_versions(incident);
+        }
+        self.storage = Some(origin);
+    }
+}
+
+/// A signed download URL for an artifact, as `Material.media_version_artifact_location` gives.
+fn access_url(origin: &str, id: &str, name: &str) -> String {
+    format!(
+        "{origin}/_storage/atlos/{id}/{name}?sig={}",
+        sign(&["storage", id])
+    )
 }
 
 fn refuse(message: impl Into<Value>) -> Response {
     json(401, &json!({ "error": message.into() }))
 }
 
-fn not_found_page() -> Response {
+/// The page Phoenix's error view renders for an exception with this status
+/// (`platform/lib/platform_web/views/error_view.ex`: always `error.html`).
+fn error_page(status: u16) -> Response {
+    let title = axum::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    let description = if status >= 500 {
+        "Atlos experienced an error processing your request. This error has been reported to our team. Please contact us if the issue continues."
+    } else {
+        "Please contact us if you believed you are receiving this message in error."
+    };
     raw(
-        404,
+        status,
         "text/html; charset=utf-8",
-        "<html><body><h1>Not Found</h1></body></html>",
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\" /><title>{title} | Atlos</title></head>\
+             <body><h1>{title}</h1><p>{description}</p></body></html>"
+        ),
     )
 }
 
-async fn handle(state: Shared<AtlosData>, request: Request) -> Response {
-    let Some(path) = segments(request.uri(), "/api/v2/") else {
-        return not_found_page();
-    };
-    if bearer(request.headers()) != Some(credentials::ATLOS_TOKEN) {
-        return refuse("invalid token or token not found");
+/// Whether the router has this route (`platform/lib/platform_web/router.ex`, scope `/api/v2`).
+fn is_route(method: &Method, path: &[&str]) -> bool {
+    match *method {
+        Method::GET => matches!(
+            path,
+            ["incidents"] | ["source_material"] | ["source_material", _] | ["updates"]
+        ),
+        Method::POST => matches!(
+            path,
+            ["incidents", "new"]
+                | ["source_material", "new", _]
+                | ["source_material", "metadata", _, _]
+                | ["source_material", "upload", _]
+                | ["add_comment", _]
+                | ["update", _, _]
+        ),
+        _ => false,
     }
-    let method = request.method().clone();
-    let mut params = query_params(request.uri());
-    let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    if method == Method::POST && matches!(path.as_slice(), ["source_material", "upload", _]) {
-        return upload(&state, path[2], request).await;
+}
+
+/// Whether Ecto can cast `id` to a UUID: the 36-character text form, or 16 raw bytes.
+fn castable_uuid(id: &str) -> bool {
+    id.len() == 16 || (id.len() == 36 && uuid::Uuid::try_parse(id).is_ok())
+}
+
+async fn handle(state: Shared<State>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let query = query_pairs(&parts.uri);
+    if let Some(rest) = parts.uri.path().strip_prefix("/_storage/atlos/") {
+        let (id, _) = rest.split_once('/').unwrap_or((rest, ""));
+        return super::storage(id, &parts.headers, &query, || {
+            lock(&state).files.get(id).cloned()
+        });
     }
-    let is_json = request
-        .headers()
+    let content_type = parts
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let body = axum::body::to_bytes(request.into_body(), 16 << 20)
-        .await
-        .unwrap_or_default();
-    if let Err(response) = merge_body(&mut params, is_json, &body) {
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let multipart = content_type.starts_with("multipart/form-data");
+    let mut params = query_params(&parts.uri);
+    // `Plug.Parsers` runs in the endpoint, before the router and the token check.
+    let (body, request) = if multipart {
+        (Bytes::new(), Some(Request::from_parts(parts.clone(), body)))
+    } else {
+        let bytes = axum::body::to_bytes(body, 16 << 20)
+            .await
+            .unwrap_or_default();
+        (bytes, None)
+    };
+    if let Err(response) = merge_body(&mut params, &content_type, &body) {
         return response;
     }
-    let mut data = lock(&state);
-    match (method, path.as_slice()) {
-        (Method::GET, ["incidents"]) => list_incidents(&data, &params),
-        (Method::POST, ["incidents", "new"]) => create_incident(&mut data, params),
+    let path: Vec<String> = match segments(&parts.uri, "/api/") {
+        Some(path) => path,
+        None => return error_page(404),
+    };
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    let method = parts.method.clone();
+    let (version, path) = match path.split_first() {
+        Some((version, rest)) => (*version, rest),
+        None => return error_page(404),
+    };
+    let legacy = method == Method::GET && matches!(path, ["media_versions"] | ["media"]);
+    match version {
+        "v1" if legacy => {}
+        "v2" if is_route(&method, path) => {}
+        _ => return error_page(404),
+    }
+    if bearer(&parts.headers) != Some(credentials::ATLOS_TOKEN) || version == "v1" {
+        // The sandbox's token is project-scoped, which `require_legacy_token` refuses.
+        return refuse("invalid token or token not found");
+    }
+    // Ids of source material are cast by Ecto before anything is looked up.
+    if let ["source_material", id]
+    | ["source_material", "metadata", id, _]
+    | ["source_material", "upload", id] = path
+        && !castable_uuid(id)
+    {
+        return error_page(400);
+    }
+    let upload_to = {
+        let mut st = lock(&state);
+        st.learn_storage(&parts.headers);
+        match (&method, path) {
+            (&Method::POST, ["source_material", "upload", id]) => {
+                if find_media(&mut st.data, id).is_none() {
+                    return refuse("media version not found or unauthorized");
+                }
+                Some((*id).to_owned())
+            }
+            _ => None,
+        }
+    };
+    if let Some(id) = upload_to {
+        return upload(&state, &id, params, request).await;
+    }
+    let mut st = lock(&state);
+    let data = &mut st.data;
+    match (method, path) {
+        (Method::GET, ["incidents"]) => list_incidents(data, &params),
+        (Method::POST, ["incidents", "new"]) => create_incident(data, params),
         (Method::GET, ["source_material"]) => {
             let media: Vec<Value> = data
                 .incidents
@@ -74,29 +290,30 @@ async fn handle(state: Shared<AtlosData>, request: Request) -> Response {
                 .collect();
             page(media, &params)
         }
-        (Method::GET, ["source_material", id]) => match find_media(&mut data, id) {
+        (Method::GET, ["source_material", id]) => match find_media(data, id) {
             Some(media) => json(200, &json!({"success": true, "result": media})),
-            None => refuse("source material not found"),
+            None => refuse("media version not found or unauthorized"),
         },
-        (Method::POST, ["source_material", "new", slug]) => create_media(&mut data, slug, &params),
+        (Method::POST, ["source_material", "new", slug]) => create_media(data, slug, &params),
         (Method::POST, ["source_material", "metadata", id, namespace]) => {
-            let Some(metadata) = params.get("metadata").cloned() else {
-                return refuse("metadata not provided");
+            // Stored as sent, `null` when absent: `Map.put(metadata || %{}, namespace, metadata)`.
+            let metadata = params.get("metadata").cloned().unwrap_or(Value::Null);
+            let Some(media) = find_media(data, id) else {
+                return refuse("media version not found or unauthorized");
             };
-            match find_media(&mut data, id) {
-                Some(media) => {
-                    media["metadata"][*namespace] = metadata;
-                    let media = media.clone();
-                    json(200, &json!({"success": true, "result": media}))
-                }
-                None => refuse("source material not found"),
+            if !media["metadata"].is_object() {
+                media["metadata"] = json!({});
             }
+            media["metadata"][*namespace] = metadata;
+            let media = media.clone();
+            sync_all_versions(data);
+            json(200, &json!({"success": true, "result": media}))
         }
         (Method::GET, ["updates"]) => {
             let id = match params.get("slug").and_then(Value::as_str) {
-                Some(slug) => match find_incident(&data, slug) {
+                Some(slug) => match find_incident(data, slug) {
                     Some(i) => Some(data.incidents[i]["id"].clone()),
-                    None => return refuse("incident not found"),
+                    None => return refuse("media not found"),
                 },
                 None => None,
             };
@@ -110,24 +327,30 @@ async fn handle(state: Shared<AtlosData>, request: Request) -> Response {
             page(updates, &params)
         }
         (Method::POST, ["add_comment", slug]) => {
-            let Some(message) = params
-                .get("message")
-                .and_then(Value::as_str)
-                .filter(|m| !m.is_empty())
-            else {
-                return refuse("message not provided");
-            };
-            let Some(i) = find_incident(&data, slug) else {
+            let Some(i) = find_incident(data, slug) else {
                 return refuse("incident not found");
             };
-            let message = message.to_owned();
-            record(&mut data, i, "comment", Some(&message), None);
+            let Some(message) = params.get("message").filter(|m| !m.is_null()) else {
+                return refuse("message not provided");
+            };
+            // `change_from_comment`: Ecto casts "" to nil, then the changeset's checks.
+            let message = match message {
+                Value::String(m) if m.is_empty() => {
+                    return refuse(json!({"explanation": "A comment is required to post"}));
+                }
+                Value::String(m) if m.chars().count() > 10_000 => {
+                    return refuse(json!({"explanation": "should be at most 10000 character(s)"}));
+                }
+                Value::String(m) => m.clone(),
+                _ => return refuse(json!({"explanation": "is invalid"})),
+            };
+            record(data, i, "comment", Some(&message), None);
             json(200, &json!({"success": true}))
         }
         (Method::POST, ["update", slug, attribute]) => {
-            update_attribute(&mut data, slug, attribute, &params)
+            update_attribute(data, slug, attribute, &params)
         }
-        _ => not_found_page(),
+        _ => error_page(404),
     }
 }
 
@@ -150,27 +373,47 @@ fn query_params(uri: &axum::http::Uri) -> Map<String, Value> {
     params
 }
 
-/// Adds a JSON or form body's fields to the parameters.
+/// Adds the body's fields to the parameters as `Plug.Parsers` does: JSON (`application/json`,
+/// `application/*+json`) and URL-encoded forms are parsed, anything else is left unread. An
+/// unparseable JSON body is a 400 page; a JSON body that is not an object lands under `_json`.
 fn merge_body(
     params: &mut Map<String, Value>,
-    is_json: bool,
+    content_type: &str,
     body: &Bytes,
 ) -> Result<(), Response> {
-    if body.is_empty() {
-        return Ok(());
-    }
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    let is_json = essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"));
     if is_json {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(fields)) => params.extend(fields),
-            _ => return Err(refuse("could not parse the request body")),
+            Ok(other) => {
+                params.insert("_json".into(), other);
+            }
+            Err(_) => return Err(error_page(400)),
         }
-    } else {
+    } else if essence == "application/x-www-form-urlencoded" {
+        let mut form = Map::new();
         for (key, value) in url::form_urlencoded::parse(body) {
-            params.insert(
-                key.trim_end_matches("[]").to_owned(),
-                Value::String(value.into_owned()),
-            );
+            let value = Value::String(value.into_owned());
+            match key.strip_suffix("[]") {
+                Some(key) => {
+                    let entry = form.entry(key.to_owned()).or_insert_with(|| json!([]));
+                    if let Some(list) = entry.as_array_mut() {
+                        list.push(value);
+                    }
+                }
+                None => {
+                    form.insert(key.into_owned(), value);
+                }
+            }
         }
+        params.extend(form);
     }
     Ok(())
 }
@@ -200,6 +443,11 @@ fn sync_versions(incident: &mut Value) {
     incident["versions"] = incident["source_material"].clone();
 }
 
+/// [`sync_versions`] for every incident, after a piece of source material changed.
+fn sync_all_versions(data: &mut AtlosData) {
+    data.incidents.iter_mut().for_each(sync_versions);
+}
+
 fn strings(value: &Value) -> Vec<String> {
     match value {
         Value::Array(items) => items
@@ -214,8 +462,13 @@ fn strings(value: &Value) -> Vec<String> {
 fn list_incidents(data: &AtlosData, params: &Map<String, Value>) -> Response {
     let text = |k: &str| params.get(k).and_then(Value::as_str);
     let query = text("query").map(str::to_lowercase);
+    // Cast as `{:array, :string}` (`material/media_search.ex`): a bare string fails the cast
+    // and the filter is dropped; only the `key[]=` form (or a JSON list) filters.
     let any_of = |incident: &Value, key: &str, attr: &str| {
-        let wanted = params.get(key).map(strings).unwrap_or_default();
+        let wanted = match params.get(key) {
+            Some(list @ Value::Array(_)) => strings(list),
+            _ => vec![],
+        };
         wanted.is_empty() || strings(&incident[attr]).iter().any(|v| wanted.contains(v))
     };
     let deleted = text("deleted") == Some("true");
@@ -337,14 +590,19 @@ fn page(items: Vec<Value>, params: &Map<String, Value>) -> Response {
         }
     };
     let end = (start + PAGE).min(items.len());
-    let next = (end < items.len()).then(|| {
-        let id = items[end - 1]["id"].as_str().unwrap_or_default();
+    let cursor_at = |i: usize| {
+        let id = items[i]["id"].as_str().unwrap_or_default();
         format!("{id}.{}", sign(&[credentials::ATLOS_TOKEN, id]))
-    });
+    };
+    let next = (end < items.len()).then(|| cursor_at(end - 1));
+    // `pagination_api` signs the keyset's `before` (the page's first entry) as `previous`, but
+    // every cursor is applied as `after:`: the previous cursor does not lead back, it restarts
+    // one entry into the current page.
+    let previous = (start > 0 && start < end).then(|| cursor_at(start));
     let results = items.get(start..end).unwrap_or_default();
     json(
         200,
-        &json!({"results": results, "next": next, "previous": Value::Null}),
+        &json!({"results": results, "next": next, "previous": previous}),
     )
 }
 
@@ -365,40 +623,39 @@ fn create_incident(data: &mut AtlosData, params: Map<String, Value>) -> Response
         .filter(|k| !KNOWN.contains(&k.as_str()) && !ATLOS_CUSTOM.iter().any(|(id, _)| id == k))
         .collect();
     if !unknown.is_empty() {
-        let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+        // Elixir's `inspect` of a list of strings: `["a", "b"]`.
+        let names: Vec<String> = unknown
+            .iter()
+            .map(|s| Value::from(s.as_str()).to_string())
+            .collect();
         return refuse(format!("unknown attributes: [{}]", names.join(", ")));
     }
-    let description = params
-        .get("description")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if description.trim().is_empty() {
-        return refuse(json!({"attr_description": "can't be blank"}));
-    }
-    let sensitive = match params.get("sensitive") {
-        Some(Value::Array(items))
-            if items
-                .iter()
-                .all(|v| v.as_str().is_some_and(|s| ATLOS_SENSITIVE.contains(&s))) =>
-        {
-            items.clone()
+    // Every failing field at once, as `render_changeset_errors` does.
+    let mut errors = Map::new();
+    let description = params.get("description").cloned().unwrap_or(Value::Null);
+    let sensitive = params.get("sensitive").cloned().unwrap_or(Value::Null);
+    let status = params.get("status").cloned().unwrap_or(json!("To Do"));
+    for (key, value) in [
+        ("attr_description", &description),
+        ("attr_sensitive", &sensitive),
+        ("attr_status", &status),
+    ] {
+        if let Some(message) = invalid(key, value) {
+            errors.insert(key.into(), json!(message));
         }
-        _ => return refuse(json!({"attr_sensitive": "must be an array of strings"})),
-    };
-    let status = params
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("To Do");
-    if !ATLOS_STATUSES.contains(&status) {
-        return refuse(json!({"attr_status": "is invalid"}));
     }
     let geolocation = match params.get("geolocation") {
         None | Some(Value::Null) => Value::Null,
-        Some(value) => match parse_point(value) {
-            Some(point) => point,
-            None => return refuse(json!({"attr_geolocation": "is invalid"})),
-        },
+        Some(value) => parse_point(value).unwrap_or_else(|| {
+            errors.insert("attr_geolocation".into(), json!("is invalid"));
+            Value::Null
+        }),
     };
+    if !errors.is_empty() {
+        return refuse(Value::Object(errors));
+    }
+    let description = description.as_str().unwrap_or_default();
+    let status = status.as_str().unwrap_or("To Do");
     let at = data.clock;
     data.clock += Duration::seconds(1);
     let id = data.rng.uuid();
@@ -441,6 +698,8 @@ fn create_incident(data: &mut AtlosData, params: Map<String, Value>) -> Response
         "source_material": media, "versions": media,
         "project_attributes": custom,
     });
+    let mut incident = incident;
+    sync_deprecated(&mut incident);
     data.incidents.push(incident.clone());
     let i = data.incidents.len() - 1;
     record(data, i, "create", None, None);
@@ -470,10 +729,18 @@ fn parse_point(value: &Value) -> Option<Value> {
     })
 }
 
+/// `create_media_version`: always `pending`; `direct` only for the string `"true"`.
 fn create_media(data: &mut AtlosData, slug: &str, params: &Map<String, Value>) -> Response {
     let Some(i) = find_incident(data, slug) else {
-        return refuse("incident not found");
+        return refuse("incident not found or unauthorized");
     };
+    let archive = params.get("archive").and_then(Value::as_str) == Some("true");
+    let url = params.get("url").cloned().unwrap_or(Value::Null);
+    if archive && url.is_null() {
+        // "You must provide a URL to archive." fails the changeset, and the controller's
+        // `{:ok, version} = ...` match crashes.
+        return error_page(500);
+    }
     let at = data.clock;
     data.clock += Duration::seconds(1);
     let incident_id = data.incidents[i]["id"]
@@ -486,12 +753,11 @@ fn create_media(data: &mut AtlosData, slug: &str, params: &Map<String, Value>) -
         + 1;
     let mut media = seed::source_material(&mut data.rng, &incident_id, scoped, at);
     media["artifacts"] = json!([]);
-    media["upload_type"] = json!("direct");
+    media["upload_type"] = json!(if archive { "direct" } else { "user_provided" });
     media["visibility"] = json!("visible");
-    // Only the string "true" archives, as on the real server.
-    let archive = params.get("archive").and_then(Value::as_str) == Some("true");
-    media["status"] = json!(if archive { "pending" } else { "complete" });
-    media["source_url"] = params.get("url").cloned().unwrap_or(Value::Null);
+    media["status"] = json!("pending");
+    media["metadata"] = json!({});
+    media["source_url"] = url;
     if let Some(list) = data.incidents[i]["source_material"].as_array_mut() {
         list.push(media.clone());
     }
@@ -500,29 +766,83 @@ fn create_media(data: &mut AtlosData, slug: &str, params: &Map<String, Value>) -
     json(200, &json!({"success": true, "result": media}))
 }
 
-async fn upload(state: &Shared<AtlosData>, id: &str, request: Request) -> Response {
-    let Ok(mut form) = Multipart::from_request(request, &()).await else {
-        return refuse("file not provided");
-    };
-    let (mut file, mut title, mut mime) = (None, None, None);
-    while let Ok(Some(field)) = form.next_field().await {
-        match field.name() {
-            Some("file") => {
-                mime = field.content_type().map(str::to_owned);
-                file = field.bytes().await.ok();
+/// The mime type `MIME.from_path` gives for a file name (by its extension, case-insensitively).
+fn mime_from_name(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "mp4" | "m4v" => "video/mp4",
+        "webm" => "video/webm",
+        "mov" => "video/quicktime",
+        "mkv" => "video/x-matroska",
+        "avi" => "video/x-msvideo",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "ogg" => "audio/ogg",
+        "m4a" => "audio/mp4",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "html" | "htm" => "text/html",
+        "csv" => "text/csv",
+        "json" => "application/json",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// `upload_media_version_file`: the file part (one with a file name), `title` from the merged
+/// parameters (a multipart field overrides the query string), mime type from the extension.
+async fn upload(
+    state: &Shared<State>,
+    id: &str,
+    mut params: Map<String, Value>,
+    request: Option<Request>,
+) -> Response {
+    let mut file = None;
+    if let Some(request) = request
+        && let Ok(mut form) = Multipart::from_request(request, &()).await
+    {
+        while let Ok(Some(field)) = form.next_field().await {
+            let name = field.name().map(str::to_owned);
+            match (name.as_deref(), field.file_name().map(str::to_owned)) {
+                (Some(key), Some(file_name)) => {
+                    let Ok(bytes) = field.bytes().await else {
+                        return error_page(400);
+                    };
+                    if key == "file" {
+                        file = Some((file_name, bytes));
+                    }
+                }
+                (Some(key), None) => {
+                    if let Ok(text) = field.text().await {
+                        params.insert(key.to_owned(), Value::String(text));
+                    }
+                }
+                _ => {}
             }
-            Some("title") => title = field.text().await.ok(),
-            _ => {}
         }
     }
-    let Some(file) = file else {
-        return refuse("file not provided");
+    let Some((file_name, file)) = file else {
+        return refuse("valid file not provided");
     };
-    let mut data = lock(state);
-    let artifact_id = data.rng.uuid();
-    let Some(media) = find_media(&mut data, id) else {
-        return refuse("source material not found");
-    };
+    let mut st = lock(state);
+    let artifact_id = st.data.rng.uuid();
+    // Stored under the artifact id and the upload's extension, never the client's name.
+    let ext: String = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .filter(|e| e.len() <= 8 && e.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map(|e| format!(".{e}"))
+        .unwrap_or_default();
+    let stored = format!("{artifact_id}{ext}");
+    let origin = st.storage.clone().unwrap_or_default();
     use sha2::Digest;
     let hash: String = sha2::Sha256::digest(&file)
         .iter()
@@ -530,14 +850,21 @@ async fn upload(state: &Shared<AtlosData>, id: &str, request: Request) -> Respon
         .collect();
     let artifact = json!({
         "id": artifact_id, "file_hash_sha256": hash, "file_size": file.len(),
-        "mime_type": mime.unwrap_or_else(|| "application/octet-stream".into()),
-        "perceptual_hashes": Value::Null, "title": title, "type": "upload",
-        "access_url": format!("https://storage.example.org/atlos/artifacts/{id}/{artifact_id}"),
+        "mime_type": mime_from_name(&file_name),
+        "perceptual_hashes": Value::Null, "title": params.get("title").cloned().unwrap_or(Value::Null),
+        "type": "upload",
+        "access_url": access_url(&origin, &artifact_id, &stored),
     });
+    st.files
+        .insert(artifact_id.clone(), (stored, file.to_vec()));
+    let Some(media) = find_media(&mut st.data, id) else {
+        return refuse("media version not found or unauthorized");
+    };
     if let Some(list) = media["artifacts"].as_array_mut() {
         list.push(artifact);
     }
     let media = media.clone();
+    sync_all_versions(&mut st.data);
     json(200, &json!({"success": true, "result": media}))
 }
 
@@ -547,11 +874,12 @@ fn update_attribute(
     attribute: &str,
     params: &Map<String, Value>,
 ) -> Response {
+    // The controller's order: value, incident, attribute.
+    let Some(value) = params.get("value").filter(|v| !v.is_null()).cloned() else {
+        return refuse("value not provided");
+    };
     let Some(i) = find_incident(data, slug) else {
         return refuse("incident not found");
-    };
-    let Some(value) = params.get("value").cloned() else {
-        return refuse("value not provided");
     };
     let key = if ATLOS_CUSTOM.iter().any(|(id, _)| *id == attribute) {
         attribute.to_owned()
@@ -559,25 +887,18 @@ fn update_attribute(
         format!("attr_{attribute}")
     };
     let is_list = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
-    let valid = match key.as_str() {
-        "attr_status" => value.as_str().is_some_and(|s| ATLOS_STATUSES.contains(&s)),
-        "attr_sensitive" => {
-            is_list(&value)
-                && strings(&value)
-                    .iter()
-                    .all(|s| ATLOS_SENSITIVE.contains(&s.as_str()))
+    let message = match key.as_str() {
+        "attr_status" | "attr_sensitive" | "attr_description" => invalid(&key, &value),
+        "attr_tags" | "attr_restrictions" => {
+            (!is_list(&value)).then(|| "must be an array of strings".to_owned())
         }
-        "attr_tags" | "attr_restrictions" => is_list(&value),
-        "attr_description" | "attr_more_info" | "attr_date" => value.is_string(),
-        k if !k.starts_with("attr_") => value.is_string() || is_list(&value),
+        "attr_more_info" | "attr_date" => (!value.is_string()).then(|| "is invalid".to_owned()),
+        k if !k.starts_with("attr_") => {
+            (!(value.is_string() || is_list(&value))).then(|| "is invalid".to_owned())
+        }
         _ => return refuse("attribute not found"),
     };
-    if !valid {
-        let message = if key == "attr_sensitive" || key == "attr_tags" {
-            "must be an array of strings"
-        } else {
-            "is invalid"
-        };
+    if let Some(message) = message {
         return refuse(json!({ key.clone(): message }));
     }
     let old = if key.starts_with("attr_") {
@@ -587,10 +908,12 @@ fn update_attribute(
     } else {
         let attrs = data.incidents[i]["project_attributes"].as_array_mut();
         let slot = attrs.and_then(|a| a.iter_mut().find(|p| p["id"] == attribute));
-        match slot {
+        let old = match slot {
             Some(slot) => std::mem::replace(&mut slot["value"], value.clone()),
             None => return refuse("attribute not found"),
-        }
+        };
+        sync_deprecated(&mut data.incidents[i]);
+        old
     };
     let at = data.clock;
     data.incidents[i]["updated_at"] = json!(seed::naive(at));
@@ -624,9 +947,93 @@ fn record(
     update["user_id"] = Value::Null;
     update["api_token_id"] = json!("3c9edf8d-ae7e-4ad3-a8f5-1a8cdc147260");
     if let Some((attribute, old, new)) = change {
+        // Stored as `{"_combined": true, <key>: value}` (`updates.ex`), the key being the schema
+        // field (`attr_status`) or a custom attribute's id. The encoder (`update.ex`) then writes
+        // the decoded `old_value` and `new_value` both to the key `new_value`: which survives
+        // follows map iteration order, undefined since OTP 26. The sandbox draws it.
+        let key = if attribute.starts_with("attr_") || is_custom(attribute) {
+            attribute.to_owned()
+        } else {
+            format!("attr_{attribute}")
+        };
+        let survivor = if data.rng.chance(50) { new } else { old };
         update["modified_attribute"] = json!(attribute);
-        update["old_value"] = old;
-        update["new_value"] = new;
+        update["new_value"] = json!({"_combined": true, key: survivor});
+    }
+    if let Some(u) = update.as_object_mut() {
+        u.remove("old_value");
     }
     data.updates.push(update);
+}
+
+fn is_custom(attribute: &str) -> bool {
+    ATLOS_CUSTOM.iter().any(|(id, _)| *id == attribute)
+}
+
+/// The sensitivity options, "Not Sensitive" (`add_none`) first (`material/attribute.ex`).
+const SENSITIVE_OPTIONS: [&str; 5] = [
+    "Not Sensitive",
+    "Personal Information Visible",
+    "Graphic Violence",
+    "Deleted by Source",
+    "Deceptive or Misleading",
+];
+
+/// The changeset error for a core attribute's value, in `Attribute.validate_attribute`'s words
+/// (`platform/lib/platform/material/attribute.ex`); `None` when it is valid.
+fn invalid(key: &str, value: &Value) -> Option<String> {
+    match key {
+        "attr_description" => {
+            let length = match value {
+                Value::Null => return Some("can't be blank".into()),
+                Value::String(s) if s.trim().is_empty() => return Some("can't be blank".into()),
+                Value::String(s) => s.chars().count(),
+                _ => return Some("is invalid".into()),
+            };
+            if length < 8 {
+                Some("should be at least 8 character(s)".into())
+            } else if length > 2000 {
+                Some("should be at most 2000 character(s)".into())
+            } else {
+                None
+            }
+        }
+        "attr_sensitive" => {
+            let Some(items) = value.as_array().filter(|a| a.iter().all(Value::is_string)) else {
+                return Some(if value.is_null() {
+                    "can't be blank".into()
+                } else {
+                    "must be an array of strings".into()
+                });
+            };
+            let values = strings(value);
+            let unknown: Vec<&str> = values
+                .iter()
+                .map(String::as_str)
+                .filter(|v| !SENSITIVE_OPTIONS.contains(v))
+                .collect();
+            if !unknown.is_empty() {
+                Some(format!(
+                    "Includes invalid value(s): {}. Valid values are: {}",
+                    unknown.join(", "),
+                    SENSITIVE_OPTIONS.join(", ")
+                ))
+            } else if items.is_empty() {
+                Some("should have at least 1 item(s)".into())
+            } else if values.len() > 1 && values.iter().any(|v| v == "Not Sensitive") {
+                Some("If 'Not Sensitive' is selected, no other options are allowed.".into())
+            } else {
+                None
+            }
+        }
+        "attr_status" => {
+            (!value.as_str().is_some_and(|s| ATLOS_STATUSES.contains(&s))).then(|| {
+                format!(
+                    "Includes an invalid value. Valid values are: {}",
+                    ATLOS_STATUSES.join(", ")
+                )
+            })
+        }
+        _ => None,
+    }
 }

@@ -36,6 +36,7 @@ mod trace;
 use std::fmt;
 use std::marker::PhantomData;
 use std::net::IpAddr;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,8 +45,8 @@ use reqwest::header::{
     ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
 };
 use reqwest::{Method, StatusCode};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use auth::{Auth, Secret};
@@ -116,8 +117,9 @@ impl<C> fmt::Debug for ClientBuilder<C> {
     }
 }
 
-impl<C> Default for ClientBuilder<C> {
-    fn default() -> Self {
+impl<C> ClientBuilder<C> {
+    /// A builder with casefile's defaults; each platform's `Client::builder()` starts from it.
+    pub(crate) fn new() -> Self {
         ClientBuilder {
             base_url: None,
             auth: Auth::None,
@@ -366,7 +368,7 @@ impl fmt::Debug for Transport {
 impl Transport {
     /// A builder for a bare transport whose paths are relative to `base_url`.
     pub fn builder(base_url: impl Into<String>) -> ClientBuilder<Transport> {
-        ClientBuilder::default().base_url(base_url)
+        ClientBuilder::new().base_url(base_url)
     }
 
     /// The URL that paths are relative to (ends with `/`).
@@ -419,7 +421,7 @@ impl Transport {
 
     /// `url` on this transport's origin: same-origin URLs are kept; for others the part of the
     /// path after the API prefix (or the whole path) and the query are put under the base URL.
-    pub fn rebase(&self, url: &Url) -> Url {
+    pub(crate) fn rebase(&self, url: &Url) -> Url {
         let base = &self.inner.api_base;
         if url.origin() == base.origin() {
             return url.clone();
@@ -465,11 +467,6 @@ impl Transport {
         let mut request = RequestBuilder::new(self.clone(), Method::GET, url);
         request.external = true;
         request
-    }
-
-    /// Whether a URL is on this transport's origin (and so may receive its credentials).
-    pub fn is_same_origin(&self, url: &Url) -> bool {
-        url.origin() == self.inner.api_base.origin()
     }
 
     /// The retry policy for `req`: its own, or this transport's.
@@ -678,24 +675,7 @@ impl Transport {
         } else {
             body
         };
-        match serde_json::from_slice(body) {
-            Ok(value) => Ok(value),
-            Err(_) => {
-                let mut de = serde_json::Deserializer::from_slice(body);
-                match serde_path_to_error::deserialize::<_, T>(&mut de) {
-                    Ok(value) => Ok(value),
-                    Err(e) => Err(DecodeError {
-                        status: status.as_u16(),
-                        path: e.path().to_string(),
-                        message: e.inner().to_string(),
-                        method: req.method.to_string(),
-                        url: redact_url(&req.url),
-                        body: snippet(body),
-                    }
-                    .into()),
-                }
-            }
-        }
+        decode_json(body, body, "", status, &req.method, &req.url)
     }
 
     /// The Atlas REST `envelope=true` form: `{"status": code, "content": entity}` (lists only gain
@@ -718,6 +698,145 @@ impl Transport {
         }
         Ok(inner.unwrap_or(body))
     }
+}
+
+/// Decodes `part` (all or a piece of the JSON `body`) as `T`. On failure the error names the JSON
+/// path, after `field` when `part` is that field's value, and shows the start of `body`.
+fn decode_json<'a, T: Deserialize<'a>>(
+    body: &[u8],
+    part: &'a [u8],
+    field: &str,
+    status: StatusCode,
+    method: &Method,
+    url: &Url,
+) -> Result<T> {
+    if let Ok(value) = serde_json::from_slice(part) {
+        return Ok(value);
+    }
+    // Decode again, slowly, only to say where it failed (after the value, if nothing else).
+    let mut de = serde_json::Deserializer::from_slice(part);
+    let failure = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => match de.end() {
+            Ok(()) => return Ok(value),
+            Err(e) => (".".to_owned(), e.to_string()),
+        },
+        Err(e) => (e.path().to_string(), e.inner().to_string()),
+    };
+    let (inner, message) = failure;
+    let path = match (field, inner.as_str()) {
+        ("", _) => inner.clone(),
+        (field, ".") => field.to_owned(),
+        (field, inner) if inner.starts_with('[') => format!("{field}{inner}"),
+        (field, inner) => format!("{field}.{inner}"),
+    };
+    Err(DecodeError {
+        status: status.as_u16(),
+        path,
+        message,
+        method: method.to_string(),
+        url: redact_url(url),
+        body: snippet(body),
+    }
+    .into())
+}
+
+/// A success answer whose JSON is decoded later, and maybe in pieces: the paginator's background
+/// task reads a page's next token from it, and the caller's poll decodes the items.
+#[cfg_attr(
+    not(any(feature = "atlos", feature = "aleph", feature = "atlas")),
+    allow(dead_code)
+)]
+pub(crate) struct Answer {
+    method: Method,
+    url: Url,
+    status: StatusCode,
+    body: Bytes,
+    /// Where the JSON is in `body`: all of it, or the content of an Atlas envelope.
+    json: Range<usize>,
+}
+
+#[cfg_attr(
+    not(any(feature = "atlos", feature = "aleph", feature = "atlas")),
+    allow(dead_code)
+)]
+impl Answer {
+    /// The JSON of the answer (an Atlas envelope already unwrapped).
+    pub(crate) fn json(&self) -> &[u8] {
+        self.body.get(self.json.clone()).unwrap_or_default()
+    }
+
+    /// The method of the request, for error messages.
+    #[cfg_attr(not(feature = "atlos"), allow(dead_code))]
+    pub(crate) fn method(&self) -> &str {
+        self.method.as_str()
+    }
+
+    /// The URL of the request, for error messages.
+    #[cfg_attr(not(feature = "atlos"), allow(dead_code))]
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Decodes the whole JSON as `T`.
+    pub(crate) fn decode<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
+        let json = self.json();
+        decode_json(json, json, "", self.status, &self.method, &self.url)
+    }
+
+    /// Decodes the piece `at` of the JSON (see [`span`](Self::span)), the value of `field`.
+    pub(crate) fn decode_part<'a, T: Deserialize<'a>>(
+        &'a self,
+        at: Range<usize>,
+        field: &str,
+    ) -> Result<T> {
+        let json = self.json();
+        let part = json.get(at).unwrap_or_default();
+        decode_json(json, part, field, self.status, &self.method, &self.url)
+    }
+
+    /// Where `piece`, a slice of [`json`](Self::json) (a borrowed `RawValue`), lies in it.
+    pub(crate) fn span(&self, piece: &[u8]) -> Option<Range<usize>> {
+        within(self.json(), piece)
+    }
+
+    /// A decode error about this answer: `message` at the JSON `path`.
+    pub(crate) fn decode_error(&self, path: &str, message: String) -> Error {
+        DecodeError {
+            status: self.status.as_u16(),
+            path: path.to_owned(),
+            message,
+            method: self.method.to_string(),
+            url: redact_url(&self.url),
+            body: snippet(self.json()),
+        }
+        .into()
+    }
+}
+
+#[cfg(any(test, feature = "fuzzing"))]
+impl Answer {
+    /// An answer to `GET url` whose body is `json`, for unit tests and fuzzing.
+    pub(crate) fn from_json(url: Url, json: impl Into<Bytes>) -> Answer {
+        let body = json.into();
+        Answer {
+            method: Method::GET,
+            url,
+            status: StatusCode::OK,
+            json: 0..body.len(),
+            body,
+        }
+    }
+}
+
+/// Where `piece` lies in `whole`, when it is a slice of it.
+#[cfg_attr(
+    not(any(feature = "atlos", feature = "aleph", feature = "atlas")),
+    allow(dead_code)
+)]
+fn within(whole: &[u8], piece: &[u8]) -> Option<Range<usize>> {
+    let start = (piece.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(piece.len())?;
+    (end <= whole.len()).then_some(start..end)
 }
 
 /// The request-target a digest `uri` covers: path and query.
@@ -1038,6 +1157,29 @@ impl RequestBuilder {
         let (transport, req) = self.prepare("application/json")?;
         let (status, body) = transport.execute_full(&req).await?;
         transport.decode(&req, status, &body)
+    }
+
+    /// Sends the request and keeps the JSON answer undecoded, for the paginator.
+    #[cfg_attr(
+        not(any(feature = "atlos", feature = "aleph", feature = "atlas")),
+        allow(dead_code)
+    )]
+    pub(crate) async fn send_answer(self) -> Result<Answer> {
+        let (transport, req) = self.prepare("application/json")?;
+        let (status, body) = transport.execute_full(&req).await?;
+        let json = if transport.inner.envelope {
+            let inner = transport.unwrap_envelope(&req, &body)?;
+            within(&body, inner).unwrap_or(0..body.len())
+        } else {
+            0..body.len()
+        };
+        Ok(Answer {
+            method: req.method,
+            url: req.url,
+            status,
+            body,
+            json,
+        })
     }
 
     /// Sends the request and discards the answer's body (for `204 No Content` operations).

@@ -749,8 +749,8 @@ async fn get_source_material() {
     assert_eq!(
         material.artifacts[0]
             .access_url
-            .as_deref()
-            .map(|u| u.starts_with("https://storage.example.org/")),
+            .as_ref()
+            .map(|u| u.expose().starts_with("https://storage.example.org/")),
         Some(true)
     );
 }

@@ -572,3 +572,50 @@ async fn a_refused_archive_url_does_not_echo_its_query_values() {
     assert!(!shown.contains(&format!("sig={TOKEN}")), "{shown}");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Signed URLs in models are capabilities
+
+#[tokio::test]
+async fn signed_urls_stay_out_of_debug_and_errors() {
+    let server = MockServer::start().await;
+    // A URL that does not parse (a space in the host) and carries a signature.
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"presigned_url": format!("https://bad host/f.csv?sig={TOKEN}")}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    let atlas = crate::support::atlas::client(&server);
+    let id = "e52a9631-e38f-4e77-8c08-38001a80ad36";
+    let export = atlas.attachments().export(id).await.unwrap();
+    let shown = format!("{export:?}");
+    // It does not even parse, so its whole query is elided.
+    assert!(shown.contains("f.csv?…") && !shown.contains(TOKEN), "{shown}");
+    assert_eq!(
+        export
+            .presigned_url
+            .as_ref()
+            .map(|u| u.expose().ends_with(TOKEN)),
+        Some(true)
+    );
+    let err = atlas.attachments().download(id).await.unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(
+        matches!(&err, Error::Decode(d) if d.path == "presigned_url"),
+        "{shown}"
+    );
+    assert!(!shown.contains(TOKEN), "{shown}");
+
+    // An Atlos artifact's access_url, decoded from a real-shaped answer.
+    let artifact: casefile::atlos::Artifact = serde_json::from_value(json!({
+        "id": "2e0c3d1c-6a4f-4b8e-9a51-6f0b1f3c2d11",
+        "access_url": format!("https://storage.example.org/a.mp4?X-Amz-Signature={TOKEN}")
+    }))
+    .unwrap();
+    let shown = format!("{artifact:?}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(shown.contains("X-Amz-Signature=…"), "{shown}");
+}

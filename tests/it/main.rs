@@ -37,4 +37,5 @@ mod quickstart;
 mod sandbox;
 mod sandbox_fidelity;
 mod sandbox_fidelity_aleph_more;
+mod sandbox_fidelity_atlos_atlas;
 mod tour;

@@ -131,7 +131,10 @@ async fn atlos_refuses_with_401_and_its_error_body() {
         .send::<Value>()
         .await
         .unwrap_err();
-    assert_eq!(err.api().unwrap().message, "unknown attributes: [colour]");
+    assert_eq!(
+        err.api().unwrap().message,
+        "unknown attributes: [\"colour\"]"
+    );
     let err = t
         .post(&["incidents", "new"])
         .json(&json!({"description": "x", "sensitive": "no"}))

@@ -593,7 +593,10 @@ async fn signed_urls_stay_out_of_debug_and_errors() {
     let export = atlas.attachments().export(id).await.unwrap();
     let shown = format!("{export:?}");
     // It does not even parse, so its whole query is elided.
-    assert!(shown.contains("f.csv?…") && !shown.contains(TOKEN), "{shown}");
+    assert!(
+        shown.contains("f.csv?…") && !shown.contains(TOKEN),
+        "{shown}"
+    );
     assert_eq!(
         export
             .presigned_url

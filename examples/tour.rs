@@ -315,7 +315,7 @@ async fn aleph_tour(
         let e = aleph.entities().get(&entity).await?;
         tour.step(
             "entities().get(id)",
-            format!("{} {:?}", e.schema, e.caption.unwrap_or_default()),
+            format!("{} {:?}", e.schema, e.first("name").unwrap_or_default()),
         );
     }
     let streamed: Vec<_> = aleph

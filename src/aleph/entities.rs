@@ -43,7 +43,9 @@ pub struct Entity {
     /// The properties, each a list of values.
     #[serde(default)]
     pub properties: BTreeMap<String, Vec<PropertyValue>>,
-    /// A display name the server computed.
+    /// A display name, where a server computes one: Aleph 4.1.6 sends none (its entity
+    /// answers are cut to `PROXY_INCLUDES`), so don't rely on it; read a property such as
+    /// `name` or `title` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
     /// The schema and every schema it extends.

@@ -7,7 +7,10 @@
 //! streams for writers only, multipart ingest answering 201, `_bulk` answering 204 and storing
 //! each entity under its namespaced id (as `casefile::aleph::namespaced_id` computes it), and
 //! archive downloads that redirect to a storage host which refuses requests carrying
-//! credentials.
+//! credentials. Searches follow the schema hierarchy in `filter:schemata`, apply
+//! `filter:`/`exclude:`/`empty:properties.*`, and cut the limit at the result window rather than
+//! refusing; a method no route takes is Werkzeug's 405 with `Allow`, a JSON body that does not
+//! parse Flask's generic 400, and flags are read as banal's `as_bool`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -234,6 +237,97 @@ const SCHEMATA: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// What each schema extends (followthemoney 3.5.9 `followthemoney/schema/*.yaml`, `extends`):
+/// `filter:schemata` reads an index per descendant (`aleph/index/indexes.py` `schema_scope`).
+const EXTENDS: &[(&str, &[&str])] = &[
+    ("Address", &["Thing"]),
+    ("Airplane", &["Vehicle"]),
+    ("Article", &["Document"]),
+    ("Assessment", &["Thing"]),
+    ("Asset", &["Thing", "Value"]),
+    ("Associate", &["Interval"]),
+    ("Audio", &["Document"]),
+    ("BankAccount", &["Asset"]),
+    ("Call", &["Interval"]),
+    ("CallForTenders", &["Thing", "Interval"]),
+    ("Company", &["Organization", "Asset"]),
+    ("Contract", &["Asset"]),
+    ("ContractAward", &["Value", "Interest"]),
+    ("CourtCase", &["Thing"]),
+    ("CourtCaseParty", &["Interest"]),
+    ("CryptoWallet", &["Thing", "Value"]),
+    ("Debt", &["Interval", "Value"]),
+    ("Directorship", &["Interest"]),
+    ("Document", &["Thing", "Analyzable"]),
+    ("EconomicActivity", &["Interval"]),
+    ("Email", &["Folder", "PlainText", "HyperText"]),
+    ("Employment", &["Interest"]),
+    ("Event", &["Interval", "Analyzable", "Thing"]),
+    ("Family", &["Interval"]),
+    ("Folder", &["Document"]),
+    ("HyperText", &["Document"]),
+    ("Identification", &["Interval"]),
+    ("Image", &["Document"]),
+    ("Interest", &["Interval"]),
+    ("LegalEntity", &["Thing"]),
+    ("License", &["Contract"]),
+    ("Membership", &["Interest"]),
+    ("Message", &["Interval", "Folder", "PlainText", "HyperText"]),
+    ("Note", &["Thing", "Analyzable"]),
+    ("Occupancy", &["Interval"]),
+    ("Organization", &["LegalEntity"]),
+    ("Ownership", &["Interest"]),
+    ("Package", &["Folder"]),
+    ("Pages", &["Document"]),
+    ("Passport", &["Identification"]),
+    ("Payment", &["Interval", "Value"]),
+    ("Person", &["LegalEntity"]),
+    ("PlainText", &["Document"]),
+    ("Position", &["Thing"]),
+    ("Post", &["Interest"]),
+    ("Project", &["Interval", "Thing", "Value"]),
+    ("ProjectParticipant", &["Interest"]),
+    ("PublicBody", &["Organization"]),
+    ("RealEstate", &["Asset"]),
+    ("Representation", &["Interest"]),
+    ("Sanction", &["Interval"]),
+    ("Security", &["Asset"]),
+    ("Succession", &["Interest"]),
+    ("Table", &["Document"]),
+    ("TaxRoll", &["Interval"]),
+    ("Trip", &["Event"]),
+    ("UnknownLink", &["Interest"]),
+    ("UserAccount", &["Thing"]),
+    ("Vehicle", &["Asset"]),
+    ("Vessel", &["Vehicle"]),
+    ("Video", &["Document"]),
+    ("Workbook", &["Folder"]),
+];
+
+/// Whether `schema` is `ancestor` or extends it, directly or not.
+fn is_a(schema: &str, ancestor: &str) -> bool {
+    // The hierarchy is a DAG of depth < 10; the bound keeps a typo in the table from looping.
+    let mut frontier = vec![schema];
+    for _ in 0..16 {
+        if frontier.contains(&ancestor) {
+            return true;
+        }
+        frontier = frontier
+            .iter()
+            .flat_map(|s| {
+                EXTENDS
+                    .iter()
+                    .filter(move |(name, _)| name == s)
+                    .flat_map(|(_, parents)| parents.iter().copied())
+            })
+            .collect();
+        if frontier.is_empty() {
+            return false;
+        }
+    }
+    false
+}
+
 /// The entity-typed properties of `schema`, or `None` when there is no such schema.
 fn references(schema: &str) -> Option<&'static [&'static str]> {
     SCHEMATA
@@ -289,13 +383,23 @@ struct State {
     storage: String,
     /// (collection id, role id) -> (read, write).
     permissions: Vec<(String, String, bool, bool)>,
+    /// (collection id, role id) -> (permission id, created at): a stored permission's row.
+    permission_rows: Vec<(String, String, String, String)>,
     mappings: Vec<Value>,
     /// content hash -> (file name, bytes).
     blobs: Vec<(String, String, Vec<u8>)>,
     next_id: u64,
 }
 
-pub(super) fn router(data: AlephData, addr: SocketAddr, faults: Faults) -> Router {
+/// The API's router, and the router of the storage host its archive redirects to: another
+/// origin (`storage_addr`), as an object store is, so that what a client sends after the
+/// redirect is what it would send to real storage.
+pub(super) fn router(
+    data: AlephData,
+    addr: SocketAddr,
+    storage_addr: SocketAddr,
+    faults: Faults,
+) -> (Router, Router) {
     let ui = format!("http://localhost:{}", addr.port());
     let permissions = data
         .collections
@@ -305,15 +409,49 @@ pub(super) fn router(data: AlephData, addr: SocketAddr, faults: Faults) -> Route
         .collect();
     let state: Shared<State> = Arc::new(std::sync::Mutex::new(State {
         data,
-        storage: ui.clone(),
+        storage: format!("http://{storage_addr}"),
         ui,
         permissions,
+        permission_rows: Vec::new(),
         mappings: Vec::new(),
         blobs: Vec::new(),
         next_id: 100,
     }));
+    {
+        let mut state = lock(&state);
+        let seeded: Vec<(String, String)> = state
+            .permissions
+            .iter()
+            .map(|(c, r, ..)| (c.clone(), r.clone()))
+            .collect();
+        for (collection, role) in seeded {
+            state.permission_row(&collection, &role);
+        }
+    }
+    let store = state.clone();
+    let storage = Router::new().fallback(move |request: Request| {
+        let state = store.clone();
+        async move { serve_blob(&state, &request) }
+    });
     let app = Router::new().fallback(move |request: Request| handle(state.clone(), request));
-    super::faults::wrap(app, faults, Platform::Aleph)
+    (super::faults::wrap(app, faults, Platform::Aleph), storage)
+}
+
+/// `GET /_storage/{hash}?sig=...` on the storage host.
+fn serve_blob(state: &Shared<State>, request: &Request) -> Response {
+    let uri = request.uri();
+    let Some(hash) = uri.path().strip_prefix("/_storage/") else {
+        return raw(
+            404,
+            "application/xml",
+            "<Error><Code>NoSuchKey</Code></Error>",
+        );
+    };
+    super::storage(hash, request.headers(), &query_pairs(uri), || {
+        let state = lock(state);
+        let (_, name, bytes) = state.blobs.iter().find(|(h, ..)| h == hash)?;
+        Some((name.clone(), bytes.clone()))
+    })
 }
 
 fn error(status: u16, message: &str) -> Response {
@@ -409,13 +547,6 @@ fn signed_in(headers: &HeaderMap, query: &[(String, String)]) -> Result<bool, Re
 async fn handle(state: Shared<State>, request: Request) -> Response {
     let uri = request.uri().clone();
     let query = query_pairs(&uri);
-    if let Some(rest) = uri.path().strip_prefix("/_storage/") {
-        return super::storage(rest, request.headers(), &query, || {
-            let state = lock(&state);
-            let (_, name, bytes) = state.blobs.iter().find(|(hash, ..)| hash == rest)?;
-            Some((name.clone(), bytes.clone()))
-        });
-    }
     let Some(path) = segments(&uri, "/api/2/") else {
         return not_found();
     };
@@ -423,19 +554,56 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
         Ok(user) => user,
         Err(response) => return response,
     };
-    let method = request.method().clone();
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    if let Some(allowed) = allowed_methods(&path) {
+        let method = request.method().as_str();
+        if method == "OPTIONS" {
+            return with_allow(empty(200), allowed);
+        }
+        if !allowed.contains(&method) {
+            return with_allow(
+                raw(405, "text/html; charset=utf-8", METHOD_NOT_ALLOWED),
+                allowed,
+            );
+        }
+    }
+    // Flask answers HEAD as GET, without the body (hyper drops it).
+    let method = match request.method() {
+        &Method::HEAD => Method::GET,
+        other => other.clone(),
+    };
     if let ["collections", id, "ingest"] = path.as_slice() {
         if !user {
             return forbidden();
         }
         return ingest(&state, id, request).await;
     }
-    let body = axum::body::to_bytes(request.into_body(), 64 << 20)
+    // Flask's `request.get_json()` reads a body sent as JSON (and `_bulk` reads any body as
+    // JSON); one that does not parse is Werkzeug's generic 400, turned into JSON by
+    // `aleph/views/base_api.py` `handle_bad_request`, with no `errors`.
+    let sent_as_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+    let reads_json =
+        sent_as_json || matches!(path.as_slice(), ["collections", _, "_bulk" | "bulk"]);
+    let bytes = axum::body::to_bytes(request.into_body(), 64 << 20)
         .await
         .unwrap_or_default();
-    let body: Option<Value> = serde_json::from_slice(&body).ok();
     let writes = !matches!(method, Method::GET | Method::HEAD);
+    let body: Option<Value> = match serde_json::from_slice(&bytes) {
+        Ok(value) => Some(value),
+        Err(_) if writes && reads_json && !bytes.is_empty() => {
+            return error(
+                400,
+                "The browser (or proxy) sent a request that this server could not understand.",
+            );
+        }
+        Err(_) => None,
+    };
     if writes && !user && path.first() != Some(&"archive") {
         return forbidden();
     }
@@ -499,6 +667,7 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
             merge(&mut collection, &fields, &COLLECTION_FIELDS);
             state.data.collections.push(collection.clone());
             state.data.entities.push((id.clone(), Vec::new()));
+            state.permission_row(&id, "3");
             state.permissions.push((id, "3".into(), true, true));
             ok(state.collection_view(&collection))
         }
@@ -544,13 +713,17 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
                     visible.contains(cid) && (collections.is_empty() || collections.contains(cid))
                 })
                 .flat_map(|(_, entities)| entities.iter())
-                .filter(|e| schema.is_empty() || schema.iter().any(|s| e["schema"] == s.as_str()))
+                // `filter:schema` picks the index of that schema alone; only without it does
+                // `filter:schemata` pick the indexes of the schema and all it descends to.
                 .filter(|e| {
-                    schemata.is_empty()
-                        || schemata
-                            .iter()
-                            .any(|s| s == "Thing" || e["schema"] == s.as_str())
+                    let kind = e["schema"].as_str().unwrap_or_default();
+                    if schema.is_empty() {
+                        schemata.iter().any(|s| is_a(kind, s))
+                    } else {
+                        schema.iter().any(|s| kind == s)
+                    }
                 })
+                .filter(|e| property_filters_match(e, &query))
                 .filter(|e| {
                     q.as_ref().is_none_or(|q| {
                         e["caption"]
@@ -587,6 +760,9 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
                 Err(response) => response,
             }
         }
+        // `aleph/views/stream_api.py`: the stream of every collection is for admins only, and
+        // the sandbox's user is none.
+        (Method::GET, ["entities", "_stream"]) => forbidden(),
         (method, ["entities", id]) => {
             let Some((collection, _)) = state.find_entity(id) else {
                 return not_found();
@@ -672,11 +848,10 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
             }
         }
         (Method::GET, ["archive"]) => {
-            let Some(token) = param("token") else {
-                return error(400, "No token given.");
-            };
-            let valid = token
-                .split_once('.')
+            // `aleph/views/archive_api.py`: a missing token fails to decode like a bad one
+            // (`archive_token` → `jwt.decode`, `DecodeError` → 401 in `base_api.py`).
+            let valid = param("token")
+                .and_then(|token| token.split_once('.'))
                 .filter(|(hash, signature)| sign(&["archive", hash]) == *signature)
                 .map(|(hash, _)| hash.to_owned());
             let Some(hash) = valid.filter(|h| state.blobs.iter().any(|(b, _, _)| b == h)) else {
@@ -698,6 +873,44 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
         }
         _ => not_found(),
     }
+}
+
+/// Werkzeug's page for a 405 (Aleph registers no handler for it).
+const METHOD_NOT_ALLOWED: &str = "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n";
+
+/// The methods Flask routes for a path (`@blueprint.route` in `aleph/views/*_api.py`, with the
+/// HEAD and OPTIONS Flask adds), or `None` for a path the sandbox leaves to its handlers.
+fn allowed_methods(path: &[&str]) -> Option<&'static [&'static str]> {
+    const READ: &[&str] = &["GET", "HEAD", "OPTIONS"];
+    const READ_CREATE: &[&str] = &["GET", "HEAD", "OPTIONS", "POST", "PUT"];
+    const ALL: &[&str] = &["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
+    const CHANGE: &[&str] = &["OPTIONS", "POST", "PUT"];
+    let methods = match path {
+        ["collections"] | ["entities"] | ["alerts"] => READ_CREATE,
+        ["collections", _] | ["entities", _] => ALL,
+        ["alerts", _] => &["DELETE", "GET", "HEAD", "OPTIONS"],
+        ["archive"] => READ,
+        ["collections", _, "reingest" | "reindex" | "touch"] => CHANGE,
+        ["collections", _, "_bulk" | "bulk"] => &["OPTIONS", "POST"],
+        ["collections", _, "status"] => &["DELETE", "GET", "HEAD", "OPTIONS"],
+        ["collections", _, "_stream"] => READ,
+        ["collections", _, "permissions" | "mappings"] => READ_CREATE,
+        _ => return None,
+    };
+    Some(methods)
+}
+
+fn with_allow(mut response: Response, allowed: &[&str]) -> Response {
+    if let Ok(value) = allowed.join(", ").parse() {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
+
+/// banal's `as_bool`, as Aleph reads a flag (banal 1.0.6, `banal/bools.py`).
+fn as_bool(value: &str) -> bool {
+    const TRUEISH: [&str; 7] = ["1", "yes", "y", "t", "true", "on", "enabled"];
+    TRUEISH.contains(&value.trim().to_lowercase().as_str())
 }
 
 const COLLECTION_FIELDS: [&str; 13] = [
@@ -771,6 +984,39 @@ fn filters_match(collection: &Value, query: &[(String, String)]) -> bool {
         })
 }
 
+/// `filter:properties.<name>` (any of the values, as an exact term), `exclude:properties.<name>`
+/// (none of them) and `empty:properties.<name>` (no value at all), as
+/// `aleph/search/query.py` `get_filters_list` / `get_negative_filters` build them for
+/// Elasticsearch.
+fn property_filters_match(entity: &Value, query: &[(String, String)]) -> bool {
+    let values = |name: &str| -> Vec<String> {
+        match &entity["properties"][name] {
+            Value::Array(items) => items.iter().filter_map(reference_id).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut wanted: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (key, value) in query {
+        if let Some(name) = key.strip_prefix("filter:properties.") {
+            match wanted.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, list)) => list.push(value),
+                None => wanted.push((name, vec![value])),
+            }
+        } else if let Some(name) = key.strip_prefix("exclude:properties.") {
+            if values(name).iter().any(|v| v == value) {
+                return false;
+            }
+        } else if let Some(name) = key.strip_prefix("empty:properties.")
+            && !values(name).is_empty()
+        {
+            return false;
+        }
+    }
+    wanted
+        .iter()
+        .all(|(name, list)| values(name).iter().any(|v| list.contains(&v.as_str())))
+}
+
 impl State {
     fn collection_view(&self, collection: &Value) -> Value {
         let id = collection["id"].as_str().unwrap_or_default();
@@ -780,6 +1026,33 @@ impl State {
             "self": format!("{}/api/2/collections/{id}", self.ui),
             "ui": format!("{}/datasets/{id}", self.ui),
         });
+        view["shallow"] = json!(true);
+        view
+    }
+
+    /// A collection as `GET /collections/{id}` shows it: with its statistics, counts and
+    /// processing status (`aleph/logic/collections.py` `get_deep_collection`; the statistics per
+    /// facet as `aleph/index/collections.py` `update_collection_stats` stores them, of which the
+    /// sandbox computes the schema facet).
+    fn deep_collection_view(&self, index: usize) -> Value {
+        let collection = &self.data.collections[index];
+        let id = collection["id"].as_str().unwrap_or_default();
+        let mut schemata: Map<String, Value> = Map::new();
+        for entity in self.entities_of(id).into_iter().flatten() {
+            let schema = entity["schema"].as_str().unwrap_or_default().to_owned();
+            let count = schemata.get(&schema).and_then(Value::as_u64).unwrap_or(0);
+            schemata.insert(schema, json!(count + 1));
+        }
+        let mappings = self
+            .mappings
+            .iter()
+            .filter(|m| m["collection_id"] == id)
+            .count();
+        let mut view = self.collection_view(collection);
+        view["statistics"] = json!({"schema": {"total": schemata.len(), "values": schemata}});
+        view["counts"] = json!({"mappings": mappings, "entitysets": {}});
+        view["status"] = json!({"finished": 0, "running": 0, "pending": 0});
+        view["shallow"] = json!(false);
         view
     }
 
@@ -840,13 +1113,20 @@ impl State {
         let mut view = entity.clone();
         if let Some(object) = view.as_object_mut() {
             object.remove("collection_id");
+            // Kept for `q`, but not sent: the index is read with `_source` cut to
+            // `PROXY_INCLUDES` (`aleph/index/entities.py` `ENTITY_SOURCE`), which holds no
+            // caption, and `EntitySerializer` adds none.
+            object.remove("caption");
         }
         let collection = entity["collection_id"].as_str().unwrap_or_default();
         if let Some(c) = self.data.collections.iter().find(|c| c["id"] == collection) {
             view["collection"] = self.collection_view(c);
         }
+        // `aleph/views/serializers.py` `EntitySerializer._serialize`.
         view["links"] = json!({
             "self": format!("{}/api/2/entities/{id}", self.ui),
+            "expand": format!("{}/api/2/entities/{id}/expand", self.ui),
+            "tags": format!("{}/api/2/entities/{id}/tags", self.ui),
             "ui": format!("{}/entities/{id}", self.ui),
         });
         if let Some(hash) = entity["properties"]["contentHash"][0].as_str() {
@@ -930,13 +1210,15 @@ impl State {
                 .and_then(|(_, v)| v.parse::<usize>().ok())
                 .unwrap_or(default)
         };
-        let limit = number("limit", 20).min(WINDOW);
-        let offset = number("offset", 0);
-        if search && offset + limit > WINDOW + 1 {
-            return validation(
-                "offset",
-                "Query length exceeded: offset plus limit must not exceed 10000",
-            );
+        // `aleph/search/parser.py`: the limit is capped at `MAX_PAGE`; a search also caps the
+        // offset and cuts the limit so that `offset + limit` stays inside the window, but the
+        // envelope and the links keep the limit asked for (`next_limit`).
+        let asked = number("limit", 20).min(WINDOW);
+        let mut offset = number("offset", 0);
+        let mut limit = asked;
+        if search {
+            offset = offset.min(WINDOW);
+            limit = limit.min(WINDOW - offset);
         }
         let (total, total_type) = if search && items.len() > 10_000 {
             (10_000, "gte")
@@ -955,7 +1237,7 @@ impl State {
             .cloned()
             .collect();
         let link = |offset: usize| {
-            let mut url = format!("{}/api/2/{path}?offset={offset}&limit={limit}", self.ui);
+            let mut url = format!("{}/api/2/{path}?offset={offset}&limit={asked}", self.ui);
             for (k, v) in &others {
                 url.push('&');
                 url.extend(url::form_urlencoded::byte_serialize(k.as_bytes()));
@@ -964,22 +1246,18 @@ impl State {
             }
             url
         };
-        let next = (limit > 0 && offset + limit <= total).then(|| {
-            let mut next = offset + limit;
-            if search && next + limit > WINDOW {
-                next = offset; // past the search window the server keeps pointing here
-            }
-            link(next)
-        });
-        let previous = (offset > 0).then(|| link(offset.saturating_sub(limit)));
-        let pages = if limit == 0 { 0 } else { total.div_ceil(limit) };
+        // At the edge of the window the cut limit is 0 and `next` points at the same page
+        // again (`aleph/search/result.py` `next_url`): a client must stop there by itself.
+        let next = ((asked > 0 || search) && offset + limit <= total).then(|| link(offset + limit));
+        let previous = offset.checked_sub(asked).map(link);
+        let pages = if asked == 0 { 1 } else { total.div_ceil(asked) };
         // The envelope keeps its empty values (`aleph/search/result.py` `QueryResult.to_dict`):
         // `"next": null`, `"previous": null`, `"results": []`; only the items are pruned.
         json(
             200,
             &json!({
                 "status": "ok", "results": results, "total": total, "total_type": total_type,
-                "page": offset.checked_div(limit).unwrap_or(0) + 1, "pages": pages, "limit": limit, "offset": offset,
+                "page": offset.checked_div(limit).unwrap_or(0) + 1, "pages": pages, "limit": asked, "offset": offset,
                 "next": next, "previous": previous,
             }),
         )
@@ -999,7 +1277,7 @@ impl State {
             .unwrap_or_default()
             .to_owned();
         match (method, rest) {
-            (Method::GET, []) => ok(self.collection_view(&self.data.collections[index])),
+            (Method::GET, []) => ok(self.deep_collection_view(index)),
             (Method::POST | Method::PUT, []) => {
                 let Some(Value::Object(fields)) = body else {
                     return validation("label", "Missing data for required field.");
@@ -1014,9 +1292,11 @@ impl State {
                 ok(self.collection_view(&collection))
             }
             (Method::DELETE, []) => {
+                // `aleph/views/util.py` `get_flag`: banal's `as_bool` of the first value.
                 let keep_metadata = query
                     .iter()
-                    .any(|(k, v)| k == "keep_metadata" && v == "true");
+                    .find(|(k, _)| k == "keep_metadata")
+                    .is_some_and(|(_, v)| as_bool(v));
                 if let Some((_, list)) = self.data.entities.iter_mut().find(|(c, _)| *c == id) {
                     list.clear();
                 }
@@ -1138,6 +1418,7 @@ impl State {
                     let read = item["read"].as_bool().unwrap_or(false) || write;
                     self.permissions
                         .retain(|(c, r, ..)| !(*c == id && *r == role));
+                    self.permission_row(&id, &role);
                     self.permissions.push((id.clone(), role, read, write));
                 }
                 self.permissions_view(&id)
@@ -1222,13 +1503,43 @@ impl State {
             .any(|(c, r, _, write)| c == collection && r == "3" && *write)
     }
 
+    /// The row of a stored permission, made on its first grant (`aleph/model/permission.py`
+    /// `Permission.grant`, which later grants update in place).
+    fn permission_row(&mut self, collection: &str, role: &str) {
+        if self
+            .permission_rows
+            .iter()
+            .any(|(c, r, ..)| c == collection && r == role)
+        {
+            return;
+        }
+        self.next_id += 1;
+        let row = (
+            collection.to_owned(),
+            role.to_owned(),
+            self.next_id.to_string(),
+            naive(Utc::now()),
+        );
+        self.permission_rows.push(row);
+    }
+
+    /// Stored permissions as `Permission.to_dict` writes them (with their `id` and dates), and
+    /// a bare `read`/`write` for the roles holding none (`aleph/views/permissions_api.py`
+    /// `index`, `PermissionSerializer`).
     fn permissions_view(&self, collection: &str) -> Response {
         let results: Vec<Value> = ROLES
             .iter()
             .map(|(role, kind, name)| {
                 let granted = self.permissions.iter().find(|(c, r, ..)| c == collection && r == role);
                 let (read, write) = granted.map_or((false, false), |(_, _, r, w)| (*r, *w));
-                json!({"read": read, "write": write, "writeable": true, "role": aleph_role(role, kind, name, name)})
+                let mut permission = json!({"read": read, "write": write, "writeable": true, "role": aleph_role(role, kind, name, name)});
+                let row = self.permission_rows.iter().find(|(c, r, ..)| c == collection && r == role);
+                if let (Some((_, _, id, created)), Some(_)) = (row, granted) {
+                    permission["id"] = json!(id);
+                    permission["created_at"] = json!(created);
+                    permission["updated_at"] = json!(created);
+                }
+                permission
             })
             .collect();
         ok(json!({"total": results.len(), "results": results}))

@@ -134,10 +134,12 @@ impl SandboxBuilder {
         let (atlos_listener, atlos_addr) = bind().await?;
         let (aleph_listener, aleph_addr) = bind().await?;
         let (atlas_listener, atlas_addr) = bind().await?;
+        let (storage_listener, storage_addr) = bind().await?;
         let atlos = atlos::router(seed::atlos(self.seed, self.incidents), faults.clone());
-        let aleph = aleph::router(
+        let (aleph, aleph_storage) = aleph::router(
             seed::aleph(self.seed, &self.entities),
             aleph_addr,
+            storage_addr,
             faults.clone(),
         );
         let atlas = atlas::router(
@@ -154,6 +156,8 @@ impl SandboxBuilder {
                 Server::spawn(atlos_listener, atlos_addr, atlos),
                 Server::spawn(aleph_listener, aleph_addr, aleph),
                 Server::spawn(atlas_listener, atlas_addr, atlas),
+                // Not a platform: the object store Aleph's archive redirects to.
+                Server::spawn(storage_listener, storage_addr, aleph_storage),
             ],
             faults,
         })
@@ -193,7 +197,7 @@ impl Sandbox {
     }
 
     fn server(&self, platform: Platform) -> &Server {
-        // `servers` always holds the three platforms in order.
+        // `servers` always holds the three platforms in order (then Aleph's storage host).
         &self.servers[platform as usize]
     }
 

@@ -38,5 +38,6 @@ mod progress;
 mod quickstart;
 mod sandbox;
 mod sandbox_fidelity;
+mod sandbox_fidelity_aleph_more;
 mod sandbox_fidelity_atlos_atlas;
 mod tour;

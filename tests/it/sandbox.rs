@@ -216,7 +216,9 @@ async fn aleph_omits_empty_values_and_builds_next_on_another_origin() {
         .send()
         .await
         .unwrap();
-    assert_eq!(page["total"], 1200);
+    // 1200 entities, every eighth an Ownership: an Interest, not a Thing (followthemoney's
+    // schema hierarchy, which `filter:schemata` follows).
+    assert_eq!(page["total"], 1050);
     let next: url::Url = page["next"].as_str().unwrap().parse().unwrap();
     assert_ne!(
         next.origin(),
@@ -683,7 +685,8 @@ async fn aleph_client_round_trips_through_the_sandbox() {
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(found.len(), 1200);
+    // The search names `Thing`; every eighth of the 1200 entities is an Ownership, no Thing.
+    assert_eq!(found.len(), 1050);
 
     let created = aleph
         .collections()

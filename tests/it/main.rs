@@ -36,4 +36,5 @@ mod progress;
 mod quickstart;
 mod sandbox;
 mod sandbox_fidelity;
+mod sandbox_server;
 mod tour;

@@ -11,6 +11,20 @@
 //! [`Faults`] injects trouble on demand — latency, error statuses, 429s, bodies cut mid-way — so a
 //! test can check that a job survives it.
 //!
+//! For programs in other languages, the `casefile-sandbox` binary (built with this feature:
+//! `cargo install casefile --features testkit`) serves the three APIs until interrupted and prints
+//! their URLs and credentials, as text with `export` lines or as JSON with `--json`
+//! ([`Sandbox::endpoints`]). CI runs alephclient's CLI and auto-archiver's Atlos calls against it.
+//!
+//! # What it emulates, and what it does not
+//!
+//! | | Emulated | Not emulated |
+//! |---|---|---|
+//! | All three | routes, auth schemes and refusals, status codes, error bodies, pagination and cursors, omitted empty values, request counting, injected [`Faults`] | TLS; persistence (state lives in memory until the sandbox is dropped or the process ends); users other than the fixed [`credentials`]; hosting on anything but `127.0.0.1` |
+//! | Atlos | incidents (list, filters, create), source material (list, get, create, metadata, upload with artifacts), updates, comments, attribute changes | archiving a source URL (no media is fetched), media processing, perceptual hashes, notifications, roles and project membership |
+//! | Aleph | collections, entities (read, write, `_bulk` with namespaced ids, `_stream`), ingest with the folder tree, archive downloads through a signing storage host, permissions, mappings, alerts | Elasticsearch: `q` is a case-insensitive substring match, so no query syntax, scoring or highlighting; text extraction, OCR and the processing of ingested files (a file becomes its entity at once); cross-referencing, exports, entity sets, notifications; `reingest`/`reindex`/`touch` are accepted and do nothing |
+//! | Atlas | attachments and annotations (list, get, patch, export), digest and bearer auth with expiring nonces, the server's own rate limit, `envelope=`/`pretty=` | everything outside the attachments API; a server's behaviour beyond the published docs and the recorded answers (there is no public Atlas source to read) |
+//!
 //! ```
 //! use casefile::testkit::{Platform, Sandbox};
 //!
@@ -73,6 +87,7 @@ pub struct SandboxBuilder {
     attachments: usize,
     nonce_lifetime: Duration,
     atlas_rate_limit: Option<(u32, Duration)>,
+    ports: [u16; 3],
 }
 
 impl Default for SandboxBuilder {
@@ -84,6 +99,7 @@ impl Default for SandboxBuilder {
             attachments: 60,
             nonce_lifetime: Duration::from_secs(300),
             atlas_rate_limit: Some((100, Duration::from_secs(60))),
+            ports: [0; 3],
         }
     }
 }
@@ -128,13 +144,22 @@ impl SandboxBuilder {
         self
     }
 
+    /// The port a platform's server listens on, on `127.0.0.1` (default 0: any free port).
+    /// A fixed port lets programs in other languages find the sandbox at a known URL; starting
+    /// fails if the port is taken.
+    pub fn port(mut self, platform: Platform, port: u16) -> Self {
+        self.ports[platform as usize] = port;
+        self
+    }
+
     /// Starts the three servers.
     pub async fn start(self) -> Result<Sandbox> {
         let faults = Faults::default();
-        let (atlos_listener, atlos_addr) = bind().await?;
-        let (aleph_listener, aleph_addr) = bind().await?;
-        let (atlas_listener, atlas_addr) = bind().await?;
-        let (storage_listener, storage_addr) = bind().await?;
+        let (atlos_listener, atlos_addr) = bind(self.ports[Platform::Atlos as usize]).await?;
+        let (aleph_listener, aleph_addr) = bind(self.ports[Platform::Aleph as usize]).await?;
+        let (atlas_listener, atlas_addr) = bind(self.ports[Platform::Atlas as usize]).await?;
+        // Aleph's archive storage, on another origin: always a free port.
+        let (storage_listener, storage_addr) = bind(0).await?;
         let atlos = atlos::router(seed::atlos(self.seed, self.incidents), faults.clone());
         let (aleph, aleph_storage) = aleph::router(
             seed::aleph(self.seed, &self.entities),
@@ -278,6 +303,109 @@ impl Sandbox {
     pub fn requests(&self, platform: Platform) -> u64 {
         self.faults.requests(platform)
     }
+
+    /// Where the three servers are and the credentials they accept, for handing to another
+    /// program: as JSON ([`Endpoints::to_json`]) or as `export` lines of the environment
+    /// variables casefile's `from_env` constructors and alephclient read ([`Endpoints::env`]).
+    pub fn endpoints(&self) -> Endpoints {
+        let (atlas_username, atlas_api_key) = self.atlas_digest();
+        Endpoints {
+            atlos_url: self.atlos_url(),
+            atlos_token: self.atlos_token(),
+            aleph_url: self.aleph_url(),
+            aleph_api_key: self.aleph_api_key(),
+            atlas_url: self.atlas_url(),
+            atlas_username,
+            atlas_api_key,
+            atlas_token: self.atlas_token(),
+        }
+    }
+}
+
+/// The URLs of a running [`Sandbox`] and the credentials it accepts (all of them the fixed,
+/// public sandbox values of [`credentials`], so none is a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The Atlos instance root.
+    pub atlos_url: String,
+    /// The Atlos API token.
+    pub atlos_token: &'static str,
+    /// The Aleph instance root.
+    pub aleph_url: String,
+    /// The Aleph API key.
+    pub aleph_api_key: &'static str,
+    /// The Atlas instance root.
+    pub atlas_url: String,
+    /// The Atlas digest username.
+    pub atlas_username: &'static str,
+    /// The Atlas API key (the digest password).
+    pub atlas_api_key: &'static str,
+    /// The Atlas bearer token (an alternative to digest authentication).
+    pub atlas_token: &'static str,
+}
+
+impl Endpoints {
+    /// The environment variables that point casefile's `from_env` constructors (and
+    /// alephclient, through `ALEPHCLIENT_HOST` and `ALEPHCLIENT_API_KEY`) at the sandbox, in a
+    /// fixed order. Atlas is given digest credentials, as [`Sandbox::atlas`] uses; set
+    /// `ATLAS_TOKEN` instead of the two to use the bearer token.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("ATLOS_URL", self.atlos_url.clone()),
+            ("ATLOS_API_TOKEN", self.atlos_token.to_owned()),
+            ("ALEPH_URL", self.aleph_url.clone()),
+            ("ALEPH_API_KEY", self.aleph_api_key.to_owned()),
+            ("ALEPHCLIENT_HOST", self.aleph_url.clone()),
+            ("ALEPHCLIENT_API_KEY", self.aleph_api_key.to_owned()),
+            ("ATLAS_URL", self.atlas_url.clone()),
+            ("ATLAS_USERNAME", self.atlas_username.to_owned()),
+            ("ATLAS_API_KEY", self.atlas_api_key.to_owned()),
+        ]
+    }
+
+    /// One JSON object: `{"atlos": {"url", "token"}, "aleph": {"url", "api_key"}, "atlas":
+    /// {"url", "username", "api_key", "token"}, "env": {NAME: value, ...}}`.
+    pub fn to_json(&self) -> Value {
+        let env: serde_json::Map<String, Value> = self
+            .env()
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), Value::String(value)))
+            .collect();
+        serde_json::json!({
+            "atlos": {"url": self.atlos_url, "token": self.atlos_token},
+            "aleph": {"url": self.aleph_url, "api_key": self.aleph_api_key},
+            "atlas": {
+                "url": self.atlas_url,
+                "username": self.atlas_username,
+                "api_key": self.atlas_api_key,
+                "token": self.atlas_token,
+            },
+            "env": env,
+        })
+    }
+}
+
+/// Human-readable: one block per platform, then the `export` lines of [`Endpoints::env`] (the
+/// values single-quoted, so the lines can be pasted into a POSIX shell).
+impl std::fmt::Display for Endpoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "Atlos  {}", self.atlos_url)?;
+        writeln!(f, "       token     {}", self.atlos_token)?;
+        writeln!(f, "Aleph  {}", self.aleph_url)?;
+        writeln!(f, "       api key   {}", self.aleph_api_key)?;
+        writeln!(f, "Atlas  {}", self.atlas_url)?;
+        writeln!(
+            f,
+            "       digest    {} / {}",
+            self.atlas_username, self.atlas_api_key
+        )?;
+        writeln!(f, "       token     {}", self.atlas_token)?;
+        writeln!(f)?;
+        for (name, value) in self.env() {
+            writeln!(f, "export {name}='{value}'")?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug)]
@@ -301,10 +429,15 @@ impl Drop for Server {
     }
 }
 
-async fn bind() -> Result<(tokio::net::TcpListener, SocketAddr)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+async fn bind(port: u16) -> Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
-        .map_err(|e| Error::io("cannot bind a sandbox server on 127.0.0.1", e))?;
+        .map_err(|e| {
+            Error::io(
+                format!("cannot bind a sandbox server on 127.0.0.1:{port}"),
+                e,
+            )
+        })?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::io("cannot read the sandbox server's address", e))?;

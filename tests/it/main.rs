@@ -40,4 +40,5 @@ mod sandbox;
 mod sandbox_fidelity;
 mod sandbox_fidelity_aleph_more;
 mod sandbox_fidelity_atlos_atlas;
+mod sandbox_server;
 mod tour;

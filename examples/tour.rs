@@ -449,14 +449,14 @@ async fn aleph_tour(
             std::env::temp_dir().join(format!("casefile-tour-memo-{}.txt", std::process::id()));
         let bytes = aleph
             .archive()
-            .download_link(link)
+            .download_link(link.expose())
             .download_to(&path)
             .await?;
         tour.step(
             "archive().download_link(url).download_to(path)",
             format!("{bytes} bytes, the API key not sent to storage"),
         );
-        let token = url::Url::parse(link).ok().and_then(|u| {
+        let token = url::Url::parse(link.expose()).ok().and_then(|u| {
             u.query_pairs()
                 .find(|(k, _)| k == "token")
                 .map(|(_, v)| v.into_owned())

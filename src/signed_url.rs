@@ -8,8 +8,8 @@ use url::Url;
 use crate::error::{Error, Result, redact_url_text};
 
 /// A signed or presigned URL a server handed out (an Atlas export's `presigned_url`, an Atlos
-/// artifact's `access_url`): a capability, so it is kept out of every `Debug` and `Display`
-/// output, which show only scheme, host, port, path and the query's parameter names.
+/// artifact's `access_url`, the `links` of Aleph objects, whose `file`, `pdf` and `csv` carry an
+/// archive token): a capability, so it is kept out of every `Debug` and `Display` output, which show only scheme, host, port, path and the query's parameter names.
 /// [`expose`](Self::expose) gives the URL itself, for the one place that fetches it.
 ///
 /// ```

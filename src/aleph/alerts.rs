@@ -35,7 +35,7 @@ pub struct Alert {
     pub writeable: bool,
     /// Links, e.g. `self`.
     #[serde(default)]
-    pub links: BTreeMap<String, String>,
+    pub links: BTreeMap<String, crate::SignedUrl>,
 }
 
 /// The caller's alerts: `client.alerts()`.

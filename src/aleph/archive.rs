@@ -50,7 +50,8 @@ impl Archive {
     /// # async fn run(aleph: casefile::aleph::Client) -> casefile::Result<()> {
     /// let doc = aleph.entities().get("b2c0104f5c8a1cd9b075be4b0100000007").await?;
     /// if let Some(link) = doc.links.get("file") {
-    ///     aleph.archive().download_link(link).download_to("big-archive.zip").await?;
+    ///     // The link is a capability: `expose` hands it only to the download.
+    ///     aleph.archive().download_link(link.expose()).download_to("big-archive.zip").await?;
     /// }
     /// # Ok(()) }
     /// ```
@@ -113,7 +114,7 @@ impl Download {
     /// {
     ///     // The id keeps two documents of the same name apart.
     ///     let name = format!("{id}-{name}");
-    ///     let (path, bytes) = aleph.archive().download_link(link).download_in("evidence", &name).await?;
+    ///     let (path, bytes) = aleph.archive().download_link(link.expose()).download_in("evidence", &name).await?;
     /// }
     /// # Ok(()) }
     /// ```

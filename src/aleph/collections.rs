@@ -153,7 +153,7 @@ pub struct Collection {
     pub team: Vec<Role>,
     /// Links: `self`, `ui`, `xref_export`, `reconcile`.
     #[serde(default)]
-    pub links: BTreeMap<String, String>,
+    pub links: BTreeMap<String, crate::SignedUrl>,
     /// Whether the caller may change it.
     #[serde(default)]
     pub writeable: bool,

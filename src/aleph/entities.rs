@@ -64,7 +64,7 @@ pub struct Entity {
     /// Links: `self`, `ui`, `expand`, `tags`, and for documents `file`, `pdf`, `csv` (signed
     /// archive URLs, see [`Archive::download_link`](super::Archive::download_link)).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub links: BTreeMap<String, String>,
+    pub links: BTreeMap<String, crate::SignedUrl>,
     /// Whether the caller may change it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writeable: Option<bool>,

@@ -58,7 +58,7 @@ pub struct Mapping {
     pub writeable: bool,
     /// Links.
     #[serde(default)]
-    pub links: BTreeMap<String, String>,
+    pub links: BTreeMap<String, crate::SignedUrl>,
 }
 
 /// A mapping to create or update: the table entity and the FollowTheMoney mapping query.

@@ -323,7 +323,7 @@ pub struct ResultSet<T> {
     pub facets: BTreeMap<String, Facet>,
     /// Related links (e.g. `export` of a search).
     #[serde(default)]
-    pub links: BTreeMap<String, String>,
+    pub links: BTreeMap<String, crate::SignedUrl>,
 }
 
 impl<T> ResultSet<T> {
@@ -466,7 +466,7 @@ pub struct Role {
     pub email: Option<String>,
     /// Links, e.g. `self`.
     #[serde(default)]
-    pub links: BTreeMap<String, String>,
+    pub links: BTreeMap<String, crate::SignedUrl>,
     /// Whether the caller may change this role.
     #[serde(default)]
     pub writeable: bool,

@@ -40,7 +40,7 @@ async fn requests_carry_the_api_key_under_api_2() {
     );
     assert_eq!(collection.team.len(), 1);
     assert_eq!(
-        collection.links["ui"],
+        collection.links["ui"].expose(),
         "https://aleph.example.org/datasets/1"
     );
     assert_eq!(

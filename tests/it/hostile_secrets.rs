@@ -626,3 +626,18 @@ async fn signed_urls_stay_out_of_debug_and_errors() {
     assert!(!shown.contains(TOKEN), "{shown}");
     assert!(shown.contains("X-Amz-Signature=…"), "{shown}");
 }
+
+#[test]
+fn aleph_archive_links_stay_out_of_debug() {
+    let entity: casefile::aleph::Entity = serde_json::from_value(json!({
+        "id": "doc-1",
+        "schema": "Document",
+        "properties": {"fileName": ["memo.txt"]},
+        "links": {"file": format!("https://aleph.example.org/api/2/archive?claim=x&token={TOKEN}")}
+    }))
+    .unwrap();
+    let shown = format!("{entity:?}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(shown.contains("/api/2/archive?claim=…&token=…"), "{shown}");
+    assert!(entity.links["file"].expose().ends_with(TOKEN));
+}

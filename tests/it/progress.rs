@@ -116,7 +116,7 @@ async fn downloads_report_the_bytes_received() {
     let path = dir.path().join("memo.bin");
     let written = aleph
         .archive()
-        .download_link(&link)
+        .download_link(link.expose())
         .progress(callback)
         .download_to(&path)
         .await

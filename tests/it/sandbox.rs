@@ -811,7 +811,7 @@ async fn aleph_client_round_trips_through_the_sandbox() {
     let link = memo.links.get("file").unwrap().clone();
     let bytes = aleph
         .archive()
-        .download_link(&link)
+        .download_link(link.expose())
         .send()
         .await
         .unwrap()

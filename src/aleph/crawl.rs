@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio::task::JoinSet;
 
-use super::collections::OnRetry;
+use super::ingest::OnRetry;
 use super::{Collections, IngestMeta};
 use crate::RetryPolicy;
 use crate::error::{Error, ErrorKind, Result};

@@ -124,7 +124,7 @@ mod alerts;
 mod archive;
 mod bulk;
 mod collections;
-mod crawl;
+pub mod crawl;
 mod entities;
 mod ingest;
 mod mappings;

@@ -122,9 +122,11 @@ macro_rules! list_methods {
 
 mod alerts;
 mod archive;
+mod bulk;
 mod collections;
-mod crawl;
+pub mod crawl;
 mod entities;
+mod ingest;
 mod mappings;
 mod permissions;
 
@@ -141,11 +143,12 @@ use crate::transport::{Answer, Auth, ClientBuilder, RequestBuilder, Transport};
 pub use crate::namespace::namespaced_id;
 pub use alerts::{Alert, Alerts, CreateAlert, DeleteAlert, GetAlert, ListAlerts};
 pub use archive::{Archive, Download};
+pub use bulk::{BulkError, BulkLoad, BulkReport};
 pub use collections::{
-    BulkError, BulkLoad, BulkReport, CancelCollection, Category, Collection, CollectionStatus,
-    Collections, CreateCollection, CreateFolder, DeleteCollection, Frequency, GetCollection,
-    GetStatus, Ingest, IngestMeta, JobStatus, ListCollections, NewCollection, ReindexCollection,
-    ReingestCollection, StageStatus, StreamEntities, TouchCollection, UpdateCollection,
+    CancelCollection, Category, Collection, CollectionStatus, Collections, CreateCollection,
+    DeleteCollection, Frequency, GetCollection, GetStatus, JobStatus, ListCollections,
+    NewCollection, ReindexCollection, ReingestCollection, StageStatus, StreamEntities,
+    TouchCollection, UpdateCollection,
 };
 pub use crawl::{
     CrawlEvent, CrawlFailure, CrawlProgress, CrawlReport, EntryKind, IngestDir, Manifest,
@@ -155,6 +158,7 @@ pub use entities::{
     CreateEntity, DeleteEntity, Entities, Entity, GetEntity, PropertyValue, SearchEntities,
     UpdateEntity,
 };
+pub use ingest::{CreateFolder, Ingest, IngestMeta};
 pub use mappings::{
     CreateMapping, DeleteMapping, FlushMapping, GetMapping, ListMappings, Mapping, Mappings,
     NewMapping, TriggerMapping, UpdateMapping,

@@ -50,6 +50,7 @@
 //! # Ok(()) }
 //! ```
 
+mod incident_models;
 mod incidents;
 mod source_material;
 mod updates;
@@ -67,10 +68,12 @@ use crate::transport::{Answer, Auth, ClientBuilder, RequestBuilder, Transport};
 
 use crate::paginate::Refusal;
 
+pub use incident_models::{
+    AttributeType, AttributeValue, CustomAttribute, Incident, IncidentStatus, Location, Project,
+    ProjectAttribute, Restriction, Sensitivity,
+};
 pub use incidents::{
-    AddComment, AttributeType, AttributeValue, CreateIncident, CustomAttribute, Incident,
-    IncidentSort, IncidentStatus, Incidents, ListIncidents, Location, Project, ProjectAttribute,
-    Restriction, Sensitivity, UpdateAttribute,
+    AddComment, CreateIncident, IncidentSort, Incidents, ListIncidents, UpdateAttribute,
 };
 pub use source_material::{
     Artifact, ArtifactType, CreateSourceMaterial, GetSourceMaterial, ListSourceMaterial,

@@ -497,7 +497,7 @@ mod child {
     async fn latency_default(url: &str) -> Result<Value, BoxError> {
         let aleph = aleph(url)?;
         let (items, wall, _) = measure(async {
-            let mut entities = aleph.entities().search().limit(SEARCH_PAGE).stream();
+            let mut entities = aleph.entities().search().page_size(SEARCH_PAGE).stream();
             let mut n = 0u64;
             while let Some(entity) = entities.try_next().await? {
                 if n.is_multiple_of(SEARCH_PAGE) {
@@ -519,7 +519,7 @@ mod child {
             let mut entities = aleph
                 .entities()
                 .search()
-                .limit(SEARCH_PAGE)
+                .page_size(SEARCH_PAGE)
                 .stream()
                 .concurrency(8);
             let mut n = 0u64;
@@ -602,14 +602,9 @@ mod child {
 
     async fn download(url: &str, n: u64, file: &str) -> Result<Value, BoxError> {
         let aleph = aleph(url)?;
-        let (written, wall, _) = measure(async {
-            Ok(aleph
-                .archive()
-                .download(&n.to_string())
-                .download_to(file)
-                .await?)
-        })
-        .await?;
+        let (written, wall, _) =
+            measure(async { Ok(aleph.archive().download(&n.to_string()).save(file).await?) })
+                .await?;
         let _ = std::fs::remove_file(file);
         Ok(json!({"bytes": written, "wall": wall}))
     }

@@ -287,7 +287,7 @@ async fn aleph_tour(
         .entities()
         .search()
         .schema("Person")
-        .limit(100)
+        .page_size(100)
         .first_page()
         .await?;
     tour.step(
@@ -302,7 +302,7 @@ async fn aleph_tour(
         .entities()
         .search()
         .collection(&first.id)
-        .limit(200)
+        .page_size(200)
         .stream()
         .concurrency(4)
         .try_collect()
@@ -450,7 +450,7 @@ async fn aleph_tour(
         let bytes = aleph
             .archive()
             .download_link(link.expose())
-            .download_to(&path)
+            .save(&path)
             .await?;
         tour.step(
             "archive().download_link(url).download_to(path)",
@@ -462,7 +462,7 @@ async fn aleph_tour(
                 .map(|(_, v)| v.into_owned())
         });
         if let Some(token) = token {
-            let bytes = aleph.archive().download(&token).download_to(&path).await?;
+            let bytes = aleph.archive().download(&token).save(&path).await?;
             tour.step(
                 "archive().download(token).download_to(path)",
                 format!("{bytes} bytes"),
@@ -545,7 +545,12 @@ async fn atlas_tour(
     use casefile::atlas::{BboxContent, BoundingBox, NewAnnotation};
 
     tour.section("Atlas", &target.label);
-    let first = atlas.attachments().list().per_page(20).first_page().await?;
+    let first = atlas
+        .attachments()
+        .list()
+        .page_size(20)
+        .first_page()
+        .await?;
     tour.step(
         "attachments().list().first_page()",
         format!(
@@ -557,7 +562,7 @@ async fn atlas_tour(
     let all: Vec<_> = atlas
         .attachments()
         .list()
-        .per_page(20)
+        .page_size(20)
         .stream()
         .concurrency(4)
         .try_collect()

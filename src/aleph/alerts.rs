@@ -116,7 +116,7 @@ pub struct ListAlerts {
 
 impl ListAlerts {
     /// Items per page (default 20).
-    pub fn limit(mut self, limit: u64) -> Self {
+    pub fn page_size(mut self, limit: u64) -> Self {
         self.list.check_limit(limit);
         self.list.query.limit = Some(limit);
         self

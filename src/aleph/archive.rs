@@ -51,7 +51,7 @@ impl Archive {
     /// let doc = aleph.entities().get("b2c0104f5c8a1cd9b075be4b0100000007").await?;
     /// if let Some(link) = doc.links.get("file") {
     ///     // The link is a capability: `expose` hands it only to the download.
-    ///     aleph.archive().download_link(link.expose()).download_to("big-archive.zip").await?;
+    ///     aleph.archive().download_link(link.expose()).save("big-archive.zip").await?;
     /// }
     /// # Ok(()) }
     /// ```
@@ -97,7 +97,7 @@ impl Download {
 
     /// Writes the file to `path` (through `<path>.part`, renamed when complete and removed on
     /// failure) and returns the number of bytes written. See [`ByteStream::save`].
-    pub async fn download_to(self, path: impl AsRef<Path>) -> Result<u64> {
+    pub async fn save(self, path: impl AsRef<Path>) -> Result<u64> {
         self.send().await?.save(path).await
     }
 
@@ -114,11 +114,11 @@ impl Download {
     /// {
     ///     // The id keeps two documents of the same name apart.
     ///     let name = format!("{id}-{name}");
-    ///     let (path, bytes) = aleph.archive().download_link(link.expose()).download_in("evidence", &name).await?;
+    ///     let (path, bytes) = aleph.archive().download_link(link.expose()).save_in("evidence", &name).await?;
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn download_in(self, dir: impl AsRef<Path>, name: &str) -> Result<(PathBuf, u64)> {
+    pub async fn save_in(self, dir: impl AsRef<Path>, name: &str) -> Result<(PathBuf, u64)> {
         self.send().await?.save_in(dir, name).await
     }
 }

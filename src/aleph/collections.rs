@@ -405,7 +405,7 @@ impl Collections {
         let found = self
             .list()
             .filter("foreign_id", foreign_id)
-            .limit(10)
+            .page_size(10)
             .send()
             .await?;
         Ok(found
@@ -556,7 +556,7 @@ impl ListCollections {
     }
 
     /// Items per page (default 20, at most 9,999).
-    pub fn limit(mut self, limit: u64) -> Self {
+    pub fn page_size(mut self, limit: u64) -> Self {
         self.list.check_limit(limit);
         self.list.query.limit = Some(limit);
         self

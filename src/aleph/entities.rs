@@ -466,7 +466,7 @@ impl SearchEntities {
     }
 
     /// Items per page (default 20; a search reaches at most 9,999 results in all).
-    pub fn limit(mut self, limit: u64) -> Self {
+    pub fn page_size(mut self, limit: u64) -> Self {
         self.list.check_limit(limit);
         self.list.query.limit = Some(limit);
         self

@@ -215,7 +215,7 @@ pub struct ListMappings {
 
 impl ListMappings {
     /// Items per page (default 20).
-    pub fn limit(mut self, limit: u64) -> Self {
+    pub fn page_size(mut self, limit: u64) -> Self {
         self.list.check_limit(limit);
         self.list.query.limit = Some(limit);
         self

@@ -519,7 +519,7 @@ impl<Q: Serialize + Send + Sync + 'static> Listing<Q> {
     pub(crate) fn check_limit(&mut self, limit: u64) {
         if limit == 0 || limit > SEARCH_WINDOW {
             self.refusal = Some(Refusal(
-                "limit",
+                "page_size",
                 format!("must be between 1 and {SEARCH_WINDOW}, got {limit}"),
             ));
         }

@@ -279,7 +279,7 @@ impl ListAttachments {
     }
 
     /// Items per page, 1 to 500 (default 100), on servers that page.
-    pub fn per_page(mut self, n: u64) -> Self {
+    pub fn page_size(mut self, n: u64) -> Self {
         self.per_page = n;
         self
     }
@@ -287,7 +287,7 @@ impl ListAttachments {
     fn check(&self) -> Option<Refusal> {
         if !(1..=MAX_PAGE_SIZE).contains(&self.per_page) {
             return Some(Refusal(
-                "per_page",
+                "page_size",
                 format!("must be 1 to {MAX_PAGE_SIZE}, not {}", self.per_page),
             ));
         }

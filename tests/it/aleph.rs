@@ -192,7 +192,7 @@ async fn listing_collections_sends_text_filters_sort_and_facets() {
         .sort("label:asc")
         .sort("created_at:desc")
         .facet("category")
-        .limit(2)
+        .page_size(2)
         .await
         .unwrap();
     let req = only_request(&server).await;
@@ -369,7 +369,7 @@ async fn a_next_url_on_another_host_is_followed_on_the_configured_host_only() {
         .collections()
         .list()
         .filter("category", "leak")
-        .limit(2)
+        .page_size(2)
         .stream()
         .try_collect()
         .await
@@ -415,7 +415,7 @@ async fn pages_are_fetched_concurrently_in_order_when_the_total_is_exact() {
     let all: Vec<_> = client(&server)
         .collections()
         .list()
-        .limit(10)
+        .page_size(10)
         .stream()
         .concurrency(4)
         .try_collect()
@@ -502,20 +502,20 @@ async fn a_page_size_out_of_range_is_refused_before_sending() {
         let err = aleph
             .collections()
             .list()
-            .limit(limit)
+            .page_size(limit)
             .send()
             .await
             .unwrap_err();
-        assert_invalid(&err, "limit");
+        assert_invalid(&err, "page_size");
         let first = aleph
             .alerts()
             .list()
-            .limit(limit)
+            .page_size(limit)
             .stream()
             .next()
             .await
             .unwrap();
-        assert_invalid(&first.unwrap_err(), "limit");
+        assert_invalid(&first.unwrap_err(), "page_size");
     }
     assert!(requests(&server).await.is_empty());
 }

@@ -29,7 +29,7 @@ async fn entity_search_sends_text_schema_and_filters_and_decodes_the_fixture() {
         .facet("schema")
         .sort("updated_at:desc")
         .highlight(true)
-        .limit(3)
+        .page_size(3)
         .await
         .unwrap();
     // Without a schema, the search is limited to things, as alephclient does.
@@ -37,7 +37,7 @@ async fn entity_search_sends_text_schema_and_filters_and_decodes_the_fixture() {
         .entities()
         .search()
         .collection("1")
-        .limit(3)
+        .page_size(3)
         .first_page()
         .await
         .unwrap();
@@ -209,7 +209,7 @@ async fn alerts_list_create_get_and_delete() {
     }
     assert!(requests(&server).await.is_empty());
 
-    let page = aleph.alerts().list().limit(2).offset(0).await.unwrap();
+    let page = aleph.alerts().list().page_size(2).offset(0).await.unwrap();
     let created = aleph.alerts().create("putin").await.unwrap();
     let got = aleph.alerts().get("24").await.unwrap();
     aleph.alerts().delete("24").await.unwrap();

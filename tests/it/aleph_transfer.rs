@@ -662,7 +662,7 @@ async fn archive_downloads_follow_the_storage_redirect_without_the_api_key() {
     let written = aleph
         .archive()
         .download("tok.en")
-        .download_to(&target)
+        .save(&target)
         .await
         .unwrap();
     assert_eq!(written, 14);
@@ -706,7 +706,7 @@ async fn archive_downloads_follow_the_storage_redirect_without_the_api_key() {
     let err = aleph
         .archive()
         .download("bad")
-        .download_to(&target)
+        .save(&target)
         .await
         .unwrap_err();
     let api_error = err.api().unwrap();

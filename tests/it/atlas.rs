@@ -185,7 +185,7 @@ async fn numbered_pages_are_followed_through_next_links() {
         })
         .mount(&server)
         .await;
-    let mut pages = client(&server).attachments().list().per_page(5).pages();
+    let mut pages = client(&server).attachments().list().page_size(5).pages();
     let first = pages.next().await.unwrap().unwrap();
     assert_eq!(first.items.len(), 5);
     assert_eq!(first.total, Some(12));
@@ -223,7 +223,7 @@ async fn results_pages_with_a_total_are_fetched_concurrently_in_order() {
     let all: Vec<_> = client(&server)
         .attachments()
         .list()
-        .per_page(5)
+        .page_size(5)
         .stream()
         .concurrency(3)
         .try_collect()
@@ -249,8 +249,8 @@ async fn bad_list_arguments_are_refused_before_sending() {
     let atlas = client(&server);
     let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let lists = [
-        (atlas.attachments().list().per_page(0), "per_page"),
-        (atlas.attachments().list().per_page(501), "per_page"),
+        (atlas.attachments().list().page_size(0), "page_size"),
+        (atlas.attachments().list().page_size(501), "page_size"),
         (atlas.attachments().list().session_id(" "), "session_id"),
         (
             atlas
@@ -269,7 +269,7 @@ async fn bad_list_arguments_are_refused_before_sending() {
         atlas
             .attachments()
             .list()
-            .per_page(500)
+            .page_size(500)
             .stream()
             .next()
             .await
@@ -989,7 +989,7 @@ async fn a_stale_nonce_mid_listing_costs_exactly_one_extra_request() {
     let all: Vec<_> = atlas
         .attachments()
         .list()
-        .per_page(5)
+        .page_size(5)
         .stream()
         .try_collect()
         .await

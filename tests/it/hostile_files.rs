@@ -525,7 +525,7 @@ async fn an_aleph_archive_file_saved_under_a_server_name_stays_in_its_directory(
     let (path, bytes) = aleph(&server.uri())
         .archive()
         .download("signed-token")
-        .download_in(&target, "../../../home/user/.ssh/authorized_keys")
+        .save_in(&target, "../../../home/user/.ssh/authorized_keys")
         .await
         .unwrap();
     assert_eq!(bytes, 8);
@@ -586,7 +586,7 @@ async fn a_download_that_breaks_off_leaves_no_part_file() {
     let err = aleph("http://127.0.0.1:9")
         .archive()
         .download_link(&format!("{uri}/bucket/report.pdf?X-Sig=1"))
-        .download_to(&target)
+        .save(&target)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Http(_) | Error::Io { .. }), "{err}");
@@ -612,7 +612,7 @@ async fn a_download_that_is_dropped_half_way_leaves_no_part_file() {
                 let _ = started.send(());
             }
         })
-        .download_to(target.clone());
+        .save(target.clone());
     let task = tokio::spawn(download);
     arrived.recv().await.expect("the first bytes arrive");
     // The first chunk is being written: the `.part` file exists now.
@@ -656,7 +656,7 @@ async fn a_part_file_planted_as_a_link_is_not_followed() {
     let bytes = aleph(&server.uri())
         .archive()
         .download("t")
-        .download_to(dir.path().join("file.txt"))
+        .save(dir.path().join("file.txt"))
         .await
         .unwrap();
     assert_eq!(bytes, 10);

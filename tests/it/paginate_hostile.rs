@@ -177,7 +177,7 @@ async fn a_huge_total_with_concurrency_ends_with_an_error_after_the_real_items()
         let stream = aleph(&server)
             .alerts()
             .list()
-            .limit(100)
+            .page_size(100)
             .stream()
             .concurrency(4);
         let (items, error) = drain(stream, 1_000).await;
@@ -194,7 +194,7 @@ async fn a_huge_total_with_concurrency_ends_with_an_error_after_the_real_items()
         let stream = atlas(&server)
             .attachments()
             .list()
-            .per_page(100)
+            .page_size(100)
             .stream()
             .concurrency(4);
         let (items, error) = drain(stream, 1_000).await;
@@ -259,7 +259,7 @@ async fn a_huge_total_that_is_never_reached_is_bounded_by_max_items() {
     let stream = atlas(&server)
         .attachments()
         .list()
-        .per_page(100)
+        .page_size(100)
         .max_items(1_000)
         .stream()
         .concurrency(4);
@@ -363,7 +363,7 @@ async fn a_listing_that_ends_before_its_exact_total_is_an_error() {
     let stream = aleph(&server)
         .alerts()
         .list()
-        .limit(5)
+        .page_size(5)
         .stream()
         .concurrency(4);
     let (items, error) = drain(stream, 100).await;
@@ -424,7 +424,7 @@ async fn a_listing_that_reaches_its_exact_total_ends_normally() {
         let stream = aleph(&server)
             .alerts()
             .list()
-            .limit(5)
+            .page_size(5)
             .stream()
             .concurrency(concurrency);
         let (items, error) = drain(stream, 100).await;
@@ -433,7 +433,12 @@ async fn a_listing_that_reaches_its_exact_total_ends_normally() {
     }
     // Starting further in: what is left of the total is expected.
     let (items, error) = drain(
-        aleph(&server).alerts().list().limit(5).offset(5).stream(),
+        aleph(&server)
+            .alerts()
+            .list()
+            .page_size(5)
+            .offset(5)
+            .stream(),
         100,
     )
     .await;
@@ -569,7 +574,7 @@ async fn unique_cursors_forever_end_at_max_pages() {
     let stream = atlas(&server)
         .attachments()
         .list()
-        .per_page(50)
+        .page_size(50)
         .max_pages(3)
         .stream()
         .concurrency(4);
@@ -606,29 +611,29 @@ async fn a_refused_argument_is_the_first_item_and_nothing_is_sent() {
         "slug",
     );
 
-    let mut stream = aleph.alerts().list().limit(0).stream();
-    assert_refused(stream.next().await, "limit");
+    let mut stream = aleph.alerts().list().page_size(0).stream();
+    assert_refused(stream.next().await, "page_size");
     assert!(stream.next().await.is_none());
     assert_refused(
-        Some(aleph.alerts().list().limit(0).first_page().await),
-        "limit",
+        Some(aleph.alerts().list().page_size(0).first_page().await),
+        "page_size",
     );
     assert_refused(
-        Some(aleph.collections().list().limit(10_000).send().await),
-        "limit",
+        Some(aleph.collections().list().page_size(10_000).send().await),
+        "page_size",
     );
 
     let mut stream = atlas
         .attachments()
         .list()
-        .per_page(0)
+        .page_size(0)
         .stream()
         .concurrency(4);
-    assert_refused(stream.next().await, "per_page");
+    assert_refused(stream.next().await, "page_size");
     assert!(stream.next().await.is_none());
     assert_refused(
-        Some(atlas.attachments().list().per_page(501).first_page().await),
-        "per_page",
+        Some(atlas.attachments().list().page_size(501).first_page().await),
+        "page_size",
     );
 
     assert_eq!(requests(&server).await, 0);

@@ -118,7 +118,7 @@ async fn downloads_report_the_bytes_received() {
         .archive()
         .download_link(link.expose())
         .progress(callback)
-        .download_to(&path)
+        .save(&path)
         .await
         .unwrap();
     assert_eq!(written, SIZE as u64);

@@ -468,7 +468,7 @@ async fn atlas_client_round_trips_through_the_sandbox() {
     let all: Vec<_> = atlas
         .attachments()
         .list()
-        .per_page(25)
+        .page_size(25)
         .stream()
         .concurrency(3)
         .try_collect()
@@ -679,7 +679,7 @@ async fn aleph_client_round_trips_through_the_sandbox() {
         .entities()
         .search()
         .collection("2")
-        .limit(200)
+        .page_size(200)
         .stream()
         .concurrency(4)
         .try_collect()

@@ -137,7 +137,7 @@ async fn entity_search_without_a_schema_is_refused() {
 
     // casefile's search names `Thing` (every schema) when the caller names none.
     let aleph = s.aleph().unwrap();
-    let page = aleph.entities().search().limit(5).first_page().await;
+    let page = aleph.entities().search().page_size(5).first_page().await;
     assert_eq!(page.map(|p| p.items.len()).ok(), Some(5));
 
     for filter in ["filter:schema=Person", "filter:schemata=Thing"] {

@@ -11,6 +11,7 @@ use crate::transport::Transport;
 
 /// A saved search of the caller.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Alert {
     /// The alert's id.
     #[serde(default, deserialize_with = "de_id")]

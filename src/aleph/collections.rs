@@ -78,6 +78,7 @@ string_enum! {
 
 /// A collection: a dataset or an investigation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Collection {
     /// The collection's id (a number written as a string).
     #[serde(default, deserialize_with = "de_id")]
@@ -167,6 +168,7 @@ pub struct Collection {
 
 /// The processing status of a collection: tasks finished, running and pending.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CollectionStatus {
     /// Tasks done.
     #[serde(default)]
@@ -184,6 +186,7 @@ pub struct CollectionStatus {
 
 /// The status of one job of a collection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct JobStatus {
     /// The job's id.
     #[serde(default)]
@@ -204,6 +207,7 @@ pub struct JobStatus {
 
 /// The status of one stage of a job.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StageStatus {
     /// The job's id.
     #[serde(default)]

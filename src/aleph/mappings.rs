@@ -18,6 +18,7 @@ use crate::transport::Transport;
 
 /// A stored mapping of a table to entities.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Mapping {
     /// The mapping's id.
     #[serde(default, deserialize_with = "de_id")]

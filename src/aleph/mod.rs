@@ -293,6 +293,7 @@ fn classify(error: &mut ApiError) {
 
 /// One page of an Aleph listing, as the server sent it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ResultSet<T> {
     /// The items of this page.
     #[serde(default = "Vec::new")]
@@ -418,6 +419,7 @@ pub(crate) fn offset_head(answer: &Answer, window: bool) -> Result<Head> {
 
 /// The counts of one facet of a listing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Facet {
     /// The values of this facet that were filtered on.
     #[serde(default)]
@@ -435,6 +437,7 @@ pub struct Facet {
 
 /// One value of a facet and how many items have it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FacetValue {
     /// The value.
     #[serde(default, deserialize_with = "de_id")]
@@ -452,6 +455,7 @@ pub struct FacetValue {
 
 /// A user, group or system role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Role {
     /// The role's id.
     #[serde(default, deserialize_with = "de_id")]

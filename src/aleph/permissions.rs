@@ -9,6 +9,7 @@ use crate::transport::Transport;
 
 /// One role's access to a collection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Permission {
     /// The permission's id (missing for groups listed without a permission yet).
     #[serde(default, deserialize_with = "de_opt_id")]
@@ -35,6 +36,7 @@ pub struct Permission {
 
 /// A collection's permissions: `{"total": n, "results": [...]}` (not paged).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PermissionsList {
     /// How many there are.
     #[serde(default)]

@@ -24,6 +24,7 @@ string_enum! {
 /// `uuid` and `POST /annotations` names it `annotation_id`; both are read into [`id`](Self::id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(from = "RawAnnotation", into = "RawAnnotation")]
+#[non_exhaustive]
 pub struct Annotation {
     /// The annotation's id.
     pub id: String,

@@ -41,6 +41,7 @@ string_enum! {
 
 /// An attachment as listings return it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Attachment {
     /// The attachment's id.
     #[serde(default)]
@@ -77,6 +78,7 @@ pub struct Attachment {
 /// An attachment with its content payload and the storage URL of its file, as
 /// [`Attachments::get`] and [`Attachments::update`] return it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AttachmentDetails {
     /// The fields a listing shows.
     #[serde(flatten)]
@@ -91,6 +93,7 @@ pub struct AttachmentDetails {
 
 /// The answer of [`Attachments::export`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AttachmentExport {
     /// A time-limited signed URL of the file; kept out of `Debug` output.
     #[serde(default)]

@@ -221,6 +221,7 @@ fn classify(error: &mut ApiError) {
 
 /// A link relation of the Atlas REST conventions (`{"rel": "next", "href": "https://…"}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Link {
     /// The relation: `self`, `next`, `previous`, or an extension relation.
     pub rel: String,

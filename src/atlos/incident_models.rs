@@ -142,6 +142,7 @@ impl<'de> Deserialize<'de> for Location {
 
 /// An incident: a documented event, with its attributes and its source material.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Incident {
     /// The incident's UUID.
     pub id: Uuid,
@@ -207,6 +208,7 @@ impl Incident {
 
 /// The value of one of a project's custom attributes on an incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CustomAttribute {
     /// The attribute's UUID: the name to use in [`Incidents::update_attribute`] and
     /// [`CreateIncident::attribute`].
@@ -221,6 +223,7 @@ pub struct CustomAttribute {
 
 /// An Atlos project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Project {
     /// The project's UUID.
     pub id: Uuid,
@@ -246,6 +249,7 @@ pub struct Project {
 
 /// The definition of a custom attribute of a project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProjectAttribute {
     /// The label.
     #[serde(default, deserialize_with = "nullable")]

@@ -73,6 +73,7 @@ string_enum! {
 
 /// A piece of source material of an incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SourceMaterial {
     /// The UUID, used by [`get`](SourceMaterialApi::get), [`set_metadata`] and [`upload`].
     ///
@@ -120,6 +121,7 @@ impl SourceMaterial {
 
 /// A stored file of a piece of source material.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Artifact {
     /// The artifact's UUID.
     pub id: Uuid,

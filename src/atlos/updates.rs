@@ -35,6 +35,7 @@ string_enum! {
 
 /// An Atlos user, as shown on updates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct User {
     /// The user's UUID.
     pub id: Uuid,
@@ -51,6 +52,7 @@ pub struct User {
 
 /// One entry in the history of an incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Update {
     /// The update's UUID.
     pub id: Uuid,

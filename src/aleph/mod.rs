@@ -215,10 +215,17 @@ impl Client {
     /// `ALEPHCLIENT_API_KEY`), so alephclient's settings work as they are. Without a key the
     /// client is anonymous.
     pub fn from_env() -> Result<Client> {
+        Self::from_lookup(|name| std::env::var(name).ok())?.build()
+    }
+
+    /// The builder [`from_env`](Self::from_env) makes, reading the same variables through
+    /// `lookup` (a map, a config file, a test): empty values count as unset. The builder can
+    /// still be adjusted before `build()`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder<Client>> {
         let var = |names: &[&str]| {
             names
                 .iter()
-                .filter_map(|name| std::env::var(name).ok())
+                .filter_map(|name| lookup(name))
                 .map(|v| v.trim().to_owned())
                 .find(|v| !v.is_empty())
         };
@@ -229,7 +236,7 @@ impl Client {
         if let Some(key) = var(&["ALEPH_API_KEY", "ALEPHCLIENT_API_KEY"]) {
             builder = builder.api_key(key);
         }
-        builder.build()
+        Ok(builder)
     }
 
     /// The underlying transport, for endpoints casefile does not model.

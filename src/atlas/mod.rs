@@ -105,7 +105,14 @@ impl Client {
     /// under `/api/v1`) and either `ATLAS_TOKEN` (Bearer) or `ATLAS_USERNAME` + `ATLAS_API_KEY`
     /// (HTTP Digest). Empty variables count as unset; setting both schemes is refused.
     pub fn from_env() -> Result<Client> {
-        from_lookup(|name| std::env::var(name).ok())?.build()
+        Self::from_lookup(|name| std::env::var(name).ok())?.build()
+    }
+
+    /// The builder [`from_env`](Self::from_env) makes, reading the same variables through
+    /// `lookup` (a map, a config file, a test): empty values count as unset. The builder can
+    /// still be adjusted before `build()`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder<Client>> {
+        from_lookup(lookup)
     }
 
     /// The underlying transport, for endpoints casefile does not model yet.

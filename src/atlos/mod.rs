@@ -110,17 +110,25 @@ impl Client {
     /// A client configured from the environment: `ATLOS_URL` (default [`DEFAULT_URL`]) and
     /// `ATLOS_API_TOKEN` (required).
     pub fn from_env() -> Result<Client> {
-        let token = std::env::var("ATLOS_API_TOKEN")
-            .ok()
-            .filter(|t| !t.trim().is_empty())
+        Self::from_lookup(|name| std::env::var(name).ok())?.build()
+    }
+
+    /// The builder [`from_env`](Self::from_env) makes, reading the same variables through
+    /// `lookup` (a map, a config file, a test): empty values count as unset. The builder can
+    /// still be adjusted before `build()`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder<Client>> {
+        let var = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let token = var("ATLOS_API_TOKEN")
             .ok_or_else(|| Error::Config("ATLOS_API_TOKEN is not set".into()))?;
         let mut builder = Client::builder().token(token);
-        if let Ok(url) = std::env::var("ATLOS_URL")
-            && !url.trim().is_empty()
-        {
-            builder = builder.base_url(url.trim());
+        if let Some(url) = var("ATLOS_URL") {
+            builder = builder.base_url(url);
         }
-        builder.build()
+        Ok(builder)
     }
 
     /// The underlying transport, to call an endpoint this module does not model with the same

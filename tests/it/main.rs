@@ -13,6 +13,7 @@ mod support;
 
 // The core: transport, paginator, failures, tracing, hostile input.
 mod faults;
+mod from_lookup;
 mod hostile_bounds;
 mod hostile_files;
 mod hostile_secrets;

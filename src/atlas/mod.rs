@@ -112,7 +112,28 @@ impl Client {
     /// `lookup` (a map, a config file, a test): empty values count as unset. The builder can
     /// still be adjusted before `build()`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder<Client>> {
-        from_lookup(lookup)
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let url = var("ATLAS_URL").ok_or_else(|| Error::Config("ATLAS_URL is not set".into()))?;
+        let token = var("ATLAS_TOKEN");
+        let username = var("ATLAS_USERNAME");
+        let api_key = var("ATLAS_API_KEY");
+        let builder = Client::builder().base_url(url);
+        match (token, username, api_key) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(Error::Config(
+                "set either ATLAS_TOKEN or ATLAS_USERNAME + ATLAS_API_KEY, not both".into(),
+            )),
+            (Some(token), None, None) => Ok(builder.token(token)),
+            (None, Some(username), Some(key)) => Ok(builder.digest(username, key)),
+            (None, Some(_), None) => Err(Error::Config(
+                "ATLAS_USERNAME is set but ATLAS_API_KEY is not".into(),
+            )),
+            (None, None, Some(_)) => Err(Error::Config(
+                "ATLAS_API_KEY is set but ATLAS_USERNAME is not".into(),
+            )),
+            (None, None, None) => Err(Error::Config(
+                "no Atlas credentials: set ATLAS_TOKEN, or ATLAS_USERNAME and ATLAS_API_KEY".into(),
+            )),
+        }
     }
 
     /// The underlying transport, for endpoints casefile does not model yet.
@@ -171,32 +192,6 @@ impl ClientBuilder<Client> {
                 rate_key: None,
             },
         })
-    }
-}
-
-/// The builder `from_env` makes, reading variables through `lookup`.
-fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder<Client>> {
-    let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-    let url = var("ATLAS_URL").ok_or_else(|| Error::Config("ATLAS_URL is not set".into()))?;
-    let token = var("ATLAS_TOKEN");
-    let username = var("ATLAS_USERNAME");
-    let api_key = var("ATLAS_API_KEY");
-    let builder = Client::builder().base_url(url);
-    match (token, username, api_key) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(Error::Config(
-            "set either ATLAS_TOKEN or ATLAS_USERNAME + ATLAS_API_KEY, not both".into(),
-        )),
-        (Some(token), None, None) => Ok(builder.token(token)),
-        (None, Some(username), Some(key)) => Ok(builder.digest(username, key)),
-        (None, Some(_), None) => Err(Error::Config(
-            "ATLAS_USERNAME is set but ATLAS_API_KEY is not".into(),
-        )),
-        (None, None, Some(_)) => Err(Error::Config(
-            "ATLAS_API_KEY is set but ATLAS_USERNAME is not".into(),
-        )),
-        (None, None, None) => Err(Error::Config(
-            "no Atlas credentials: set ATLAS_TOKEN, or ATLAS_USERNAME and ATLAS_API_KEY".into(),
-        )),
     }
 }
 
@@ -342,14 +337,14 @@ mod tests {
 
     #[test]
     fn from_env_reads_either_scheme() {
-        let token = from_lookup(env(&[
+        let token = Client::from_lookup(env(&[
             ("ATLAS_URL", "https://atlas.example.org"),
             ("ATLAS_TOKEN", "t0k"),
             ("ATLAS_USERNAME", ""),
         ]))
         .unwrap();
         assert!(matches!(token.auth, Auth::Bearer(_)));
-        let digest = from_lookup(env(&[
+        let digest = Client::from_lookup(env(&[
             ("ATLAS_URL", "https://atlas.example.org"),
             ("ATLAS_USERNAME", "analyst"),
             ("ATLAS_API_KEY", "k3y"),
@@ -384,7 +379,7 @@ mod tests {
             ],
         ];
         for vars in cases {
-            let err = from_lookup(env(vars)).unwrap_err();
+            let err = Client::from_lookup(env(vars)).unwrap_err();
             assert!(matches!(err, Error::Config(_)), "{vars:?}");
             assert!(!err.to_string().contains("k3y"));
         }

@@ -289,22 +289,9 @@ fn request_builders_and_page_tokens_show_query_names_not_values() {
 #[cfg(feature = "tracing")]
 #[tokio::test]
 async fn tracing_records_no_query_value() {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
+    use crate::tracing::Captured;
     use tracing_subscriber::fmt::format::FmtSpan;
     use tracing_subscriber::util::SubscriberInitExt;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     let server = MockServer::start().await;
     Mock::given(any())
@@ -347,7 +334,7 @@ async fn tracing_records_no_query_value() {
         .unwrap_err();
     drop(guard);
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     // The capture did record the failures, with the error text.
     assert!(
         text.contains("request failed") && text.contains("retrying"),

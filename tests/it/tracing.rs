@@ -16,9 +16,9 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const TOKEN: &str = "tok-5ecret-bearer-value";
 const QUERY_KEY: &str = "qk-5ecret-query-value";
 
-/// A writer the subscriber writes into, read back by the test.
+/// A writer the subscriber writes into, read back by the test (also used by `hostile_secrets`).
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -31,7 +31,7 @@ impl Write for Captured {
 }
 
 impl Captured {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 }

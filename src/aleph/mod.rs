@@ -138,7 +138,7 @@ use url::Url;
 
 use crate::error::{ApiError, Error, ErrorKind, Result};
 use crate::paginate::{Bounds, Head, Page, PageSource, PageToken, Paginator, Refusal, split_page};
-use crate::transport::{Answer, Auth, ClientBuilder, RequestBuilder, Transport};
+use crate::transport::{Answer, Auth, ClientBuilder, Dialect, RequestBuilder, Transport};
 
 pub use crate::namespace::namespaced_id;
 pub use alerts::{Alert, Alerts, CreateAlert, DeleteAlert, GetAlert, ListAlerts};
@@ -199,7 +199,7 @@ impl ClientBuilder<Client> {
     /// `api/2/` is added unless it is already there.
     pub fn build(self) -> Result<Client> {
         Ok(Client {
-            transport: self.build_transport(None, API_PREFIX, classify)?,
+            transport: self.build_transport(None, API_PREFIX)?,
         })
     }
 }
@@ -207,7 +207,9 @@ impl ClientBuilder<Client> {
 impl Client {
     /// A builder with the shared settings (timeouts, retries, rate limit) and Aleph's API key.
     pub fn builder() -> ClientBuilder<Client> {
-        ClientBuilder::new()
+        let mut builder = ClientBuilder::new();
+        builder.dialect = DIALECT;
+        builder
     }
 
     /// A client configured from the environment: the instance from `ALEPH_URL` (or
@@ -274,6 +276,12 @@ impl Client {
         Archive::new(self.transport.clone())
     }
 }
+
+/// How Aleph speaks: plain JSON, its refusals classified by [`classify`].
+const DIALECT: Dialect = Dialect {
+    classify,
+    ..Dialect::PLAIN
+};
 
 /// Refines Aleph errors: a `403` whose body lists at most one role means the request was
 /// anonymous, i.e. the API key is missing, unknown or expired (Aleph turns a bad key into an

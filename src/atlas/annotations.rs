@@ -7,8 +7,9 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Api, check_id};
+use super::check_id;
 use crate::error::{Error, Result};
+use crate::transport::Transport;
 
 string_enum! {
     /// The kind of an annotation.
@@ -304,12 +305,12 @@ impl From<BboxContent> for NewAnnotation {
 /// Listing them is [`Attachments::annotations`](super::Attachments::annotations).
 #[derive(Debug, Clone)]
 pub struct Annotations {
-    api: Api,
+    transport: Transport,
 }
 
 impl Annotations {
-    pub(crate) fn new(api: Api) -> Self {
-        Annotations { api }
+    pub(crate) fn new(transport: Transport) -> Self {
+        Annotations { transport }
     }
 
     /// Creates an annotation on an attachment (`POST /annotations`).
@@ -333,7 +334,7 @@ impl Annotations {
         annotation: impl Into<NewAnnotation>,
     ) -> CreateAnnotation {
         CreateAnnotation {
-            api: self.api.clone(),
+            transport: self.transport.clone(),
             attachment_id: attachment_id.to_string(),
             annotation: annotation.into(),
         }
@@ -344,7 +345,7 @@ impl Annotations {
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until it is sent or awaited"]
 pub struct CreateAnnotation {
-    api: Api,
+    transport: Transport,
     attachment_id: String,
     annotation: NewAnnotation,
 }
@@ -360,7 +361,7 @@ impl CreateAnnotation {
     /// Checks the content, then sends the request.
     pub async fn send(self) -> Result<Annotation> {
         check_id("attachment_id", &self.attachment_id)?;
-        let request = self.api.request(Method::POST, &["annotations"]);
+        let request = self.transport.request(Method::POST, &["annotations"]);
         let request = match &self.annotation {
             NewAnnotation::Bbox(bbox) => {
                 bbox.check()?;

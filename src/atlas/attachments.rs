@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use uuid::Uuid;
 
-use super::{Annotation, Api, Link, check_id, numbered_head};
+use super::{Annotation, Link, check_id, numbered_head};
 use crate::error::{DecodeError, Error, Result, redact_url};
 use crate::paginate::{Bounds, Head, PageSource, PageToken, Paginator, Refusal};
 use crate::progress::{Progress, Reporter};
 use crate::transport::ByteStream;
-use crate::transport::{Answer, RequestBuilder};
+use crate::transport::{Answer, RequestBuilder, Transport};
 
 /// Items per page when none is chosen.
 pub const DEFAULT_PAGE_SIZE: u64 = 100;
@@ -114,12 +114,12 @@ impl AttachmentExport {
 /// The attachments of an Atlas instance, from [`Client::attachments`](super::Client::attachments).
 #[derive(Debug, Clone)]
 pub struct Attachments {
-    api: Api,
+    transport: Transport,
 }
 
 impl Attachments {
-    pub(crate) fn new(api: Api) -> Self {
-        Attachments { api }
+    pub(crate) fn new(transport: Transport) -> Self {
+        Attachments { transport }
     }
 
     /// Lists the caller's attachments and those Atlas created in their sessions
@@ -140,7 +140,7 @@ impl Attachments {
     /// ```
     pub fn list(&self) -> ListAttachments {
         ListAttachments {
-            api: self.api.clone(),
+            transport: self.transport.clone(),
             query: ListQuery::default(),
             per_page: DEFAULT_PAGE_SIZE,
             bounds: Bounds::default(),
@@ -150,7 +150,7 @@ impl Attachments {
     /// One attachment with its content payload (`GET /attachments/{id}`).
     pub fn get(&self, attachment_id: impl fmt::Display) -> GetAttachment {
         GetAttachment {
-            api: self.api.clone(),
+            transport: self.transport.clone(),
             id: attachment_id.to_string(),
         }
     }
@@ -167,7 +167,7 @@ impl Attachments {
     /// ```
     pub fn update(&self, attachment_id: impl fmt::Display) -> UpdateAttachment {
         UpdateAttachment {
-            api: self.api.clone(),
+            transport: self.transport.clone(),
             id: attachment_id.to_string(),
             patch: AttachmentPatch::default(),
         }
@@ -176,7 +176,7 @@ impl Attachments {
     /// A signed download URL of the attachment's file (`POST /attachments/{id}/export`).
     pub fn export(&self, attachment_id: impl fmt::Display) -> ExportAttachment {
         ExportAttachment {
-            api: self.api.clone(),
+            transport: self.transport.clone(),
             id: attachment_id.to_string(),
         }
     }
@@ -192,7 +192,7 @@ impl Attachments {
     /// ```
     pub fn download(&self, attachment_id: impl fmt::Display) -> DownloadAttachment {
         DownloadAttachment {
-            api: self.api.clone(),
+            transport: self.transport.clone(),
             id: attachment_id.to_string(),
             progress: None,
         }
@@ -201,7 +201,7 @@ impl Attachments {
     /// The annotations of an attachment (`GET /attachments/{id}/annotations`).
     pub fn annotations(&self, attachment_id: impl fmt::Display) -> ListAnnotations {
         ListAnnotations {
-            api: self.api.clone(),
+            transport: self.transport.clone(),
             id: attachment_id.to_string(),
         }
     }
@@ -239,7 +239,7 @@ pub(crate) struct PageQuery {
 #[derive(Debug, Clone)]
 #[must_use = "a listing does nothing until it is streamed"]
 pub struct ListAttachments {
-    api: Api,
+    transport: Transport,
     query: ListQuery,
     per_page: u64,
     bounds: Bounds,
@@ -317,13 +317,13 @@ impl ListAttachments {
         let refusal = self.check();
         let bounds = self.bounds;
         let ListAttachments {
-            api,
+            transport,
             query,
             per_page,
             ..
         } = self;
         Paginator::from_source(AttachmentPages {
-            api,
+            transport,
             query,
             per_page,
         })
@@ -336,7 +336,7 @@ impl ListAttachments {
 
 /// The pages of `GET /attachments`, numbered from 1.
 struct AttachmentPages {
-    api: Api,
+    transport: Transport,
     query: ListQuery,
     per_page: u64,
 }
@@ -345,7 +345,7 @@ impl PageSource for AttachmentPages {
     fn request(&self, token: Option<&PageToken>) -> Result<RequestBuilder> {
         let (page, size) = page_number(token, self.per_page)?;
         Ok(self
-            .api
+            .transport
             .request(Method::GET, &["attachments"])
             .query(&self.query)
             .query(&PageQuery {
@@ -375,7 +375,7 @@ fn page_number(token: Option<&PageToken>, per_page: u64) -> Result<(u64, u64)> {
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until it is sent or awaited"]
 pub struct GetAttachment {
-    api: Api,
+    transport: Transport,
     id: String,
 }
 
@@ -383,7 +383,7 @@ impl GetAttachment {
     /// Sends the request.
     pub async fn send(self) -> Result<AttachmentDetails> {
         check_id("attachment_id", &self.id)?;
-        self.api
+        self.transport
             .request(Method::GET, &["attachments", &self.id])
             .send()
             .await
@@ -408,7 +408,7 @@ struct AttachmentPatch {
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until it is sent or awaited"]
 pub struct UpdateAttachment {
-    api: Api,
+    transport: Transport,
     id: String,
     patch: AttachmentPatch,
 }
@@ -465,7 +465,7 @@ impl UpdateAttachment {
                 "nothing to change: set or clear at least one field",
             ));
         }
-        self.api
+        self.transport
             .request(Method::PATCH, &["attachments", &self.id])
             .json(&self.patch)
             .send()
@@ -477,7 +477,7 @@ impl UpdateAttachment {
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until it is sent or awaited"]
 pub struct ExportAttachment {
-    api: Api,
+    transport: Transport,
     id: String,
 }
 
@@ -485,7 +485,7 @@ impl ExportAttachment {
     /// Sends the request.
     pub async fn send(self) -> Result<AttachmentExport> {
         check_id("attachment_id", &self.id)?;
-        self.api
+        self.transport
             .request(Method::POST, &["attachments", &self.id, "export"])
             .send()
             .await
@@ -497,7 +497,7 @@ impl ExportAttachment {
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until it is sent or awaited"]
 pub struct DownloadAttachment {
-    api: Api,
+    transport: Transport,
     id: String,
     progress: Option<Reporter>,
 }
@@ -513,7 +513,7 @@ impl DownloadAttachment {
     /// Asks for the signed URL and starts the download; the body arrives as a stream.
     pub async fn send(self) -> Result<ByteStream> {
         let export = ExportAttachment {
-            api: self.api.clone(),
+            transport: self.transport.clone(),
             id: self.id.clone(),
         }
         .send()
@@ -524,7 +524,6 @@ impl DownloadAttachment {
                 other => other.to_string(),
             };
             let export_url = self
-                .api
                 .transport
                 .api_base()
                 .join(&format!("attachments/{}/export", self.id));
@@ -541,7 +540,6 @@ impl DownloadAttachment {
         // The signed URL carries its own authorization: no Atlas credentials go to the storage
         // host, and the download does not count against the API's rate limit.
         let stream = self
-            .api
             .transport
             .get_external(url)
             .rate_key(STORAGE_RATE_KEY)
@@ -579,7 +577,7 @@ impl DownloadAttachment {
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until it is sent or awaited"]
 pub struct ListAnnotations {
-    api: Api,
+    transport: Transport,
     id: String,
 }
 
@@ -587,7 +585,7 @@ impl ListAnnotations {
     /// Sends the request.
     pub async fn send(self) -> Result<Vec<Annotation>> {
         check_id("attachment_id", &self.id)?;
-        self.api
+        self.transport
             .request(Method::GET, &["attachments", &self.id, "annotations"])
             .send()
             .await

@@ -47,10 +47,8 @@
 mod annotations;
 mod attachments;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Method;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -67,7 +65,7 @@ pub use attachments::{
 
 use crate::error::{ApiError, Error, ErrorKind, Result};
 use crate::paginate::{Head, PageToken, split_page};
-use crate::transport::{Answer, Auth, ClientBuilder, RateLimit, RequestBuilder, Transport};
+use crate::transport::{Answer, Auth, ClientBuilder, Dialect, RateLimit, Transport, Unwrapped};
 
 /// The API path under the instance root.
 const API_PREFIX: &str = "api/v1/";
@@ -89,16 +87,18 @@ pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 100;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
-    api: Api,
+    transport: Transport,
 }
 
 impl Client {
     /// A builder with the Atlas defaults (a client-side limit of 100 requests a minute).
     pub fn builder() -> ClientBuilder<Client> {
-        ClientBuilder::<Client>::new().rate_limit(RateLimit::new(
+        let mut builder = ClientBuilder::<Client>::new().rate_limit(RateLimit::new(
             DEFAULT_REQUESTS_PER_MINUTE,
             Duration::from_secs(60),
-        ))
+        ));
+        builder.dialect = DIALECT;
+        builder
     }
 
     /// A client configured from the environment: `ATLAS_URL` (the instance root; the API is
@@ -138,7 +138,7 @@ impl Client {
 
     /// The underlying transport, for endpoints casefile does not model yet.
     pub fn transport(&self) -> &Transport {
-        &self.api.transport
+        &self.transport
     }
 
     /// A client whose requests count under the rate-limit key `group` (Atlas counts requests per
@@ -146,21 +146,18 @@ impl Client {
     /// separately, as the server does.
     pub fn rate_group(&self, group: impl Into<String>) -> Client {
         Client {
-            api: Api {
-                transport: self.api.transport.clone(),
-                rate_key: Some(Arc::from(group.into())),
-            },
+            transport: self.transport.rate_group(group),
         }
     }
 
     /// Attachments: list, get, update, export and download, and their annotations.
     pub fn attachments(&self) -> Attachments {
-        Attachments::new(self.api.clone())
+        Attachments::new(self.transport.clone())
     }
 
     /// Annotations: create bounding-box and path annotations.
     pub fn annotations(&self) -> Annotations {
-        Annotations::new(self.api.clone())
+        Annotations::new(self.transport.clone())
     }
 }
 
@@ -179,19 +176,57 @@ impl ClientBuilder<Client> {
     /// codes or headers. Answers are unwrapped transparently; an error status inside the envelope
     /// is an [`Error::Api`] although HTTP said `200`.
     pub fn envelope(mut self, envelope: bool) -> Self {
-        self.envelope = envelope;
+        self.dialect = if envelope { ENVELOPE_DIALECT } else { DIALECT };
         self
     }
 
     /// Builds the client. The base URL is the instance root (`https://atlas.example.org`).
     pub fn build(self) -> Result<Client> {
-        let transport = self.build_transport(None, API_PREFIX, classify)?;
         Ok(Client {
-            api: Api {
-                transport,
-                rate_key: None,
-            },
+            transport: self.build_transport(None, API_PREFIX)?,
         })
+    }
+}
+
+/// How Atlas speaks: plain JSON, with errors classified by their `errorCode`.
+const DIALECT: Dialect = Dialect {
+    classify,
+    query: None,
+    unwrap: |body| Unwrapped::Json(0..body.len()),
+};
+
+/// Atlas asked for `envelope=true` answers: `{"status": code, "content": entity}` (lists only
+/// gain `status`), unwrapped; an error status inside the envelope is a refusal though HTTP said
+/// `200`.
+const ENVELOPE_DIALECT: Dialect = Dialect {
+    classify,
+    query: Some(("envelope", "true")),
+    unwrap: unwrap_envelope,
+};
+
+/// Reads an `envelope=true` answer (see [`ENVELOPE_DIALECT`]). A body that is no envelope is
+/// taken whole.
+fn unwrap_envelope(body: &[u8]) -> Unwrapped {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        status: Option<u16>,
+        #[serde(borrow)]
+        content: Option<&'a serde_json::value::RawValue>,
+    }
+    let whole = 0..body.len();
+    let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
+        return Unwrapped::Json(whole);
+    };
+    let content = envelope
+        .content
+        .and_then(|raw| crate::transport::within(body, raw.get().as_bytes()));
+    match envelope.status.filter(|s| *s >= 400) {
+        Some(status) => Unwrapped::Refused {
+            status,
+            body: content.unwrap_or(whole),
+            message: None,
+        },
+        None => Unwrapped::Json(content.unwrap_or(whole)),
     }
 }
 
@@ -294,24 +329,6 @@ pub(crate) fn numbered_head(answer: &Answer, page: u64, size: u64) -> Result<Hea
         next,
         total,
     })
-}
-
-/// The transport and the rate-limit key every request of a client uses.
-#[derive(Clone, Debug)]
-pub(crate) struct Api {
-    pub(crate) transport: Transport,
-    rate_key: Option<Arc<str>>,
-}
-
-impl Api {
-    /// A request to the path made of `segments`, counted under the client's rate key.
-    pub(crate) fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
-        let request = self.transport.request(method, segments);
-        match &self.rate_key {
-            Some(key) => request.rate_key(key.as_ref()),
-            None => request,
-        }
-    }
 }
 
 /// Checks an id that goes into a path, naming the argument in the error.

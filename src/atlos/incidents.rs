@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::incident_models::{
     AttributeValue, Incident, IncidentStatus, Location, Restriction, Sensitivity,
 };
-use super::{Refusal, check_slug, check_text, check_uuid, cursor_listing, send_ack, send_result};
+use super::{Refusal, check_slug, check_text, check_uuid, cursor_listing};
 use crate::error::{Error, Result};
 use crate::paginate::{Bounds, Paginator};
 use crate::transport::Transport;
@@ -514,9 +514,8 @@ impl CreateIncident {
         }
         check_text("description", &self.body.description)?;
         check_sensitivity(&self.body.sensitive)?;
-        let url = crate::path::join(self.transport.api_base(), &["incidents", "new"])?;
         let request = self.transport.post(&["incidents", "new"]).json(&self.body);
-        let mut incident: Incident = send_result(request, url, "POST").await?;
+        let mut incident: Incident = request.send().await?;
         if incident.status.is_none() {
             incident.status = Some(self.body.status.unwrap_or(IncidentStatus::ToDo));
         }
@@ -574,7 +573,6 @@ impl AddComment {
         check_slug(&self.slug)?;
         check_text("message", &self.message)?;
         let segments = ["add_comment", self.slug.as_str()];
-        let url = crate::path::join(self.transport.api_base(), &segments)?;
         #[derive(Serialize)]
         struct Body<'a> {
             message: &'a str,
@@ -582,7 +580,7 @@ impl AddComment {
         let request = self.transport.post(&segments).json(&Body {
             message: &self.message,
         });
-        send_ack(request, url).await
+        request.send_empty().await
     }
 }
 
@@ -718,9 +716,8 @@ impl UpdateAttribute {
             check_text("message", message)?;
         }
         let segments = ["update", self.slug.as_str(), attribute.as_str()];
-        let url = crate::path::join(self.transport.api_base(), &segments)?;
         let request = self.transport.post(&segments).json(&self.body);
-        send_ack(request, url).await
+        request.send_empty().await
     }
 }
 

@@ -59,12 +59,15 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
-use url::Url;
 
-use crate::error::{ApiError, DecodeError, Error, ErrorKind, Result, redact_url, snippet};
-use crate::paginate::{Bounds, Head, PageSource, PageToken, Paginator, split_page};
-use crate::transport::{Answer, Auth, ClientBuilder, RequestBuilder, Transport};
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
+
+use crate::error::{ApiError, Error, ErrorKind, Result};
+use crate::paginate::{Bounds, Head, PageSource, PageToken, Paginator, small_fields, split_page};
+use crate::transport::{
+    Answer, Auth, ClientBuilder, Dialect, RequestBuilder, Transport, Unwrapped, within,
+};
 
 use crate::paginate::Refusal;
 
@@ -104,7 +107,9 @@ impl Client {
     /// # Ok::<(), casefile::Error>(())
     /// ```
     pub fn builder() -> ClientBuilder<Client> {
-        ClientBuilder::new()
+        let mut builder = ClientBuilder::new();
+        builder.dialect = DIALECT;
+        builder
     }
 
     /// A client configured from the environment: `ATLOS_URL` (default [`DEFAULT_URL`]) and
@@ -167,8 +172,55 @@ impl ClientBuilder<Client> {
             ));
         }
         Ok(Client {
-            transport: self.build_transport(Some(DEFAULT_URL), "api/v2/", classify)?,
+            transport: self.build_transport(Some(DEFAULT_URL), "api/v2/")?,
         })
+    }
+}
+
+/// How Atlos speaks (atlosdotorg/atlos
+/// `platform/lib/platform_web/controllers/api/api_v2_controller.ex`): a write answers
+/// `{"success": true, "result": ...}` or `{"success": true}`, a listing
+/// `{"results", "next", "previous"}`, and a refusal `{"error": ...}`, with HTTP 401 and, for a
+/// cursor it cannot read, with HTTP 200.
+const DIALECT: Dialect = Dialect {
+    classify,
+    query: None,
+    unwrap,
+};
+
+/// Reads an Atlos success body (see [`DIALECT`]): the `result` of a write, nothing for an
+/// acknowledgement, a listing page whole; an `{"error"}` or `"success": false` is a refusal.
+/// A listing page is read from its ends only, its results being decoded by the caller.
+fn unwrap(body: &[u8]) -> Unwrapped {
+    #[derive(Deserialize)]
+    struct Top<'a> {
+        #[serde(default)]
+        success: Option<bool>,
+        #[serde(default)]
+        error: Option<IgnoredAny>,
+        #[serde(default, borrow)]
+        result: Option<&'a RawValue>,
+    }
+    let whole = 0..body.len();
+    let small = small_fields(body, &["results"]);
+    let Ok(top) = serde_json::from_slice::<Top>(small.as_deref().unwrap_or(body)) else {
+        // Not an object: whoever decodes it says what is wrong.
+        return Unwrapped::Json(whole);
+    };
+    if top.error.is_some() || top.success == Some(false) {
+        return Unwrapped::Refused {
+            status: 200,
+            body: whole,
+            message: Some("the server did not report success"),
+        };
+    }
+    match (top.success, top.result) {
+        (Some(true), Some(result)) => match within(body, result.get().as_bytes()) {
+            Some(at) => Unwrapped::Json(at),
+            None => Unwrapped::Json(whole),
+        },
+        (Some(true), None) => Unwrapped::Nothing,
+        _ => Unwrapped::Json(whole),
     }
 }
 
@@ -209,70 +261,37 @@ fn classify(error: &mut ApiError) {
     } else if canonical && error.status == 401 {
         // No Atlos body: a proxy or the server itself refused the credentials.
         ErrorKind::Unauthorized
+    } else if error.status == 200 {
+        // An error in a 200 answer is never a success; the only known one is a refused cursor.
+        ErrorKind::Validation
     } else {
         ErrorKind::Other
     };
 }
 
-/// A refusal the server wrote into a success answer (`{"error": ...}` with HTTP 200).
-fn error_in_body(method: &str, url: &Url, error: Value) -> Error {
-    let body = serde_json::json!({ "error": error }).to_string();
-    let mut api = ApiError::from_body(200, body.as_bytes(), method, redact_url(url), None);
-    classify(&mut api);
-    // An error in a 200 answer is never a success; the only known one is a refused cursor.
-    if matches!(api.kind, ErrorKind::Other) {
-        api.kind = ErrorKind::Validation;
-    }
-    api.into()
-}
-
-/// A success answer that lacks what it should carry.
-fn missing(method: &str, url: &Url, what: &str, body: String) -> Error {
-    DecodeError {
-        status: 200,
-        path: ".".into(),
-        message: format!("missing field `{what}`"),
-        method: method.to_owned(),
-        url: redact_url(url),
-        body: snippet(body.as_bytes()),
-    }
-    .into()
-}
-
-/// `{"success": true, "result": {...}}`, or `{"error": ...}`.
-#[derive(Deserialize)]
-struct Envelope<T> {
-    result: Option<T>,
-    #[serde(default)]
-    success: Option<bool>,
-    #[serde(default)]
-    error: Option<Value>,
-}
-
-/// One page of a listing: `{"results": [...], "next": cursor|null, "previous": ...}`, or
-/// `{"error": ...}` for a refused cursor; the results are found apart (see [`cursor_head`]).
+/// One page of a listing: `{"results": [...], "next": cursor|null, "previous": ...}` (a refused
+/// cursor, `{"error"}`, was an error in the dialect); the results are found apart (see
+/// [`cursor_head`]).
 #[derive(Deserialize)]
 struct CursorPage {
     #[serde(default)]
     next: Option<String>,
+    /// Seen here only when the quick reading of the dialect missed it (an `error` object after
+    /// the results): a page that is both is not read as a page.
     #[serde(default)]
-    error: Option<Value>,
+    error: Option<IgnoredAny>,
 }
 
 /// Reads an Atlos listing page: where its results are (decoded later, by the caller of the
-/// stream) and the next cursor. A refused cursor is an error although the server says 200; a
-/// page without results is a decode error. Only the ends of the page are read: an Atlos page
+/// stream) and the next cursor. A page without results is a decode error. Only the ends of the page are read: an Atlos page
 /// has no array or object but its results (`{"results", "next", "previous"}` or `{"error"}`,
 /// atlosdotorg/atlos `platform/lib/platform_web/controllers/api/api_v2_controller.ex`).
 pub(crate) fn cursor_head(answer: &Answer) -> Result<Head> {
     let (page, items) = split_page::<CursorPage>(answer, &["results"], true)?;
-    if let Some(error) = page.error {
-        return Err(error_in_body(answer.method(), answer.url(), error));
+    if page.error.is_some() {
+        return Err(answer.decode_error(".", "a page with both `results` and `error`".into()));
     }
-    let items = items.ok_or_else(|| {
-        let body = String::from_utf8_lossy(answer.json()).into_owned();
-        missing(answer.method(), answer.url(), "results", body)
-    })?;
+    let items = items.ok_or_else(|| answer.decode_error(".", "missing field `results`".into()))?;
     Ok(Head {
         items: Some(items),
         field: "results",
@@ -323,37 +342,6 @@ where
     })
     .refused(refusal)
     .bounded(bounds)
-}
-
-/// Sends a write whose answer is `{"success": true, "result": T}` and returns `T`.
-async fn send_result<T: DeserializeOwned>(
-    request: RequestBuilder,
-    url: Url,
-    method: &str,
-) -> Result<T> {
-    let envelope: Envelope<T> = request.send().await?;
-    if let Some(error) = envelope.error {
-        return Err(error_in_body(method, &url, error));
-    }
-    envelope
-        .result
-        .ok_or_else(|| missing(method, &url, "result", String::new()))
-}
-
-/// Sends a write whose answer is `{"success": true}`.
-async fn send_ack(request: RequestBuilder, url: Url) -> Result<()> {
-    let envelope: Envelope<serde::de::IgnoredAny> = request.send().await?;
-    if let Some(error) = envelope.error {
-        return Err(error_in_body("POST", &url, error));
-    }
-    match envelope.success {
-        Some(false) => Err(error_in_body(
-            "POST",
-            &url,
-            Value::String("the server did not report success".into()),
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// Checks an incident slug: six characters of `[0-9A-Z]`, optionally after a project code and a

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::incidents::check_archive_url;
-use super::{Refusal, check_slug, check_text, check_uuid, cursor_listing, nullable, send_result};
+use super::{Refusal, check_slug, check_text, check_uuid, cursor_listing, nullable};
 use crate::error::{Error, Result};
 use crate::paginate::{Bounds, Paginator};
 use crate::transport::Transport;
@@ -257,9 +257,8 @@ impl GetSourceMaterial {
     pub async fn send(self) -> Result<SourceMaterial> {
         let id = self.id?;
         let segments = ["source_material", id.as_str()];
-        let url = crate::path::join(self.transport.api_base(), &segments)?;
         let request = self.transport.get(&segments);
-        send_result(request, url, "GET").await
+        request.send().await
     }
 }
 
@@ -309,9 +308,8 @@ impl CreateSourceMaterial {
             (None, None) => {}
         }
         let segments = ["source_material", "new", self.slug.as_str()];
-        let url = crate::path::join(self.transport.api_base(), &segments)?;
         let request = self.transport.post(&segments).json(&self.body);
-        send_result(request, url, "POST").await
+        request.send().await
     }
 }
 
@@ -338,12 +336,11 @@ impl SetMetadata {
             id.as_str(),
             self.namespace.as_str(),
         ];
-        let url = crate::path::join(self.transport.api_base(), &segments)?;
         let request = self
             .transport
             .post(&segments)
             .json(&serde_json::json!({ "metadata": value }));
-        send_result(request, url, "POST").await
+        request.send().await
     }
 }
 
@@ -378,7 +375,6 @@ impl UploadFile {
     pub async fn send(self) -> Result<SourceMaterial> {
         let id = self.id?;
         let segments = ["source_material", "upload", id.as_str()];
-        let url = crate::path::join(self.transport.api_base(), &segments)?;
         let fields = self
             .title
             .map(|title| vec![("title".to_owned(), title)])
@@ -387,7 +383,7 @@ impl UploadFile {
             .transport
             .post(&segments)
             .multipart(fields, "file", Some(self.file));
-        send_result(request, url, "POST").await
+        request.send().await
     }
 }
 

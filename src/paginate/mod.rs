@@ -78,7 +78,7 @@ mod read;
 pub(crate) use read::decode_page;
 use read::is_empty_array;
 #[cfg(any(feature = "atlos", feature = "aleph", feature = "atlas"))]
-pub(crate) use read::split_page;
+pub(crate) use read::{small_fields, split_page};
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq)]

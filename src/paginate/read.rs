@@ -69,6 +69,13 @@ pub(crate) fn split_page<P: DeserializeOwned>(
     Ok((page, items.and_then(not_null)))
 }
 
+/// The small fields of the JSON object `json`, copied into an object of their own, when its only
+/// array or object is the value of its field named one of `names` (a listing page): read from
+/// its ends only, whatever its size ([`skim::ends`]). `None` for any other shape.
+pub(crate) fn small_fields(json: &[u8], names: &[&str]) -> Option<Vec<u8>> {
+    skim::ends(json, names).map(|(_, rest)| rest)
+}
+
 thread_local! {
     /// Set while a page is read again carefully: [`split_page`] then skims the whole page.
     static CAREFUL: Cell<bool> = const { Cell::new(false) };

@@ -13,8 +13,8 @@ use super::auth::{Auth, Credentials};
 use super::limits::{self, Limits};
 use super::rate_limit::{RateLimit, RateLimiter};
 use super::retry::RetryPolicy;
-use super::{Inner, Transport, USER_AGENT};
-use crate::error::{ApiError, Error, Result, redact_url_text};
+use super::{Dialect, Inner, Transport, USER_AGENT};
+use crate::error::{Error, Result, redact_url_text};
 #[cfg(doc)]
 use {super::RequestBuilder, crate::error::Limit};
 
@@ -46,7 +46,8 @@ pub struct ClientBuilder<C> {
     rate_limit: Option<RateLimit>,
     allow_http: bool,
     user_agent: Option<String>,
-    pub(crate) envelope: bool,
+    /// How the platform speaks (set by each platform's `Client::builder()`).
+    pub(crate) dialect: Dialect,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -84,7 +85,7 @@ impl<C> ClientBuilder<C> {
             rate_limit: None,
             allow_http: false,
             user_agent: None,
-            envelope: false,
+            dialect: Dialect::PLAIN,
             _client: PhantomData,
         }
     }
@@ -187,7 +188,6 @@ impl<C> ClientBuilder<C> {
         self,
         default_base: Option<&str>,
         api_prefix: &'static str,
-        classify: fn(&mut ApiError),
     ) -> Result<Transport> {
         let base = self
             .base_url
@@ -258,9 +258,9 @@ impl<C> ClientBuilder<C> {
                 limits: self.limits,
                 limiter: self.rate_limit.map(RateLimiter::new),
                 allow_http,
-                envelope: self.envelope,
-                classify,
+                dialect: self.dialect,
             }),
+            rate_key: None,
         })
     }
 }
@@ -268,7 +268,7 @@ impl<C> ClientBuilder<C> {
 impl ClientBuilder<Transport> {
     /// Builds a bare transport whose paths are relative to the base URL as given.
     pub fn build(self) -> Result<Transport> {
-        self.build_transport(None, "", |_| {})
+        self.build_transport(None, "")
     }
 }
 

@@ -28,6 +28,7 @@
 mod auth;
 pub(crate) mod body;
 mod builder;
+mod dialect;
 pub(crate) mod digest;
 mod limits;
 mod rate_limit;
@@ -59,6 +60,7 @@ pub use retry::{RetryEvent, RetryPolicy};
 use crate::error::{ApiError, DecodeError, Error, HttpError, Limit, Result, redact_url, snippet};
 use auth::Credentials;
 use builder::is_loopback;
+pub(crate) use dialect::{Dialect, Unwrapped};
 use digest::{DigestChallenge, OnChallenge};
 use limits::{Limits, ReadError};
 use rate_limit::RateLimiter;
@@ -74,6 +76,9 @@ pub const USER_AGENT: &str = concat!("casefile/", env!("CARGO_PKG_VERSION"));
 #[derive(Clone)]
 pub struct Transport {
     inner: Arc<Inner>,
+    /// What this handle's requests count under in the rate limiter; see
+    /// [`rate_group`](Self::rate_group).
+    rate_key: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -86,8 +91,7 @@ struct Inner {
     limiter: Option<RateLimiter>,
     /// Plain `http://` to hosts other than loopback was allowed on the builder.
     allow_http: bool,
-    envelope: bool,
-    classify: fn(&mut ApiError),
+    dialect: Dialect,
 }
 
 impl fmt::Debug for Transport {
@@ -97,7 +101,7 @@ impl fmt::Debug for Transport {
             .field("credentials", &self.inner.credentials)
             .field("retry", &self.inner.retry)
             .field("rate_limit", &self.inner.limiter)
-            .field("envelope", &self.inner.envelope)
+            .field("rate_group", &self.rate_key)
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +121,16 @@ impl Transport {
     /// [`RequestBuilder::retry`]).
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    /// The same transport (pool, credentials, limiter shared) whose requests count under `group`
+    /// in the client-side rate limiter, for servers that limit each group of endpoints apart
+    /// (Atlas). A request can still name its own: [`RequestBuilder::rate_key`].
+    pub fn rate_group(&self, group: impl Into<String>) -> Transport {
+        Transport {
+            inner: self.inner.clone(),
+            rate_key: Some(Arc::from(group.into())),
+        }
     }
 
     /// A request to the path made of `segments`, each percent-encoded as one segment.
@@ -402,44 +416,55 @@ impl Transport {
             redact_url(&req.url),
             retry_after,
         );
-        (self.inner.classify)(&mut error);
+        (self.inner.dialect.classify)(&mut error);
         error
     }
 
-    /// Decodes a JSON body; on failure names the JSON path and shows the start of the body.
+    /// Where the payload of the success `body` of `req` is, as the platform's dialect reads it
+    /// (`None`: the body carries none); a refusal in it is the error.
+    fn payload(&self, req: &Prepared, body: &[u8]) -> Result<Option<Range<usize>>> {
+        match (self.inner.dialect.unwrap)(body) {
+            Unwrapped::Json(at) => Ok(Some(at)),
+            Unwrapped::Nothing => Ok(None),
+            Unwrapped::Refused {
+                status,
+                body: at,
+                message,
+            } => {
+                let mut error = ApiError::from_body(
+                    status,
+                    body.get(at).unwrap_or_default(),
+                    req.method.as_str(),
+                    redact_url(&req.url),
+                    None,
+                );
+                let canonical = StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason());
+                if let Some(message) = message
+                    && Some(error.message.as_str()) == canonical
+                {
+                    error.message = message.to_owned();
+                }
+                (self.inner.dialect.classify)(&mut error);
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Decodes the payload of a success body; on failure names the JSON path and shows the start
+    /// of the body.
     fn decode<T: DeserializeOwned>(
         &self,
         req: &Prepared,
         status: StatusCode,
         body: &[u8],
     ) -> Result<T> {
-        let body = if self.inner.envelope {
-            self.unwrap_envelope(req, body)?
-        } else {
-            body
+        let json = match self.payload(req, body)? {
+            Some(at) => body.get(at).unwrap_or_default(),
+            None => b"null",
         };
-        decode_json(body, body, "", status, &req.method, &req.url)
-    }
-
-    /// The Atlas REST `envelope=true` form: `{"status": code, "content": entity}` (lists only gain
-    /// `status`). An error status inside the envelope is an error even though HTTP said 200.
-    fn unwrap_envelope<'b>(&self, req: &Prepared, body: &'b [u8]) -> Result<&'b [u8]> {
-        #[derive(serde::Deserialize)]
-        struct Envelope<'a> {
-            status: Option<u16>,
-            #[serde(borrow)]
-            content: Option<&'a serde_json::value::RawValue>,
-        }
-        let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
-            return Ok(body);
-        };
-        let inner = envelope.content.map(|raw| raw.get().as_bytes());
-        if let Some(status) = envelope.status.filter(|s| *s >= 400) {
-            return Err(self
-                .api_error(req, status, inner.unwrap_or(body), None)
-                .into());
-        }
-        Ok(inner.unwrap_or(body))
+        decode_json(json, json, "", status, &req.method, &req.url)
     }
 }
 
@@ -494,7 +519,8 @@ pub(crate) struct Answer {
     url: Url,
     status: StatusCode,
     body: Bytes,
-    /// Where the JSON is in `body`: all of it, or the content of an Atlas envelope.
+    /// Where the payload is in `body`, as the platform's dialect reads it (an Atlas envelope's
+    /// content, say).
     json: Range<usize>,
 }
 
@@ -503,21 +529,9 @@ pub(crate) struct Answer {
     allow(dead_code)
 )]
 impl Answer {
-    /// The JSON of the answer (an Atlas envelope already unwrapped).
+    /// The JSON payload of the answer (an envelope already unwrapped by the dialect).
     pub(crate) fn json(&self) -> &[u8] {
         self.body.get(self.json.clone()).unwrap_or_default()
-    }
-
-    /// The method of the request, for error messages.
-    #[cfg_attr(not(feature = "atlos"), allow(dead_code))]
-    pub(crate) fn method(&self) -> &str {
-        self.method.as_str()
-    }
-
-    /// The URL of the request, for error messages.
-    #[cfg_attr(not(feature = "atlos"), allow(dead_code))]
-    pub(crate) fn url(&self) -> &Url {
-        &self.url
     }
 
     /// Decodes the whole JSON as `T`.
@@ -576,7 +590,7 @@ impl Answer {
     not(any(feature = "atlos", feature = "aleph", feature = "atlas")),
     allow(dead_code)
 )]
-fn within(whole: &[u8], piece: &[u8]) -> Option<Range<usize>> {
+pub(crate) fn within(whole: &[u8], piece: &[u8]) -> Option<Range<usize>> {
     let start = (piece.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
     let end = start.checked_add(piece.len())?;
     (end <= whole.len()).then_some(start..end)

@@ -18,7 +18,7 @@ use super::ClientBuilder;
 use super::body::ByteStream;
 use super::limits::{self, Activity};
 use super::retry::{self, RetryEvent, RetryPolicy};
-use super::{Answer, Transport, within};
+use super::{Answer, Transport};
 use crate::error::{Error, Result, redact_url};
 use crate::upload::{MultipartBody, Upload};
 
@@ -102,12 +102,12 @@ impl fmt::Debug for RequestBuilder {
 impl RequestBuilder {
     pub(super) fn new(transport: Transport, method: Method, url: Result<Url>) -> Self {
         RequestBuilder {
-            transport,
             idempotent: retry::is_idempotent(&method),
             method,
             url,
             body: Ok(Body::Empty),
-            rate_key: None,
+            rate_key: transport.rate_key.as_deref().map(str::to_owned),
+            transport,
             external: false,
             resendable: true,
             retry: None,
@@ -227,8 +227,10 @@ impl RequestBuilder {
 
     fn prepare(self, accept: &'static str) -> Result<(Transport, Prepared)> {
         let mut url = self.url?;
-        if self.transport.inner.envelope && !self.external {
-            url.query_pairs_mut().append_pair("envelope", "true");
+        if let Some((name, value)) = self.transport.inner.dialect.query
+            && !self.external
+        {
+            url.query_pairs_mut().append_pair(name, value);
         }
         Ok((
             self.transport,
@@ -264,11 +266,9 @@ impl RequestBuilder {
     pub(crate) async fn send_answer(self) -> Result<Answer> {
         let (transport, req) = self.prepare("application/json")?;
         let (status, body) = transport.execute_full(&req).await?;
-        let json = if transport.inner.envelope {
-            let inner = transport.unwrap_envelope(&req, &body)?;
-            within(&body, inner).unwrap_or(0..body.len())
-        } else {
-            0..body.len()
+        let (body, json) = match transport.payload(&req, &body)? {
+            Some(at) => (body, at),
+            None => (Bytes::from_static(b"null"), 0..4),
         };
         Ok(Answer {
             method: req.method,
@@ -279,10 +279,13 @@ impl RequestBuilder {
         })
     }
 
-    /// Sends the request and discards the answer's body (for `204 No Content` operations).
+    /// Sends the request and discards the answer's body (for `204 No Content` operations, and
+    /// acknowledgements such as Atlos's `{"success": true}`; a refusal in the body is still an
+    /// error).
     pub async fn send_empty(self) -> Result<()> {
         let (transport, req) = self.prepare("application/json")?;
-        transport.execute_full(&req).await.map(|_| ())
+        let (_, body) = transport.execute_full(&req).await?;
+        transport.payload(&req, &body).map(|_| ())
     }
 
     /// Sends the request and returns the body as bytes, unparsed.

@@ -1519,3 +1519,44 @@ async fn atlos_export_prints_250_incidents_in_server_order() {
         assert_eq!(header(request, "authorization"), format!("Bearer {TOKEN}"));
     }
 }
+
+/// Atlos's dialect is applied to every answer, whatever the operation: an `{"error"}` or
+/// `"success": false` with HTTP 200 is a refusal, `{"success": true}` without the `result` a
+/// write should carry is a decode error, never an empty value (atlosdotorg/atlos
+/// `platform/lib/platform_web/controllers/api/api_v2_controller.ex`).
+#[tokio::test]
+async fn refusals_and_missing_results_in_200_answers_are_errors_for_every_operation() {
+    let refusal = serve(json_response(200, r#"{"error": "something new"}"#)).await;
+    let atlos = client(&refusal);
+    let errors = [
+        atlos.incidents().comment("AD12H4", "seen").await,
+        atlos
+            .incidents()
+            .update_attribute("AD12H4", "status", IncidentStatus::Completed)
+            .await,
+        atlos.source_material().get(SM_ID).await.map(drop),
+    ];
+    for err in errors {
+        let api = api_error(err);
+        assert_eq!((api.status, api.kind), (200, ErrorKind::Validation));
+        assert_eq!(api.message, "something new");
+    }
+
+    let unsure = serve(json_response(200, r#"{"success": false}"#)).await;
+    let api = api_error(client(&unsure).incidents().comment("AD12H4", "seen").await);
+    assert_eq!(api.message, "the server did not report success");
+
+    let no_result = serve(json_response(200, r#"{"success": true}"#)).await;
+    let err = client(&no_result)
+        .source_material()
+        .get(SM_ID)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+    // An acknowledgement needs no result.
+    client(&no_result)
+        .incidents()
+        .comment("AD12H4", "seen")
+        .await
+        .unwrap();
+}

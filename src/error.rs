@@ -30,6 +30,56 @@ use std::time::Duration;
 /// How many bytes of a body an error keeps, so that a log line shows what the server said.
 pub(crate) const SNIPPET_BYTES: usize = 512;
 
+/// A batch operation that stopped part-way (an Aleph bulk load, say): how far it got, the ids of
+/// the items it read but did not do, and why it stopped.
+///
+/// Items after the failure that were not yet read from the input were not done either; they are
+/// not listed (an input may be endless), but [`read`](Self::read) tells how far it was consumed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{operation} stopped after {done} items: {} items were not done (ids: {}); {source}",
+    not_done.len(), show_ids(not_done)
+)]
+#[non_exhaustive]
+pub struct PartialError {
+    /// What stopped, e.g. `bulk load into collection 4`.
+    pub operation: String,
+    /// Items done before and while it failed (for a bulk load, entities written).
+    pub done: u64,
+    /// Requests that succeeded (for a bulk load, chunks).
+    pub requests: u64,
+    /// Times a request was sent again after a transient failure (each retry counts once).
+    pub retries: u64,
+    /// Items read from the input.
+    pub read: u64,
+    /// The ids of the items read but not done (failed or unsent requests).
+    pub not_done: Vec<String>,
+    /// Why it stopped.
+    #[source]
+    pub source: Error,
+}
+
+/// The first few `ids`, and how many more there are.
+fn show_ids(ids: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = ids
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > SHOWN {
+        text.push_str(&format!(", … {} more", ids.len() - SHOWN));
+    }
+    text
+}
+
+impl From<PartialError> for Error {
+    fn from(e: PartialError) -> Self {
+        Error::Partial(Box::new(e))
+    }
+}
+
 /// Everything that can go wrong in casefile.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -47,11 +97,10 @@ pub enum Error {
     #[error(transparent)]
     Decode(Box<DecodeError>),
 
-    /// An Aleph bulk load stopped part-way: what was written, and the ids of the entities that
-    /// were not.
-    #[cfg(feature = "aleph")]
+    /// A batch operation (an Aleph bulk load, say) stopped part-way: what it did, the ids of the
+    /// items it read but did not do, and why. See [`PartialError`].
     #[error(transparent)]
-    Bulk(Box<crate::aleph::BulkError>),
+    Partial(Box<PartialError>),
 
     /// An argument was refused before any request was sent.
     #[error("invalid {argument}: {reason}")]
@@ -94,8 +143,7 @@ impl Error {
     pub fn api(&self) -> Option<&ApiError> {
         match self {
             Error::Api(api) => Some(api),
-            #[cfg(feature = "aleph")]
-            Error::Bulk(bulk) => bulk.source.api(),
+            Error::Partial(partial) => partial.source.api(),
             _ => None,
         }
     }
@@ -105,8 +153,7 @@ impl Error {
         match self {
             Error::Api(api) => Some(api.status),
             Error::Decode(d) => Some(d.status),
-            #[cfg(feature = "aleph")]
-            Error::Bulk(bulk) => bulk.source.status(),
+            Error::Partial(partial) => partial.source.status(),
             _ => None,
         }
     }

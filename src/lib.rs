@@ -355,7 +355,9 @@ mod time;
 pub mod transport;
 mod upload;
 
-pub use error::{ApiError, DecodeError, Error, ErrorKind, HttpError, HttpErrorKind, Result};
+pub use error::{
+    ApiError, DecodeError, Error, ErrorKind, HttpError, HttpErrorKind, PartialError, Result,
+};
 pub use paginate::{Page, PageToken, Pages, Paginator};
 pub use progress::Progress;
 pub use safe_name::{MAX_FILE_NAME_BYTES, safe_file_name};

@@ -1,6 +1,7 @@
 //! The bulk-load engine: [`Collections::bulk`] and [`Collections::bulk_stream`] write entities
 //! into a collection in chunks of `POST /collections/{id}/_bulk`, several at once
-//! ([`BulkLoad`]), and tell what was written ([`BulkReport`], [`BulkError`]).
+//! ([`BulkLoad`]), and tell what was written ([`BulkReport`], or the [`PartialError`] of a load
+//! that stopped).
 
 use std::fmt;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use serde::Serialize;
 
 use super::collections::Collections;
 use super::entities::{Entity, WriteEntity};
-use crate::error::{Error, Result};
+use crate::error::{Error, PartialError, Result};
 use crate::progress::{Progress, Reporter, Unit};
 use crate::transport::Transport;
 
@@ -35,7 +36,7 @@ impl Collections {
 
     /// Like [`Collections::bulk`] for entities that arrive as a stream (read from a file, from
     /// another collection's [`stream_entities`](Collections::stream_entities), ...). An error
-    /// in the stream stops the load; what was written is in the [`BulkError`].
+    /// in the stream stops the load; what was written is in the [`PartialError`].
     pub fn bulk_stream<S>(&self, id: &str, entities: S) -> BulkLoad
     where
         S: Stream<Item = Result<Entity>> + Send + 'static,
@@ -80,8 +81,8 @@ struct BulkFlags {
 /// adjust for this load. Every entity needs an `id` (Aleph refuses the whole chunk otherwise);
 /// one without is refused before its chunk is sent.
 ///
-/// `.await` gives a [`BulkReport`] or an [`Error::Bulk`] whose [`BulkError`] lists the ids of the entities that
-/// were not written.
+/// `.await` gives a [`BulkReport`] or an [`Error::Partial`] whose [`PartialError`] lists the ids
+/// of the entities that were not written.
 #[must_use = "a bulk load does nothing until it is sent or awaited"]
 pub struct BulkLoad {
     transport: Transport,
@@ -117,50 +118,6 @@ pub struct BulkReport {
     pub chunks: u64,
     /// Times a chunk was sent again after a transient failure (each retry counts once).
     pub retries: u64,
-}
-
-/// A bulk load that stopped: what was written, which entities were not, and why.
-///
-/// Entities after the failure that were not yet read from the input were not sent either; they
-/// are not listed (a stream may be endless), but `read` tells how far the input was consumed.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "bulk load into collection {collection} stopped after writing {} entities: {} entities were not written (ids: {}); {source}",
-    written.entities, not_written.len(), show_ids(not_written)
-)]
-#[non_exhaustive]
-pub struct BulkError {
-    /// The collection.
-    pub collection: String,
-    /// What was written before and while the load failed.
-    pub written: BulkReport,
-    /// The ids of the entities that were read but not written (failed or unsent chunks).
-    pub not_written: Vec<String>,
-    /// How many entities were read from the input.
-    pub read: u64,
-    /// Why it stopped.
-    #[source]
-    pub source: Error,
-}
-
-fn show_ids(ids: &[String]) -> String {
-    const SHOWN: usize = 10;
-    let mut text = ids
-        .iter()
-        .take(SHOWN)
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if ids.len() > SHOWN {
-        text.push_str(&format!(", … {} more", ids.len() - SHOWN));
-    }
-    text
-}
-
-impl From<BulkError> for Error {
-    fn from(e: BulkError) -> Self {
-        Error::Bulk(Box::new(e))
-    }
 }
 
 impl BulkLoad {
@@ -243,11 +200,13 @@ impl BulkLoad {
         let mut written = BulkReport::default();
         let mut not_written = Vec::new();
         let mut read = 0u64;
-        let fail = |source, written, not_written, read| BulkError {
-            collection: id.clone(),
-            written,
-            not_written,
+        let fail = |source, written: BulkReport, not_done, read| PartialError {
+            operation: format!("bulk load into collection {id}"),
+            done: written.entities,
+            requests: written.chunks,
+            retries: written.retries,
             read,
+            not_done,
             source,
         };
         if chunk_size == 0 || concurrency == 0 {

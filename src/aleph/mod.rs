@@ -143,7 +143,7 @@ use crate::transport::{Answer, Auth, ClientBuilder, Dialect, RequestBuilder, Tra
 pub use crate::namespace::namespaced_id;
 pub use alerts::{Alert, Alerts, CreateAlert, DeleteAlert, GetAlert, ListAlerts};
 pub use archive::{Archive, Download};
-pub use bulk::{BulkError, BulkLoad, BulkReport};
+pub use bulk::{BulkLoad, BulkReport};
 pub use collections::{
     CancelCollection, Category, Collection, CollectionStatus, Collections, CreateCollection,
     DeleteCollection, Frequency, GetCollection, GetStatus, JobStatus, ListCollections,

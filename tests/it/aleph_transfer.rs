@@ -154,9 +154,9 @@ async fn a_chunk_that_met_a_server_error_is_sent_again() {
 }
 
 /// The bulk failure inside an error.
-fn bulk_error(err: Error) -> casefile::aleph::BulkError {
+fn bulk_error(err: Error) -> casefile::PartialError {
     match err {
-        Error::Bulk(bulk) => *bulk,
+        Error::Partial(bulk) => *bulk,
         other => panic!("not a bulk error: {other:?}"),
     }
 }
@@ -185,15 +185,19 @@ async fn a_failed_load_names_the_entities_that_were_not_written() {
         .await
         .map_err(bulk_error)
         .unwrap_err();
-    assert_eq!(err.written.entities, 1000);
-    assert_eq!(err.written.chunks, 1);
-    assert_eq!(err.written.retries, 2);
+    assert_eq!(err.done, 1000);
+    assert_eq!(err.requests, 1);
+    assert_eq!(err.retries, 2);
     assert_eq!(err.read, 2000, "the third chunk was never read");
     let expected: Vec<String> = (1000..2000).map(|i| format!("e-{i}")).collect();
-    assert_eq!(err.not_written, expected);
+    assert_eq!(err.not_done, expected);
     assert_eq!(err.source.status(), Some(502));
     let text = err.to_string();
-    assert!(text.contains("1000 entities were not written"), "{text}");
+    assert!(text.contains("1000 items were not done"), "{text}");
+    assert!(
+        text.starts_with("bulk load into collection 4 stopped"),
+        "{text}"
+    );
     assert!(text.contains("e-1000, e-1001"), "{text}");
     assert_eq!(
         requests(&server).await.len(),
@@ -223,7 +227,7 @@ async fn a_refused_chunk_is_not_sent_again() {
         .await
         .map_err(bulk_error)
         .unwrap_err();
-    assert_eq!(err.not_written.len(), 3);
+    assert_eq!(err.not_done.len(), 3);
     assert_eq!(err.source.api().unwrap().message, "No ID for entity");
     assert_eq!(requests(&server).await.len(), 1);
 }
@@ -247,9 +251,9 @@ async fn bulk_refuses_bad_entities_and_arguments_before_their_chunk_is_sent() {
         .map_err(bulk_error)
         .unwrap_err();
     assert_invalid(&err.source, "entity");
-    assert_eq!(err.written.entities, 2);
+    assert_eq!(err.done, 2);
     assert_eq!(
-        err.not_written,
+        err.not_done,
         ["e-2"],
         "read into the refused chunk, not sent"
     );
@@ -280,8 +284,8 @@ async fn bulk_refuses_bad_entities_and_arguments_before_their_chunk_is_sent() {
         .map_err(bulk_error)
         .unwrap_err();
     assert!(matches!(err.source, Error::Io { .. }));
-    assert_eq!((err.written.entities, err.read), (2, 3));
-    assert_eq!(err.not_written, ["e-2"]);
+    assert_eq!((err.done, err.read), (2, 3));
+    assert_eq!(err.not_done, ["e-2"]);
     assert_eq!(requests(&server).await.len(), 2);
 }
 

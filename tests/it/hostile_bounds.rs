@@ -469,11 +469,11 @@ async fn a_failing_bulk_chunk_is_sent_max_retries_plus_one_times() {
         .bulk("4", people(10))
         .await
         .unwrap_err();
-    let Error::Bulk(bulk) = err else {
+    let Error::Partial(bulk) = err else {
         panic!("not a bulk error: {err:?}")
     };
     assert_eq!(bulk.source.status(), Some(503));
-    assert_eq!(bulk.written.retries, 3, "each retry counted once");
+    assert_eq!(bulk.retries, 3, "each retry counted once");
     assert_eq!(
         server.received_requests().await.unwrap().len(),
         3 + 1,

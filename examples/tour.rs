@@ -603,7 +603,12 @@ async fn atlas_tour(
             }
         ),
     );
-    let annotations = atlas.attachments().annotations(&id).await?;
+    let annotations = atlas
+        .attachments()
+        .annotations(&id)
+        .stream()
+        .try_collect::<Vec<_>>()
+        .await?;
     tour.step(
         "attachments().annotations(id)",
         format!("{} annotations", annotations.len()),

@@ -198,11 +198,23 @@ impl Attachments {
         }
     }
 
-    /// The annotations of an attachment (`GET /attachments/{id}/annotations`).
+    /// Lists the annotations of an attachment (`GET /attachments/{id}/annotations`): a listing
+    /// like every other, read whether the server answers one bare array (Atlas seed 003,
+    /// fixture `annotations_list.json`) or pages it (`{"totalCount", "results", "links"}`, at its
+    /// own page size, following its `next` links).
+    ///
+    /// ```no_run
+    /// # async fn run(atlas: casefile::atlas::Client) -> casefile::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let id = "e52a9631-e38f-4e77-8c08-38001a80ad36";
+    /// let annotations: Vec<_> = atlas.attachments().annotations(id).stream().try_collect().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn annotations(&self, attachment_id: impl fmt::Display) -> ListAnnotations {
         ListAnnotations {
             transport: self.transport.clone(),
             id: attachment_id.to_string(),
+            bounds: Bounds::default(),
         }
     }
 }
@@ -288,11 +300,8 @@ impl ListAttachments {
     }
 
     fn check(&self) -> Option<Refusal> {
-        if !(1..=MAX_PAGE_SIZE).contains(&self.per_page) {
-            return Some(Refusal(
-                "page_size",
-                format!("must be 1 to {MAX_PAGE_SIZE}, not {}", self.per_page),
-            ));
+        if let Some(refusal) = check_page_size(self.per_page) {
+            return Some(refusal);
         }
         if self
             .query
@@ -322,10 +331,11 @@ impl ListAttachments {
             per_page,
             ..
         } = self;
-        Paginator::from_source(AttachmentPages {
+        Paginator::from_source(NumberedPages {
             transport,
+            segments: vec!["attachments".into()],
             query,
-            per_page,
+            per_page: Some(per_page),
         })
         .refused(refusal)
         .bounded(bounds)
@@ -334,40 +344,62 @@ impl ListAttachments {
     listing_methods!(Attachment, bounds);
 }
 
-/// The pages of `GET /attachments`, numbered from 1.
-struct AttachmentPages {
-    transport: Transport,
-    query: ListQuery,
-    per_page: u64,
+/// Refuses a page size the server would not give.
+fn check_page_size(per_page: u64) -> Option<Refusal> {
+    (!(1..=MAX_PAGE_SIZE).contains(&per_page)).then(|| {
+        Refusal(
+            "page_size",
+            format!("must be 1 to {MAX_PAGE_SIZE}, not {per_page}"),
+        )
+    })
 }
 
-impl PageSource for AttachmentPages {
-    fn request(&self, token: Option<&PageToken>) -> Result<RequestBuilder> {
-        let (page, size) = page_number(token, self.per_page)?;
-        Ok(self
-            .transport
-            .request(Method::GET, &["attachments"])
-            .query(&self.query)
-            .query(&PageQuery {
+/// The pages of a numbered listing at `segments` with `query`, numbered from 1: every Atlas
+/// listing. Without a `per_page`, the first page is asked for without numbers (the server's own
+/// page size), and the next ones as its `next` link says.
+struct NumberedPages<Q> {
+    transport: Transport,
+    segments: Vec<String>,
+    query: Q,
+    per_page: Option<u64>,
+}
+
+impl<Q> NumberedPages<Q> {
+    /// The page number and size `token` names (`None`: the first page, at `per_page` if set).
+    fn page(&self, token: Option<&PageToken>) -> Result<Option<PageQuery>> {
+        match token {
+            None => Ok(self.per_page.map(|size| PageQuery {
+                page_num: 1,
+                items_per_page: size,
+            })),
+            Some(&PageToken::Number { page, size }) => Ok(Some(PageQuery {
                 page_num: page,
                 items_per_page: size,
-            }))
+            })),
+            Some(other) => Err(Error::Pagination(format!(
+                "a numbered listing was handed {other}"
+            ))),
+        }
+    }
+}
+
+impl<Q: Serialize + Send + Sync + 'static> PageSource for NumberedPages<Q> {
+    fn request(&self, token: Option<&PageToken>) -> Result<RequestBuilder> {
+        let page = self.page(token)?;
+        let segments: Vec<&str> = self.segments.iter().map(String::as_str).collect();
+        Ok(self
+            .transport
+            .request(Method::GET, &segments)
+            .query(&self.query)
+            .query(&page))
     }
 
     fn head(&self, answer: &Answer, token: Option<&PageToken>) -> Result<Head> {
-        let (page, size) = page_number(token, self.per_page)?;
-        numbered_head(answer, page, size)
-    }
-}
-
-/// The page number and size a token names (`None`: the first page).
-fn page_number(token: Option<&PageToken>, per_page: u64) -> Result<(u64, u64)> {
-    match token {
-        None => Ok((1, per_page)),
-        Some(&PageToken::Number { page, size }) => Ok((page, size)),
-        Some(other) => Err(Error::Pagination(format!(
-            "a numbered listing was handed {other}"
-        ))),
+        let page = self.page(token)?.unwrap_or(PageQuery {
+            page_num: 1,
+            items_per_page: DEFAULT_PAGE_SIZE,
+        });
+        numbered_head(answer, page.page_num, page.items_per_page)
     }
 }
 
@@ -575,21 +607,29 @@ impl DownloadAttachment {
 
 /// `GET /attachments/{id}/annotations`, from [`Attachments::annotations`].
 #[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is sent or awaited"]
+#[must_use = "a listing does nothing until it is streamed"]
 pub struct ListAnnotations {
     transport: Transport,
     id: String,
+    bounds: Bounds,
 }
 
 impl ListAnnotations {
-    /// Sends the request.
-    pub async fn send(self) -> Result<Vec<Annotation>> {
-        check_id("attachment_id", &self.id)?;
-        self.transport
-            .request(Method::GET, &["attachments", &self.id, "annotations"])
-            .send()
-            .await
+    fn paginator(self) -> Paginator<Annotation> {
+        let refusal = check_id("attachment_id", &self.id)
+            .err()
+            .map(Refusal::from_error);
+        Paginator::from_source(NumberedPages {
+            segments: vec!["attachments".into(), self.id, "annotations".into()],
+            transport: self.transport,
+            query: (),
+            per_page: None,
+        })
+        .refused(refusal)
+        .bounded(self.bounds)
     }
+
+    listing_methods!(Annotation, bounds);
 }
 
 send_on_await!(
@@ -597,5 +637,4 @@ send_on_await!(
     UpdateAttachment => AttachmentDetails,
     ExportAttachment => AttachmentExport,
     DownloadAttachment => ByteStream,
-    ListAnnotations => Vec<Annotation>,
 );

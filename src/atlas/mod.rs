@@ -287,10 +287,26 @@ struct NumberedPage {
     links: Vec<Link>,
 }
 
-/// Reads a listing page for which `page` of `size` items was asked. A `next` link means another
+/// Reads a listing page for which `page` of `size` items was asked, or a bare array (a listing
+/// the server does not page). A `next` link means another
 /// numbered page (its `pageNum` / `itemsPerPage` when the link says, else the following page at
 /// the size the server used), so pages can be fetched concurrently.
 pub(crate) fn numbered_head(answer: &Answer, page: u64, size: u64) -> Result<Head> {
+    // A listing the server does not page: one bare array, the whole of it.
+    let json = answer.json();
+    if json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        let all = 0..json.len();
+        let len = answer
+            .decode_part::<Vec<IgnoredAny>>(all.clone(), "")?
+            .len() as u64;
+        return Ok(Head {
+            items: Some(all),
+            field: "",
+            len: Some(len),
+            next: None,
+            total: Some(len),
+        });
+    }
     let (body, items) = split_page::<NumberedPage>(answer, &["items", "results"], false)?;
     let at = items.ok_or_else(|| answer.decode_error(".", "missing field `items`".into()))?;
     let received = answer

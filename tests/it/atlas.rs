@@ -606,6 +606,53 @@ async fn a_missing_presigned_url_is_a_clear_error() {
 // ---------------------------------------------------------------------------------------------
 // Annotations
 
+/// A server that pages annotations as the Atlas REST conventions page lists is followed, at its
+/// own page size, to the announced total; the first request names no page (the seed answers a
+/// bare array, `annotations_list.json`).
+#[tokio::test]
+async fn annotations_paged_by_the_server_are_followed_to_the_end() {
+    let server = MockServer::start().await;
+    let all: Vec<Value> =
+        serde_json::from_value(crate::support::fixture_json("atlas/annotations_list.json"))
+            .unwrap();
+    let route = format!("/api/v1/attachments/{ID}/annotations");
+    let second = format!("{route}?pageNum=2&itemsPerPage=2");
+    Mock::given(method("GET"))
+        .and(path(route.clone()))
+        .and(wiremock::matchers::query_param("pageNum", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "totalCount": all.len(), "results": all[2..],
+            "links": [{"rel": "previous", "href": route}]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(route.clone()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "totalCount": all.len(), "results": all[..2],
+            "links": [{"rel": "next", "href": second}]
+        })))
+        .mount(&server)
+        .await;
+    let annotations: Vec<_> = client(&server)
+        .attachments()
+        .annotations(ID)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(annotations.len(), all.len());
+    let ids: Vec<&str> = all.iter().map(|a| a["uuid"].as_str().unwrap()).collect();
+    let got: Vec<&str> = annotations.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(got, ids);
+    let queries: Vec<Option<String>> = received(&server)
+        .await
+        .iter()
+        .map(|r| r.url.query().map(str::to_owned))
+        .collect();
+    assert_eq!(queries, [None, Some("pageNum=2&itemsPerPage=2".to_owned())]);
+}
+
 #[tokio::test]
 async fn annotations_of_an_attachment_are_typed() {
     let server = MockServer::start().await;
@@ -614,7 +661,13 @@ async fn annotations_of_an_attachment_are_typed() {
         .respond_with(fixture("annotations_list.json"))
         .mount(&server)
         .await;
-    let annotations = client(&server).attachments().annotations(ID).await.unwrap();
+    let annotations = client(&server)
+        .attachments()
+        .annotations(ID)
+        .stream()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
     let req = only_request(&server).await;
     assert_eq!(req.method.as_str(), "GET");
     assert_eq!(req.url.query(), None);
@@ -945,7 +998,13 @@ async fn digest_costs_one_request_per_call_after_the_first() {
         .await
         .unwrap();
     atlas.attachments().export(ID).await.unwrap();
-    atlas.attachments().annotations(ID).await.unwrap();
+    atlas
+        .attachments()
+        .annotations(ID)
+        .stream()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
     let page =
         BboxContent::new(612.0, 792.0, 0).bbox(BoundingBox::new("F", 72.0, 100.0, 200.0, 150.0));
     atlas.annotations().create(ID, page).await.unwrap();

@@ -506,7 +506,14 @@ async fn atlas_client_round_trips_through_the_sandbox() {
     assert_eq!(read.attachment.attachment_citation, None);
     assert!(!read.attachment.is_visible);
 
-    let before = atlas.attachments().annotations(&id).await.unwrap().len();
+    let before = atlas
+        .attachments()
+        .annotations(&id)
+        .stream()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .len();
     let page = BboxContent::new(1920.0, 1080.0, 0)
         .bbox(BoundingBox::new("Peak", 100.0, 200.0, 50.0, 40.0).tag("verified", true));
     let created = atlas.annotations().create(&id, page).await.unwrap();
@@ -518,7 +525,13 @@ async fn atlas_client_round_trips_through_the_sandbox() {
         )
         .await
         .unwrap();
-    let after = atlas.attachments().annotations(&id).await.unwrap();
+    let after = atlas
+        .attachments()
+        .annotations(&id)
+        .stream()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
     assert_eq!(after.len(), before + 2);
     assert!(
         after

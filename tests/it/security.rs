@@ -2,8 +2,8 @@
 #![cfg(all(feature = "atlos", feature = "aleph", feature = "atlas"))]
 
 use casefile::{Error, RetryPolicy};
-use futures::FutureExt;
 use futures::future::BoxFuture;
+use futures::{FutureExt, TryStreamExt};
 use serde_json::json;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -266,7 +266,15 @@ async fn hostile_identifiers_never_change_the_route() {
             3,
             Box::new(move |s| {
                 let b = b.clone();
-                async move { b.attachments().annotations(s).await.map(|_| ()) }.boxed()
+                async move {
+                    b.attachments()
+                        .annotations(s)
+                        .stream()
+                        .try_collect::<Vec<_>>()
+                        .await
+                        .map(|_| ())
+                }
+                .boxed()
             }),
         ),
     ];

@@ -556,7 +556,7 @@ mod child {
     async fn stream(url: &str, n: u64) -> Result<Value, BoxError> {
         let aleph = aleph(url)?;
         let (items, wall, _) = measure(async {
-            let mut entities = aleph.collections().stream_entities(&n.to_string()).stream();
+            let mut entities = aleph.collections().stream_entities(n).stream();
             let mut count = 0u64;
             while let Some(entity) = entities.try_next().await? {
                 black_box(entity);

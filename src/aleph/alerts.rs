@@ -1,6 +1,7 @@
 //! Alerts: saved searches that notify their owner of new results.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -89,13 +90,13 @@ impl Alerts {
     }
 
     /// `GET /alerts/{id}`.
-    pub fn get(&self, id: &str) -> GetAlert {
-        GetAlert::new(Ok(self.transport.get(&["alerts", id])))
+    pub fn get(&self, id: impl fmt::Display) -> GetAlert {
+        GetAlert::new(Ok(self.transport.get(&["alerts", &id.to_string()])))
     }
 
     /// `DELETE /alerts/{id}` (answers `204`).
-    pub fn delete(&self, id: &str) -> DeleteAlert {
-        DeleteAlert::new(Ok(self.transport.delete(&["alerts", id])))
+    pub fn delete(&self, id: impl fmt::Display) -> DeleteAlert {
+        DeleteAlert::new(Ok(self.transport.delete(&["alerts", &id.to_string()])))
     }
 }
 
@@ -132,8 +133,6 @@ impl ListAlerts {
 
     list_methods!(Alert);
 }
-
-send_on_await!(ListAlerts => super::ResultSet<Alert>);
 
 operation! {
     /// Creates an alert; from [`Alerts::create`].

@@ -26,7 +26,7 @@ impl Collections {
     /// println!("{} entities in {} requests", report.entities, report.chunks);
     /// # Ok(()) }
     /// ```
-    pub fn bulk<I>(&self, id: &str, entities: I) -> BulkLoad
+    pub fn bulk<I>(&self, id: impl fmt::Display, entities: I) -> BulkLoad
     where
         I: IntoIterator<Item = Entity>,
         I::IntoIter: Send + 'static,
@@ -37,13 +37,13 @@ impl Collections {
     /// Like [`Collections::bulk`] for entities that arrive as a stream (read from a file, from
     /// another collection's [`stream_entities`](Collections::stream_entities), ...). An error
     /// in the stream stops the load; what was written is in the [`PartialError`].
-    pub fn bulk_stream<S>(&self, id: &str, entities: S) -> BulkLoad
+    pub fn bulk_stream<S>(&self, id: impl fmt::Display, entities: S) -> BulkLoad
     where
         S: Stream<Item = Result<Entity>> + Send + 'static,
     {
         BulkLoad {
             transport: self.transport.clone(),
-            id: id.to_owned(),
+            id: id.to_string(),
             entities: entities.boxed(),
             chunk_size: 1000,
             concurrency: 4,
@@ -171,8 +171,8 @@ impl BulkLoad {
     }
 
     /// Also adds every written entity to this entity set (list, diagram, timeline).
-    pub fn entityset(mut self, entityset_id: impl Into<String>) -> Self {
-        self.flags.entityset_id = Some(entityset_id.into());
+    pub fn entityset(mut self, entityset_id: impl fmt::Display) -> Self {
+        self.flags.entityset_id = Some(entityset_id.to_string());
         self
     }
 

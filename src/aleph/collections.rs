@@ -3,6 +3,7 @@
 //! `bulk.rs`, document ingest in `ingest.rs`.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
@@ -390,8 +391,8 @@ impl Collections {
     }
 
     /// `GET /collections/{id}`: the full record, with statistics and status.
-    pub fn get(&self, id: &str) -> GetCollection {
-        GetCollection::new(Ok(self.transport.get(&["collections", id])))
+    pub fn get(&self, id: impl fmt::Display) -> GetCollection {
+        GetCollection::new(Ok(self.transport.get(&["collections", &id.to_string()])))
     }
 
     /// `POST /collections`. The label is checked (2 to 500 characters) before sending.
@@ -410,10 +411,10 @@ impl Collections {
             .list()
             .filter("foreign_id", foreign_id)
             .page_size(10)
-            .send()
+            .first_page()
             .await?;
         Ok(found
-            .results
+            .items
             .into_iter()
             .find(|c| c.foreign_id.as_deref() == Some(foreign_id)))
     }
@@ -447,63 +448,75 @@ impl Collections {
     }
 
     /// `POST /collections/{id}`: replaces the metadata. Aleph requires the label here too.
-    pub fn update(&self, id: &str, collection: NewCollection) -> UpdateCollection {
-        UpdateCollection::new(
-            collection
-                .check()
-                .map(|()| self.transport.post(&["collections", id]).json(&collection)),
-        )
+    pub fn update(&self, id: impl fmt::Display, collection: NewCollection) -> UpdateCollection {
+        UpdateCollection::new(collection.check().map(|()| {
+            self.transport
+                .post(&["collections", &id.to_string()])
+                .json(&collection)
+        }))
     }
 
     /// `DELETE /collections/{id}`: deletes the collection, or with `keep_metadata(true)` only
     /// empties it.
-    pub fn delete(&self, id: &str) -> DeleteCollection {
+    pub fn delete(&self, id: impl fmt::Display) -> DeleteCollection {
         DeleteCollection {
             transport: self.transport.clone(),
-            id: id.to_owned(),
+            id: id.to_string(),
             flags: DeleteFlags::default(),
         }
     }
 
     /// `POST /collections/{id}/reingest`: processes every document again (answers `202`).
-    pub fn reingest(&self, id: &str) -> ReingestCollection {
+    pub fn reingest(&self, id: impl fmt::Display) -> ReingestCollection {
         ReingestCollection {
             transport: self.transport.clone(),
-            id: id.to_owned(),
+            id: id.to_string(),
             index: None,
         }
     }
 
     /// `POST /collections/{id}/reindex`: indexes every entity again (answers `202`).
-    pub fn reindex(&self, id: &str) -> ReindexCollection {
+    pub fn reindex(&self, id: impl fmt::Display) -> ReindexCollection {
         ReindexCollection {
             transport: self.transport.clone(),
-            id: id.to_owned(),
+            id: id.to_string(),
             flush: None,
         }
     }
 
     /// `GET /collections/{id}/status`: the processing status.
-    pub fn status(&self, id: &str) -> GetStatus {
-        GetStatus::new(Ok(self.transport.get(&["collections", id, "status"])))
+    pub fn status(&self, id: impl fmt::Display) -> GetStatus {
+        GetStatus::new(Ok(self.transport.get(&[
+            "collections",
+            &id.to_string(),
+            "status",
+        ])))
     }
 
     /// `DELETE /collections/{id}/status`: cancels the processing (answers `204`).
-    pub fn cancel(&self, id: &str) -> CancelCollection {
-        CancelCollection::new(Ok(self.transport.delete(&["collections", id, "status"])))
+    pub fn cancel(&self, id: impl fmt::Display) -> CancelCollection {
+        CancelCollection::new(Ok(self.transport.delete(&[
+            "collections",
+            &id.to_string(),
+            "status",
+        ])))
     }
 
     /// `POST /collections/{id}/touch`: marks the data as updated now (admins; answers `202`).
-    pub fn touch(&self, id: &str) -> TouchCollection {
-        TouchCollection::new(Ok(self.transport.post(&["collections", id, "touch"])))
+    pub fn touch(&self, id: impl fmt::Display) -> TouchCollection {
+        TouchCollection::new(Ok(self.transport.post(&[
+            "collections",
+            &id.to_string(),
+            "touch",
+        ])))
     }
 
     /// `GET /collections/{id}/_stream`: every entity of the collection as JSON lines, decoded as
     /// they arrive. Needs write access to the collection.
-    pub fn stream_entities(&self, id: &str) -> StreamEntities {
+    pub fn stream_entities(&self, id: impl fmt::Display) -> StreamEntities {
         StreamEntities {
             transport: self.transport.clone(),
-            id: id.to_owned(),
+            id: id.to_string(),
             query: StreamQuery::default(),
         }
     }
@@ -553,7 +566,7 @@ impl ListCollections {
     }
 
     /// Count the values of a field (`facet=<field>`), e.g. `category` or `countries`; the counts
-    /// are in [`ResultSet::facets`](super::ResultSet::facets) of [`send`](Self::send).
+    /// are in [`ResultSet::facets`](super::ResultSet::facets) of [`result_set`](Self::result_set).
     pub fn facet(mut self, field: impl Into<String>) -> Self {
         self.list.query.facet.push(field.into());
         self
@@ -575,8 +588,6 @@ impl ListCollections {
 
     list_methods!(Collection);
 }
-
-send_on_await!(ListCollections => super::ResultSet<Collection>);
 
 operation! {
     /// Fetches one collection; from [`Collections::get`].

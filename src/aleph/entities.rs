@@ -322,8 +322,8 @@ impl Entities {
     }
 
     /// `GET /entities/{id}`.
-    pub fn get(&self, id: &str) -> GetEntity {
-        GetEntity::new(Ok(self.transport.get(&["entities", id])))
+    pub fn get(&self, id: impl fmt::Display) -> GetEntity {
+        GetEntity::new(Ok(self.transport.get(&["entities", &id.to_string()])))
     }
 
     /// `GET /entities`: searches entities across the collections the caller can see.
@@ -358,10 +358,10 @@ impl Entities {
     }
 
     /// `POST /entities`: creates `entity` in a collection (its `id` is chosen by the server).
-    pub fn create(&self, collection_id: &str, entity: Entity) -> CreateEntity {
+    pub fn create(&self, collection_id: impl fmt::Display, entity: Entity) -> CreateEntity {
         CreateEntity {
             transport: self.transport.clone(),
-            collection_id: collection_id.to_owned(),
+            collection_id: collection_id.to_string(),
             entity,
             foreign_id: None,
             flags: WriteFlags::default(),
@@ -369,18 +369,18 @@ impl Entities {
     }
 
     /// `POST /entities/{id}`: replaces the entity's schema and properties.
-    pub fn update(&self, id: &str, entity: Entity) -> UpdateEntity {
+    pub fn update(&self, id: impl fmt::Display, entity: Entity) -> UpdateEntity {
         UpdateEntity {
             transport: self.transport.clone(),
-            id: id.to_owned(),
+            id: id.to_string(),
             entity,
             flags: WriteFlags::default(),
         }
     }
 
     /// `DELETE /entities/{id}` (answers `204`).
-    pub fn delete(&self, id: &str) -> DeleteEntity {
-        DeleteEntity::new(Ok(self.transport.delete(&["entities", id])))
+    pub fn delete(&self, id: impl fmt::Display) -> DeleteEntity {
+        DeleteEntity::new(Ok(self.transport.delete(&["entities", &id.to_string()])))
     }
 }
 
@@ -436,8 +436,8 @@ impl SearchEntities {
     }
 
     /// Only entities of this collection (`filter:collection_id`), repeatable.
-    pub fn collection(self, collection_id: &str) -> Self {
-        self.filter("collection_id", collection_id)
+    pub fn collection(self, collection_id: impl fmt::Display) -> Self {
+        self.filter("collection_id", &collection_id.to_string())
     }
 
     /// Only entities whose `field` has `value` (`filter:<field>=<value>`), e.g.

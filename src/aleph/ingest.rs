@@ -90,8 +90,8 @@ impl IngestMeta {
     }
 
     /// Sets the folder or archive it belongs in.
-    pub fn parent_id(mut self, parent_id: impl Into<String>) -> Self {
-        self.parent_id = Some(parent_id.into());
+    pub fn parent_id(mut self, parent_id: impl fmt::Display) -> Self {
+        self.parent_id = Some(parent_id.to_string());
         self
     }
 
@@ -116,10 +116,10 @@ impl Collections {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub fn ingest(&self, id: &str, upload: Upload, meta: IngestMeta) -> Ingest {
+    pub fn ingest(&self, id: impl fmt::Display, upload: Upload, meta: IngestMeta) -> Ingest {
         Ingest {
             transport: self.transport.clone(),
-            id: id.to_owned(),
+            id: id.to_string(),
             upload: Some(upload),
             meta,
             flags: IngestFlags::default(),
@@ -130,10 +130,10 @@ impl Collections {
 
     /// `POST /collections/{id}/ingest` without a file: creates a folder (its `foreign_id` is
     /// required, checked before sending) and returns its id.
-    pub fn create_folder(&self, id: &str, meta: IngestMeta) -> CreateFolder {
+    pub fn create_folder(&self, id: impl fmt::Display, meta: IngestMeta) -> CreateFolder {
         CreateFolder(Ingest {
             transport: self.transport.clone(),
-            id: id.to_owned(),
+            id: id.to_string(),
             upload: None,
             meta,
             flags: IngestFlags::default(),

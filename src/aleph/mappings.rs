@@ -6,6 +6,7 @@
 //! [`Mappings::flush`] removes what a mapping loaded.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -86,17 +87,17 @@ pub struct NewMapping {
 
 impl NewMapping {
     /// A mapping of `table_id` with `mapping_query`.
-    pub fn new(table_id: impl Into<String>, mapping_query: serde_json::Value) -> Self {
+    pub fn new(table_id: impl fmt::Display, mapping_query: serde_json::Value) -> Self {
         NewMapping {
-            table_id: table_id.into(),
+            table_id: table_id.to_string(),
             mapping_query,
             entityset_id: None,
         }
     }
 
     /// Adds the entities to an entity set.
-    pub fn entityset(mut self, entityset_id: impl Into<String>) -> Self {
-        self.entityset_id = Some(entityset_id.into());
+    pub fn entityset(mut self, entityset_id: impl fmt::Display) -> Self {
+        self.entityset_id = Some(entityset_id.to_string());
         self
     }
 
@@ -126,11 +127,11 @@ impl Mappings {
     }
 
     /// `GET /collections/{id}/mappings`.
-    pub fn list(&self, collection_id: &str) -> ListMappings {
+    pub fn list(&self, collection_id: impl fmt::Display) -> ListMappings {
         ListMappings {
             list: Listing::new(
                 self.transport.clone(),
-                &["collections", collection_id, "mappings"],
+                &["collections", &collection_id.to_string(), "mappings"],
                 PageQuery::default(),
                 false,
             ),
@@ -139,69 +140,90 @@ impl Mappings {
 
     /// `POST /collections/{id}/mappings`: stores a mapping (the seed's `mapping` operation is
     /// this followed by [`trigger`](Self::trigger)).
-    pub fn create(&self, collection_id: &str, mapping: NewMapping) -> CreateMapping {
+    pub fn create(&self, collection_id: impl fmt::Display, mapping: NewMapping) -> CreateMapping {
         CreateMapping::new(mapping.check().map(|()| {
             self.transport
-                .post(&["collections", collection_id, "mappings"])
+                .post(&["collections", &collection_id.to_string(), "mappings"])
                 .json(&mapping)
         }))
     }
 
     /// `GET /collections/{id}/mappings/{mapping_id}`.
-    pub fn get(&self, collection_id: &str, mapping_id: &str) -> GetMapping {
+    pub fn get(
+        &self,
+        collection_id: impl fmt::Display,
+        mapping_id: impl fmt::Display,
+    ) -> GetMapping {
         GetMapping::new(Ok(self.transport.get(&[
             "collections",
-            collection_id,
+            &collection_id.to_string(),
             "mappings",
-            mapping_id,
+            &mapping_id.to_string(),
         ])))
     }
 
     /// `POST /collections/{id}/mappings/{mapping_id}`: replaces the table and query.
     pub fn update(
         &self,
-        collection_id: &str,
-        mapping_id: &str,
+        collection_id: impl fmt::Display,
+        mapping_id: impl fmt::Display,
         mapping: NewMapping,
     ) -> UpdateMapping {
         UpdateMapping::new(mapping.check().map(|()| {
             self.transport
-                .post(&["collections", collection_id, "mappings", mapping_id])
+                .post(&[
+                    "collections",
+                    &collection_id.to_string(),
+                    "mappings",
+                    &mapping_id.to_string(),
+                ])
                 .json(&mapping)
         }))
     }
 
     /// `DELETE /collections/{id}/mappings/{mapping_id}`: deletes the mapping and the entities it
     /// loaded (answers `204`).
-    pub fn delete(&self, collection_id: &str, mapping_id: &str) -> DeleteMapping {
+    pub fn delete(
+        &self,
+        collection_id: impl fmt::Display,
+        mapping_id: impl fmt::Display,
+    ) -> DeleteMapping {
         DeleteMapping::new(Ok(self.transport.delete(&[
             "collections",
-            collection_id,
+            &collection_id.to_string(),
             "mappings",
-            mapping_id,
+            &mapping_id.to_string(),
         ])))
     }
 
     /// `POST /collections/{id}/mappings/{mapping_id}/trigger`: loads the entities (answers
     /// `202` with the mapping, now pending).
-    pub fn trigger(&self, collection_id: &str, mapping_id: &str) -> TriggerMapping {
+    pub fn trigger(
+        &self,
+        collection_id: impl fmt::Display,
+        mapping_id: impl fmt::Display,
+    ) -> TriggerMapping {
         TriggerMapping::new(Ok(self.transport.post(&[
             "collections",
-            collection_id,
+            &collection_id.to_string(),
             "mappings",
-            mapping_id,
+            &mapping_id.to_string(),
             "trigger",
         ])))
     }
 
     /// `POST /collections/{id}/mappings/{mapping_id}/flush`: removes the entities it loaded and
     /// disables it (answers `202`).
-    pub fn flush(&self, collection_id: &str, mapping_id: &str) -> FlushMapping {
+    pub fn flush(
+        &self,
+        collection_id: impl fmt::Display,
+        mapping_id: impl fmt::Display,
+    ) -> FlushMapping {
         FlushMapping::new(Ok(self.transport.post(&[
             "collections",
-            collection_id,
+            &collection_id.to_string(),
             "mappings",
-            mapping_id,
+            &mapping_id.to_string(),
             "flush",
         ])))
     }
@@ -223,15 +245,13 @@ impl ListMappings {
     }
 
     /// Only the mappings of this table entity (`filter:table`).
-    pub fn table(mut self, table_id: &str) -> Self {
-        self.list.filter("table", table_id);
+    pub fn table(mut self, table_id: impl fmt::Display) -> Self {
+        self.list.filter("table", &table_id.to_string());
         self
     }
 
     list_methods!(Mapping);
 }
-
-send_on_await!(ListMappings => super::ResultSet<Mapping>);
 
 operation! {
     /// Creates a mapping; from [`Mappings::create`].

@@ -107,8 +107,9 @@ macro_rules! operation {
 macro_rules! list_methods {
     ($item:ty) => {
         /// Fetches the first page with everything the server said about it (totals, facets,
-        /// links).
-        pub async fn send(self) -> crate::Result<crate::aleph::ResultSet<$item>> {
+        /// links); [`first_page`](Self::first_page) has only the items, the next token and the
+        /// total.
+        pub async fn result_set(self) -> crate::Result<crate::aleph::ResultSet<$item>> {
             self.list.send().await
         }
 

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 use super::{Role, de_opt_id};
 use crate::error::Error;
@@ -71,9 +72,9 @@ pub struct PermissionUpdate {
 
 impl PermissionUpdate {
     /// Access for `role_id`; `write` implies `read`.
-    pub fn new(role_id: impl Into<String>, read: bool, write: bool) -> Self {
+    pub fn new(role_id: impl fmt::Display, read: bool, write: bool) -> Self {
         PermissionUpdate {
-            role_id: role_id.into(),
+            role_id: role_id.to_string(),
             read: read || write,
             write,
             email: None,
@@ -99,10 +100,10 @@ impl Permissions {
     }
 
     /// `GET /collections/{id}/permissions` (needs write access to the collection).
-    pub fn get(&self, collection_id: &str) -> GetPermissions {
+    pub fn get(&self, collection_id: impl fmt::Display) -> GetPermissions {
         GetPermissions::new(Ok(self.transport.get(&[
             "collections",
-            collection_id,
+            &collection_id.to_string(),
             "permissions",
         ])))
     }
@@ -112,7 +113,7 @@ impl Permissions {
     /// without a matching e-mail, write access for the public).
     pub fn update(
         &self,
-        collection_id: &str,
+        collection_id: impl fmt::Display,
         changes: impl IntoIterator<Item = PermissionUpdate>,
     ) -> UpdatePermissions {
         let changes: Vec<PermissionUpdate> = changes
@@ -126,7 +127,7 @@ impl Permissions {
             Some(_) => Err(Error::invalid("role_id", "every change needs a role id")),
             None => Ok(self
                 .transport
-                .post(&["collections", collection_id, "permissions"])
+                .post(&["collections", &collection_id.to_string(), "permissions"])
                 .json(&changes)),
         };
         UpdatePermissions::new(request)

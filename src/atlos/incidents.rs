@@ -144,10 +144,10 @@ impl Incidents {
     }
 
     /// `POST add_comment/:slug`: adds a comment (needs the `comment` permission).
-    pub fn comment(&self, slug: impl Into<String>, message: impl Into<String>) -> AddComment {
+    pub fn comment(&self, slug: impl fmt::Display, message: impl Into<String>) -> AddComment {
         AddComment {
             transport: self.transport.clone(),
-            slug: slug.into(),
+            slug: slug.to_string(),
             message: message.into(),
         }
     }
@@ -166,13 +166,13 @@ impl Incidents {
     /// `update_from_virtual_data`). Set the location with [`CreateIncident::location`].
     pub fn update_attribute(
         &self,
-        slug: impl Into<String>,
+        slug: impl fmt::Display,
         attribute: impl Into<String>,
         value: impl Into<AttributeValue>,
     ) -> UpdateAttribute {
         UpdateAttribute {
             transport: self.transport.clone(),
-            slug: slug.into(),
+            slug: slug.to_string(),
             attribute: attribute.into(),
             body: UpdateBody {
                 value: value.into(),

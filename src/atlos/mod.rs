@@ -80,7 +80,7 @@ pub use incidents::{
 };
 pub use source_material::{
     Artifact, ArtifactType, CreateSourceMaterial, GetSourceMaterial, ListSourceMaterial,
-    SetMetadata, SourceMaterial, SourceMaterialApi, SourceMaterialStatus, UploadFile, UploadType,
+    SetMetadata, SourceMaterial, SourceMaterialStatus, SourceMaterials, UploadFile, UploadType,
     Visibility,
 };
 pub use updates::{ListUpdates, RecordedValue, Update, UpdateType, Updates, User};
@@ -148,8 +148,8 @@ impl Client {
     }
 
     /// Source material (the archived or uploaded media of incidents).
-    pub fn source_material(&self) -> SourceMaterialApi {
-        SourceMaterialApi::new(self.transport.clone())
+    pub fn source_material(&self) -> SourceMaterials {
+        SourceMaterials::new(self.transport.clone())
     }
 
     /// Updates and comments.

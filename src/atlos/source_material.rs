@@ -75,10 +75,10 @@ string_enum! {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SourceMaterial {
-    /// The UUID, used by [`get`](SourceMaterialApi::get), [`set_metadata`] and [`upload`].
+    /// The UUID, used by [`get`](SourceMaterials::get), [`set_metadata`] and [`upload`].
     ///
-    /// [`set_metadata`]: SourceMaterialApi::set_metadata
-    /// [`upload`]: SourceMaterialApi::upload
+    /// [`set_metadata`]: SourceMaterials::set_metadata
+    /// [`upload`]: SourceMaterials::upload
     pub id: Uuid,
     /// The incident it belongs to.
     #[serde(default)]
@@ -151,13 +151,13 @@ pub struct Artifact {
 /// The source material operations, from
 /// [`Client::source_material`](super::Client::source_material).
 #[derive(Clone, Debug)]
-pub struct SourceMaterialApi {
+pub struct SourceMaterials {
     transport: Transport,
 }
 
-impl SourceMaterialApi {
+impl SourceMaterials {
     pub(super) fn new(transport: Transport) -> Self {
-        SourceMaterialApi { transport }
+        SourceMaterials { transport }
     }
 
     /// `GET source_material`: all source material of the project, newest first.
@@ -178,11 +178,11 @@ impl SourceMaterialApi {
 
     /// `POST source_material/new/:slug`: adds source material to an incident (needs the `edit`
     /// permission). Without [`url`](CreateSourceMaterial::url) it is an empty piece to
-    /// [`upload`](SourceMaterialApi::upload) files to.
-    pub fn create(&self, slug: impl Into<String>) -> CreateSourceMaterial {
+    /// [`upload`](SourceMaterials::upload) files to.
+    pub fn create(&self, slug: impl fmt::Display) -> CreateSourceMaterial {
         CreateSourceMaterial {
             transport: self.transport.clone(),
-            slug: slug.into(),
+            slug: slug.to_string(),
             body: NewSourceMaterial {
                 url: None,
                 archive: None,
@@ -228,7 +228,7 @@ impl SourceMaterialApi {
     }
 }
 
-/// A listing of source material; from [`SourceMaterialApi::list`].
+/// A listing of source material; from [`SourceMaterials::list`].
 #[derive(Debug, Clone)]
 #[must_use = "a listing does nothing until it is streamed"]
 pub struct ListSourceMaterial {
@@ -244,7 +244,7 @@ impl ListSourceMaterial {
     listing_methods!(SourceMaterial, bounds);
 }
 
-/// Gets one piece of source material; from [`SourceMaterialApi::get`]. `.await` sends it.
+/// Gets one piece of source material; from [`SourceMaterials::get`]. `.await` sends it.
 #[derive(Debug)]
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct GetSourceMaterial {
@@ -271,7 +271,7 @@ struct NewSourceMaterial {
     archive: Option<&'static str>,
 }
 
-/// Adds source material to an incident; from [`SourceMaterialApi::create`]. `.await` sends it.
+/// Adds source material to an incident; from [`SourceMaterials::create`]. `.await` sends it.
 #[derive(Debug, Clone)]
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct CreateSourceMaterial {
@@ -313,7 +313,7 @@ impl CreateSourceMaterial {
     }
 }
 
-/// Replaces the metadata of one namespace; from [`SourceMaterialApi::set_metadata`]. `.await`
+/// Replaces the metadata of one namespace; from [`SourceMaterials::set_metadata`]. `.await`
 /// sends it.
 #[derive(Debug)]
 #[must_use = "an operation does nothing until it is awaited"]
@@ -344,7 +344,7 @@ impl SetMetadata {
     }
 }
 
-/// Uploads a file to a piece of source material; from [`SourceMaterialApi::upload`]. `.await`
+/// Uploads a file to a piece of source material; from [`SourceMaterials::upload`]. `.await`
 /// sends it.
 #[derive(Debug)]
 #[must_use = "an operation does nothing until it is awaited"]

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::fmt;
 use uuid::Uuid;
 
 use super::{Refusal, check_slug, cursor_listing, nullable};
@@ -200,8 +201,8 @@ pub struct ListUpdates {
 
 impl ListUpdates {
     /// Only the updates of this incident (`AD12H4` or `CIV-AD12H4`).
-    pub fn slug(mut self, slug: impl Into<String>) -> Self {
-        self.query.slug = Some(slug.into());
+    pub fn slug(mut self, slug: impl fmt::Display) -> Self {
+        self.query.slug = Some(slug.to_string());
         self
     }
 

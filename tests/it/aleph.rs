@@ -193,6 +193,7 @@ async fn listing_collections_sends_text_filters_sort_and_facets() {
         .sort("created_at:desc")
         .facet("category")
         .page_size(2)
+        .result_set()
         .await
         .unwrap();
     let req = only_request(&server).await;
@@ -503,7 +504,7 @@ async fn a_page_size_out_of_range_is_refused_before_sending() {
             .collections()
             .list()
             .page_size(limit)
-            .send()
+            .result_set()
             .await
             .unwrap_err();
         assert_invalid(&err, "page_size");
@@ -672,7 +673,7 @@ async fn ids_stay_one_path_segment_or_are_refused_before_sending() {
     for bad in ["", ".", ".."] {
         let err = aleph.collections().get(bad).await.unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }), "{bad:?}: {err}");
-        let err = aleph.mappings().list(bad).send().await.unwrap_err();
+        let err = aleph.mappings().list(bad).result_set().await.unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }), "{bad:?}: {err}");
     }
     assert!(requests(&server).await.is_empty());

@@ -209,7 +209,14 @@ async fn alerts_list_create_get_and_delete() {
     }
     assert!(requests(&server).await.is_empty());
 
-    let page = aleph.alerts().list().page_size(2).offset(0).await.unwrap();
+    let page = aleph
+        .alerts()
+        .list()
+        .page_size(2)
+        .offset(0)
+        .result_set()
+        .await
+        .unwrap();
     let created = aleph.alerts().create("putin").await.unwrap();
     let got = aleph.alerts().get("24").await.unwrap();
     aleph.alerts().delete("24").await.unwrap();

@@ -415,7 +415,7 @@ async fn stream_entities_survives_a_split_at_every_byte() {
     for cut in 0..=BODY.len() {
         let entities: Vec<Entity> = aleph
             .collections()
-            .stream_entities(&cut.to_string())
+            .stream_entities(cut)
             .stream()
             .try_collect()
             .await

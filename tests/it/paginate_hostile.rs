@@ -619,7 +619,14 @@ async fn a_refused_argument_is_the_first_item_and_nothing_is_sent() {
         "page_size",
     );
     assert_refused(
-        Some(aleph.collections().list().page_size(10_000).send().await),
+        Some(
+            aleph
+                .collections()
+                .list()
+                .page_size(10_000)
+                .result_set()
+                .await,
+        ),
         "page_size",
     );
 

@@ -106,7 +106,7 @@ async fn bulk_namespaces_ids_and_references() {
 
     let ownership = aleph
         .entities()
-        .get(&namespaced_id("fidelity-ns", "fid-o").unwrap())
+        .get(namespaced_id("fidelity-ns", "fid-o").unwrap())
         .await
         .unwrap();
     let owner = ownership.properties["owner"][0].as_text();

@@ -303,10 +303,10 @@ impl Collections {
     ///
     /// Foreign ids are the same as alephclient's `crawldir` gives, so a collection loaded with
     /// `crawldir` can be continued with casefile without duplicates.
-    pub fn ingest_dir(&self, id: &str, root: impl AsRef<Path>) -> IngestDir {
+    pub fn ingest_dir(&self, id: impl fmt::Display, root: impl AsRef<Path>) -> IngestDir {
         IngestDir {
             collections: self.clone(),
-            collection: id.to_owned(),
+            collection: id.to_string(),
             root: root.as_ref().to_path_buf(),
             manifest: None,
             concurrency: 4,

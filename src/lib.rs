@@ -365,7 +365,7 @@ pub use signed_url::SignedUrl;
 pub use transport::{
     Auth, ClientBuilder, RateLimit, RequestBuilder, RetryPolicy, Secret, Transport,
 };
-pub use upload::Upload;
+pub use upload::{Form, Upload};
 
 /// The types of other crates that appear in casefile's API, re-exported so that a user needs no
 /// direct dependency (and no matching version) to name them: `Url` (next links, presigned URLs),

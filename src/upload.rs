@@ -21,6 +21,46 @@ use tokio::io::AsyncReadExt;
 use crate::error::{Error, Result};
 use crate::progress::Reporter;
 
+/// A `multipart/form-data` body: text fields in the order given, then at most one file. Sent
+/// with [`RequestBuilder::multipart`](crate::RequestBuilder::multipart).
+///
+/// ```no_run
+/// # async fn run(api: casefile::Transport) -> casefile::Result<()> {
+/// use casefile::{Form, Upload};
+///
+/// let form = Form::new()
+///     .text("title", "Original clip")
+///     .file("file", Upload::path("clip.mp4"));
+/// let answer: serde_json::Value = api.post(&["upload"]).multipart(form).send().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "a form is sent with RequestBuilder::multipart"]
+pub struct Form {
+    pub(crate) fields: Vec<(String, String)>,
+    pub(crate) file: Option<(String, Upload)>,
+}
+
+impl Form {
+    /// An empty form.
+    pub fn new() -> Form {
+        Form::default()
+    }
+
+    /// Adds the text field `name`.
+    pub fn text(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.fields.push((name.into(), value.into()));
+        self
+    }
+
+    /// The file part, named `name`, sent after the text fields; a form carries one file, so
+    /// this replaces an earlier one.
+    pub fn file(mut self, name: impl Into<String>, upload: Upload) -> Self {
+        self.file = Some((name.into(), upload));
+        self
+    }
+}
+
 /// How many bytes a file is read in at a time while it is sent.
 const CHUNK: usize = 64 * 1024;
 
@@ -253,8 +293,7 @@ const DEFAULT_FILE_NAME: &str = "upload";
 /// `aleph/model/document.py` makes the document a `Folder`, even an existing one).
 pub(crate) async fn multipart_body(
     fields: &[(String, String)],
-    file_field: &str,
-    upload: Option<&Upload>,
+    file: Option<(&str, &Upload)>,
 ) -> Result<MultipartBody> {
     let boundary = boundary();
     let mut head = Vec::new();
@@ -274,7 +313,7 @@ pub(crate) async fn multipart_body(
         head.extend_from_slice(b"\r\n");
     }
     let mut content = None;
-    if let Some(upload) = upload {
+    if let Some((file_field, upload)) = file {
         check_field_name(file_field)?;
         head.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
         head.extend_from_slice(

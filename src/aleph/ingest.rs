@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::collections::Collections;
 use super::de_id;
+use crate::Form;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, Reporter};
 use crate::transport::Transport;
@@ -233,11 +234,16 @@ impl Ingest {
             .foreign_id
             .as_deref()
             .is_some_and(|f| !f.trim().is_empty());
+        // Without a file the server makes a folder.
+        let mut form = Form::new().text("meta", meta);
+        if let Some(upload) = self.upload {
+            form = form.file("file", upload);
+        }
         let mut request = self
             .transport
             .post(&["collections", &self.id, "ingest"])
             .query(&self.flags)
-            .multipart(vec![("meta".to_owned(), meta)], "file", self.upload)
+            .multipart(form)
             .idempotent(idempotent);
         if let Some(policy) = self.retry {
             request = request.retry(policy);

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::incidents::check_archive_url;
 use super::{Refusal, check_slug, check_text, check_uuid, cursor_listing, nullable};
+use crate::Form;
 use crate::error::{Error, Result};
 use crate::paginate::{Bounds, Paginator};
 use crate::transport::Transport;
@@ -375,15 +376,15 @@ impl UploadFile {
     pub async fn send(self) -> Result<SourceMaterial> {
         let id = self.id?;
         let segments = ["source_material", "upload", id.as_str()];
-        let fields = self
-            .title
-            .map(|title| vec![("title".to_owned(), title)])
-            .unwrap_or_default();
-        let request = self
-            .transport
+        let mut form = Form::new();
+        if let Some(title) = self.title {
+            form = form.text("title", title);
+        }
+        self.transport
             .post(&segments)
-            .multipart(fields, "file", Some(self.file));
-        request.send().await
+            .multipart(form.file("file", self.file))
+            .send()
+            .await
     }
 }
 

@@ -20,7 +20,7 @@ use super::limits::{self, Activity};
 use super::retry::{self, RetryEvent, RetryPolicy};
 use super::{Answer, Transport};
 use crate::error::{Error, Result, redact_url};
-use crate::upload::{MultipartBody, Upload};
+use crate::upload::{Form, MultipartBody};
 
 /// What is told before each retry of a request; see [`RequestBuilder::on_retry`].
 type RetryHook = Arc<dyn Fn(&RetryEvent<'_>) + Send + Sync>;
@@ -160,30 +160,26 @@ impl RequestBuilder {
         self
     }
 
-    /// Sends a multipart form: the text `fields` in order, then `upload` as the file part named
-    /// `file_field`. The file is opened when the request is sent (asynchronously), streamed, and
-    /// re-opened if the request has to be sent again; a file that cannot be read is an error
-    /// before anything is sent. The file's name is encoded so that any multipart parser sees
-    /// the file part, whatever characters the name holds: an ASCII-safe `filename` and, where
-    /// that had to change the name, the exact name in `filename*` (RFC 8187).
-    pub fn multipart(
-        mut self,
-        fields: Vec<(String, String)>,
-        file_field: &str,
-        upload: Option<Upload>,
-    ) -> Self {
+    /// Sends `form` as `multipart/form-data`: its text fields in order, then its file. The file
+    /// is opened when the request is sent (asynchronously), streamed, and re-opened if the
+    /// request has to be sent again; a file that cannot be read is an error before anything is
+    /// sent. The file's name is encoded so that any multipart parser sees the file part,
+    /// whatever characters the name holds: an ASCII-safe `filename` and, where that had to
+    /// change the name, the exact name in `filename*` (RFC 8187).
+    pub fn multipart(mut self, form: Form) -> Self {
+        let Form { fields, file } = form;
         let fields = Arc::new(fields);
-        let file_field: Arc<str> = Arc::from(file_field);
-        self.resendable = upload.as_ref().is_none_or(Upload::can_resend);
-        let upload = upload.map(|mut upload| {
+        self.resendable = file.as_ref().is_none_or(|(_, upload)| upload.can_resend());
+        let file = file.map(|(name, mut upload)| {
             let activity = self.activity.clone();
             upload.on_chunk(move || activity.touch());
-            Arc::new(upload)
+            (Arc::<str>::from(name), Arc::new(upload))
         });
         self.body = Ok(Body::Multipart(Arc::new(move || {
-            let (fields, file_field, upload) = (fields.clone(), file_field.clone(), upload.clone());
+            let (fields, file) = (fields.clone(), file.clone());
             Box::pin(async move {
-                crate::upload::multipart_body(&fields, &file_field, upload.as_deref()).await
+                let file = file.as_ref().map(|(name, upload)| (&**name, &**upload));
+                crate::upload::multipart_body(&fields, file).await
             })
         })));
         self

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use casefile::aleph::{CrawlEvent, Entity, IngestMeta, NewCollection};
 use casefile::error::{Limit, LimitError};
 use casefile::testkit::{Platform, Sandbox};
-use casefile::{Error, RetryPolicy, Transport, Upload};
+use casefile::{Error, Form, RetryPolicy, Transport, Upload};
 use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -391,11 +391,7 @@ async fn a_slow_upload_that_keeps_moving_is_not_cut() {
     });
     let answer: Value = t
         .post(&["upload"])
-        .multipart(
-            vec![],
-            "file",
-            Some(Upload::stream("slow.bin", 16 * 16 * 1024, chunks)),
-        )
+        .multipart(Form::new().file("file", Upload::stream("slow.bin", 16 * 16 * 1024, chunks)))
         .send()
         .await
         .unwrap();
@@ -413,11 +409,7 @@ async fn an_upload_that_stops_moving_ends_by_the_idle_timeout() {
         .chain(futures::stream::pending());
     let err = t
         .post(&["upload"])
-        .multipart(
-            vec![],
-            "file",
-            Some(Upload::stream("stuck.bin", 1024, chunks)),
-        )
+        .multipart(Form::new().file("file", Upload::stream("stuck.bin", 1024, chunks)))
         .send::<Value>()
         .await
         .unwrap_err();

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use bytes::Bytes;
 use casefile::aleph::{Client as Aleph, IngestMeta};
-use casefile::{Error, RetryPolicy, Upload};
+use casefile::{Error, Form, RetryPolicy, Upload};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -349,7 +349,7 @@ async fn a_form_field_name_that_needs_escaping_is_refused_before_sending() {
     for field in ["fi\"le", "fi\r\nle", ""] {
         let err = transport
             .post(&["upload"])
-            .multipart(Vec::new(), field, Some(Upload::bytes("a.txt", "x")))
+            .multipart(Form::new().file(field, Upload::bytes("a.txt", "x")))
             .send_empty()
             .await
             .unwrap_err();
@@ -360,11 +360,10 @@ async fn a_form_field_name_that_needs_escaping_is_refused_before_sending() {
     }
     let err = transport
         .post(&["upload"])
-        .multipart(
-            Vec::new(),
+        .multipart(Form::new().file(
             "file",
-            Some(Upload::bytes("a.txt", "x").mime_type("text/plain\r\nX-Evil: 1")),
-        )
+            Upload::bytes("a.txt", "x").mime_type("text/plain\r\nX-Evil: 1"),
+        ))
         .send_empty()
         .await
         .unwrap_err();

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use casefile::testkit::{Platform, Sandbox};
-use casefile::{Auth, Error, ErrorKind, HttpErrorKind, RetryPolicy, Transport, Upload};
+use casefile::{Auth, Error, ErrorKind, Form, HttpErrorKind, RetryPolicy, Transport, Upload};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -173,9 +173,9 @@ async fn atlos_writes_show_up_in_the_next_read() {
     let upload: Value = t
         .post(&["source_material", "upload", &media_id])
         .multipart(
-            vec![("title".into(), "Clip".into())],
-            "file",
-            Some(Upload::bytes("clip.txt", "frame")),
+            Form::new()
+                .text("title", "Clip")
+                .file("file", Upload::bytes("clip.txt", "frame")),
         )
         .send()
         .await
@@ -273,12 +273,12 @@ async fn aleph_streams_json_lines_and_ingests_then_archives_without_leaking_the_
     let ingested: Value = t
         .post(&["collections", "1", "ingest"])
         .multipart(
-            vec![(
-                "meta".into(),
-                json!({"foreign_id": "a/b.txt", "file_name": "b.txt"}).to_string(),
-            )],
-            "file",
-            Some(Upload::bytes("b.txt", "leaked words")),
+            Form::new()
+                .text(
+                    "meta",
+                    json!({"foreign_id": "a/b.txt", "file_name": "b.txt"}).to_string(),
+                )
+                .file("file", Upload::bytes("b.txt", "leaked words")),
         )
         .send()
         .await
@@ -291,7 +291,7 @@ async fn aleph_streams_json_lines_and_ingests_then_archives_without_leaking_the_
     assert_eq!(&blob[..], b"leaked words");
     let folder = t
         .post(&["collections", "1", "ingest"])
-        .multipart(vec![("meta".into(), "{}".into())], "file", None)
+        .multipart(Form::new().text("meta", "{}"))
         .send::<Value>()
         .await
         .unwrap_err();

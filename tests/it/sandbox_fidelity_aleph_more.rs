@@ -530,7 +530,7 @@ async fn stored_permissions_carry_their_id() {
 /// there, as it would be by the real store, and one that drops it gets the file.
 #[tokio::test]
 async fn archive_redirects_to_storage_on_another_origin() {
-    use casefile::{Auth, Transport, Upload};
+    use casefile::{Auth, Form, Transport, Upload};
     let s = small().await;
     let t = Transport::builder(format!("{}/api/2/", s.aleph_url()))
         .auth(Auth::api_key(s.aleph_api_key()))
@@ -539,9 +539,9 @@ async fn archive_redirects_to_storage_on_another_origin() {
     let ingested: Value = t
         .post(&["collections", "1", "ingest"])
         .multipart(
-            vec![("meta".into(), json!({"file_name": "n.txt"}).to_string())],
-            "file",
-            Some(Upload::bytes("n.txt", "stored words")),
+            Form::new()
+                .text("meta", json!({"file_name": "n.txt"}).to_string())
+                .file("file", Upload::bytes("n.txt", "stored words")),
         )
         .send()
         .await

@@ -477,3 +477,38 @@ async fn a_wrong_digest_password_is_unauthorized_after_one_attempt() {
     assert_eq!(state.requests(), 2, "the challenge and one signed attempt");
     assert!(!format!("{err:?}").contains("wrong"));
 }
+
+/// A `Form` is sent as its text fields in order, then its one file (a second `file` replaces
+/// the first), as a multipart parser reads it.
+#[tokio::test]
+async fn a_form_sends_its_fields_in_order_then_its_one_file() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let t = Transport::builder(server.uri()).build().unwrap();
+    let form = casefile::Form::new()
+        .text("meta", "{\"a\":1}")
+        .file("file", casefile::Upload::bytes("first.txt", "one"))
+        .text("title", "Clip")
+        .file("document", casefile::Upload::bytes("second.txt", "two"));
+    t.post(&["upload"])
+        .multipart(form)
+        .send_empty()
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    let parts = crate::support::multipart_parts(&requests[0]);
+    let heads: Vec<&str> = parts.iter().map(|(head, _)| head.as_str()).collect();
+    assert_eq!(
+        heads,
+        [
+            "Content-Disposition: form-data; name=\"meta\"",
+            "Content-Disposition: form-data; name=\"title\"",
+            "Content-Disposition: form-data; name=\"document\"; filename=\"second.txt\"",
+        ]
+    );
+    assert_eq!(parts[0].1, b"{\"a\":1}");
+    assert_eq!(parts[2].1, b"two");
+}

@@ -54,12 +54,7 @@ impl Alerts {
     /// `GET /alerts`: the caller's alerts, newest first.
     pub fn list(&self) -> ListAlerts {
         ListAlerts {
-            list: Listing::new(
-                self.transport.clone(),
-                &["alerts"],
-                PageQuery::default(),
-                false,
-            ),
+            list: Listing::new(self.transport.clone(), &["alerts"], false),
         }
     }
 
@@ -100,37 +95,14 @@ impl Alerts {
     }
 }
 
-/// The `limit` and `offset` of a listing that has no other parameters.
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct PageQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) limit: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) offset: Option<u64>,
-}
-
 /// Lists the caller's alerts; from [`Alerts::list`].
 #[derive(Debug)]
 #[must_use = "a listing does nothing until it is sent or streamed"]
 pub struct ListAlerts {
-    list: Listing<PageQuery>,
+    list: Listing,
 }
 
 impl ListAlerts {
-    /// Items per page (default 20).
-    pub fn page_size(mut self, limit: u64) -> Self {
-        self.list.check_limit(limit);
-        self.list.query.limit = Some(limit);
-        self
-    }
-
-    /// Items to skip.
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.list.query.offset = Some(offset);
-        self.list.offset(offset);
-        self
-    }
-
     list_methods!(Alert);
 }
 

@@ -381,12 +381,7 @@ impl Collections {
     /// ```
     pub fn list(&self) -> ListCollections {
         ListCollections {
-            list: Listing::new(
-                self.transport.clone(),
-                &["collections"],
-                CollectionQuery::default(),
-                true,
-            ),
+            list: Listing::new(self.transport.clone(), &["collections"], true),
         }
     }
 
@@ -523,68 +518,15 @@ impl Collections {
 }
 
 /// The query of `GET /collections`.
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct CollectionQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    q: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    sort: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    facet: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    limit: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    offset: Option<u64>,
-}
-
 /// Lists collections; from [`Collections::list`].
 #[derive(Debug)]
 #[must_use = "a listing does nothing until it is sent or streamed"]
 pub struct ListCollections {
-    list: Listing<CollectionQuery>,
+    list: Listing,
 }
 
 impl ListCollections {
-    /// Search text (`q`).
-    pub fn query(mut self, text: impl Into<String>) -> Self {
-        self.list.query.q = Some(text.into());
-        self
-    }
-
-    /// Only collections whose `field` has `value` (`filter:<field>=<value>`), e.g.
-    /// `("category", "leak")`, `("countries", "ua")`, `("foreign_id", "leak-2026")`. Repeat for
-    /// several values.
-    pub fn filter(mut self, field: &str, value: impl Into<String>) -> Self {
-        self.list.filter(field, &value.into());
-        self
-    }
-
-    /// Sort by a field, `field` or `field:asc|desc` (repeatable), e.g. `created_at:desc`.
-    pub fn sort(mut self, sort: impl Into<String>) -> Self {
-        self.list.query.sort.push(sort.into());
-        self
-    }
-
-    /// Count the values of a field (`facet=<field>`), e.g. `category` or `countries`; the counts
-    /// are in [`ResultSet::facets`](super::ResultSet::facets) of [`result_set`](Self::result_set).
-    pub fn facet(mut self, field: impl Into<String>) -> Self {
-        self.list.query.facet.push(field.into());
-        self
-    }
-
-    /// Items per page (default 20, at most 9,999).
-    pub fn page_size(mut self, limit: u64) -> Self {
-        self.list.check_limit(limit);
-        self.list.query.limit = Some(limit);
-        self
-    }
-
-    /// Items to skip.
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.list.query.offset = Some(offset);
-        self.list.offset(offset);
-        self
-    }
+    search_methods!();
 
     list_methods!(Collection);
 }

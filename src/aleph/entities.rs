@@ -9,9 +9,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::collections::Collection;
-use super::{Listing, ResultSet, de_opt_id};
+use super::{Listing, de_opt_id};
 use crate::error::{Error, Result};
-use crate::paginate::Paginator;
 use crate::transport::Transport;
 
 /// A FollowTheMoney entity: an id, a schema, and properties that each hold a list of values.
@@ -348,12 +347,8 @@ impl Entities {
     /// ```
     pub fn search(&self) -> SearchEntities {
         SearchEntities {
-            list: Listing::new(
-                self.transport.clone(),
-                &["entities"],
-                SearchQuery::default(),
-                true,
-            ),
+            list: Listing::new(self.transport.clone(), &["entities"], true)
+                .completed_by(default_schema),
         }
     }
 
@@ -394,36 +389,15 @@ operation! {
     DeleteEntity, empty
 }
 
-/// The query of `GET /entities`.
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct SearchQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    q: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    sort: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    facet: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    highlight: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    limit: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    offset: Option<u64>,
-}
-
 /// Searches entities; from [`Entities::search`].
 #[derive(Debug)]
 #[must_use = "a listing does nothing until it is sent or streamed"]
 pub struct SearchEntities {
-    list: Listing<SearchQuery>,
+    list: Listing,
 }
 
 impl SearchEntities {
-    /// Search text (`q`, Aleph's query syntax).
-    pub fn query(mut self, text: impl Into<String>) -> Self {
-        self.list.query.q = Some(text.into());
-        self
-    }
+    search_methods!();
 
     /// Only entities of exactly this schema (`filter:schema`), repeatable.
     pub fn schema(self, schema: &str) -> Self {
@@ -437,75 +411,28 @@ impl SearchEntities {
 
     /// Only entities of this collection (`filter:collection_id`), repeatable.
     pub fn collection(self, collection_id: impl fmt::Display) -> Self {
-        self.filter("collection_id", &collection_id.to_string())
-    }
-
-    /// Only entities whose `field` has `value` (`filter:<field>=<value>`), e.g.
-    /// `("countries", "ua")` or `("properties.jurisdiction", "vg")`.
-    pub fn filter(mut self, field: &str, value: &str) -> Self {
-        self.list.filter(field, value);
-        self
-    }
-
-    /// Sort by a field, `field` or `field:asc|desc` (repeatable).
-    pub fn sort(mut self, sort: impl Into<String>) -> Self {
-        self.list.query.sort.push(sort.into());
-        self
-    }
-
-    /// Count the values of a field (`facet=<field>`), e.g. `schema` or `countries`.
-    pub fn facet(mut self, field: impl Into<String>) -> Self {
-        self.list.query.facet.push(field.into());
-        self
+        self.filter("collection_id", collection_id.to_string())
     }
 
     /// Include highlighted fragments of matching text.
     pub fn highlight(mut self, highlight: bool) -> Self {
-        self.list.query.highlight = Some(highlight);
+        self.list.set("highlight", highlight.to_string());
         self
     }
 
-    /// Items per page (default 20; a search reaches at most 9,999 results in all).
-    pub fn page_size(mut self, limit: u64) -> Self {
-        self.list.check_limit(limit);
-        self.list.query.limit = Some(limit);
-        self
-    }
-
-    /// Items to skip.
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.list.query.offset = Some(offset);
-        self.list.offset(offset);
-        self
-    }
-
-    fn finish(mut self) -> Listing<SearchQuery> {
-        let has_schema = self
-            .list
-            .pairs
-            .iter()
-            .any(|(k, _)| k == "filter:schema" || k == "filter:schemata");
-        if !has_schema {
-            self.list.filter("schemata", "Thing");
-        }
-        self.list
-    }
-
-    /// Fetches the first page with everything the server said about it (totals, facets,
-    /// links).
-    pub async fn send(self) -> Result<ResultSet<Entity>> {
-        self.finish().send().await
-    }
-
-    /// The results, up to the search window of 9,999.
-    fn paginator(self) -> Paginator<Entity> {
-        self.finish().paginator()
-    }
-
-    listing_methods!(Entity, list.bounds);
+    list_methods!(Entity);
 }
 
-send_on_await!(SearchEntities => ResultSet<Entity>);
+/// Like alephclient, a search with no schema filter is limited to `filter:schemata=Thing`
+/// (things, not intervals such as ownerships).
+fn default_schema(params: &mut Vec<(String, String)>) {
+    let has_schema = params
+        .iter()
+        .any(|(k, _)| k == "filter:schema" || k == "filter:schemata");
+    if !has_schema {
+        params.push(("filter:schemata".into(), "Thing".into()));
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize)]
 struct WriteFlags {

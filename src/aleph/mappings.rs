@@ -11,7 +11,6 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::alerts::PageQuery;
 use super::entities::Entity;
 use super::{Listing, de_id, de_opt_id};
 use crate::error::{Error, Result};
@@ -132,7 +131,6 @@ impl Mappings {
             list: Listing::new(
                 self.transport.clone(),
                 &["collections", &collection_id.to_string(), "mappings"],
-                PageQuery::default(),
                 false,
             ),
         }
@@ -233,20 +231,13 @@ impl Mappings {
 #[derive(Debug)]
 #[must_use = "a listing does nothing until it is sent or streamed"]
 pub struct ListMappings {
-    list: Listing<PageQuery>,
+    list: Listing,
 }
 
 impl ListMappings {
-    /// Items per page (default 20).
-    pub fn page_size(mut self, limit: u64) -> Self {
-        self.list.check_limit(limit);
-        self.list.query.limit = Some(limit);
-        self
-    }
-
     /// Only the mappings of this table entity (`filter:table`).
     pub fn table(mut self, table_id: impl fmt::Display) -> Self {
-        self.list.filter("table", &table_id.to_string());
+        self.list.push("filter:table".into(), table_id.to_string());
         self
     }
 

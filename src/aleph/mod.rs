@@ -102,10 +102,24 @@ macro_rules! operation {
     };
 }
 
-/// The methods of an Aleph list builder (a `list` field holding a [`Listing`]): `send` (the
-/// first page with facets) and those of every list builder (see `listing_methods!`).
+/// The methods of every Aleph list builder (a `list` field holding a [`Listing`]): the page
+/// size and offset, `result_set` (the first page with facets), and those of every list builder
+/// of every platform (see `listing_methods!`).
 macro_rules! list_methods {
     ($item:ty) => {
+        /// Items per page (default 20, at most 9,999; a search reaches at most 9,999 results in
+        /// all).
+        pub fn page_size(mut self, n: u64) -> Self {
+            self.list.page_size(n);
+            self
+        }
+
+        /// Items to skip.
+        pub fn offset(mut self, offset: u64) -> Self {
+            self.list.offset(offset);
+            self
+        }
+
         /// Fetches the first page with everything the server said about it (totals, facets,
         /// links); [`first_page`](Self::first_page) has only the items, the next token and the
         /// total.
@@ -118,6 +132,39 @@ macro_rules! list_methods {
         }
 
         listing_methods!($item, list.bounds);
+    };
+}
+
+/// The search parameters of an Aleph listing that is a search (`aleph/search/parser.py`):
+/// text, filters, sorting and facets.
+macro_rules! search_methods {
+    () => {
+        /// Search text (`q`, Aleph's query syntax).
+        pub fn query(mut self, text: impl Into<String>) -> Self {
+            self.list.set("q", text.into());
+            self
+        }
+
+        /// Only items whose `field` has `value` (`filter:<field>=<value>`), e.g.
+        /// `("countries", "ua")`; repeat for several values.
+        pub fn filter(mut self, field: &str, value: impl Into<String>) -> Self {
+            self.list.push(format!("filter:{field}"), value.into());
+            self
+        }
+
+        /// Sort by a field, `field` or `field:asc|desc` (repeatable), e.g. `created_at:desc`.
+        pub fn sort(mut self, sort: impl Into<String>) -> Self {
+            self.list.push("sort".into(), sort.into());
+            self
+        }
+
+        /// Count the values of a field (`facet=<field>`), e.g. `countries`; the counts are in
+        /// [`ResultSet::facets`](crate::aleph::ResultSet::facets) of
+        /// [`result_set`](Self::result_set).
+        pub fn facet(mut self, field: impl Into<String>) -> Self {
+            self.list.push("facet".into(), field.into());
+            self
+        }
     };
 }
 
@@ -496,18 +543,17 @@ pub struct Role {
     pub writeable: bool,
 }
 
-/// A list query's `filter:<field>=<value>` pairs (and other prefixed pairs), in order.
-pub(crate) type Pairs = Vec<(String, String)>;
-
-/// What a paginated listing needs to fetch any of its pages: the path, the query struct, the
-/// `filter:` pairs, and whether it is a search (bounded by [`SEARCH_WINDOW`]).
+/// What a paginated listing needs to fetch any of its pages: the path, the query parameters in
+/// order, and whether it is a search (bounded by [`SEARCH_WINDOW`]).
 #[derive(Debug)]
-pub(crate) struct Listing<Q> {
+pub(crate) struct Listing {
     transport: Transport,
     segments: Vec<String>,
-    pub(crate) query: Q,
-    pub(crate) pairs: Pairs,
+    /// The query parameters, in the order they were given (filters repeat).
+    params: Vec<(String, String)>,
     window: bool,
+    /// Completes the parameters before the first request (a default filter, say).
+    complete: fn(&mut Vec<(String, String)>),
     /// The offset the caller starts at (see [`Listing::offset`]).
     start: u64,
     /// An argument refused while building; reported by `send` and `stream`, before any request.
@@ -515,40 +561,54 @@ pub(crate) struct Listing<Q> {
     pub(crate) bounds: Bounds,
 }
 
-impl<Q: Serialize + Send + Sync + 'static> Listing<Q> {
-    pub(crate) fn new(transport: Transport, segments: &[&str], query: Q, window: bool) -> Self {
+impl Listing {
+    /// The listing at `segments`; a `window`ed one is a search.
+    pub(crate) fn new(transport: Transport, segments: &[&str], window: bool) -> Self {
         Listing {
             transport,
             segments: segments.iter().map(|s| (*s).to_owned()).collect(),
-            query,
-            pairs: Vec::new(),
+            params: Vec::new(),
             window,
+            complete: |_| {},
             start: 0,
             refusal: None,
             bounds: Bounds::default(),
         }
     }
 
-    /// Adds a `filter:<field>=<value>` pair.
-    pub(crate) fn filter(&mut self, field: &str, value: &str) {
-        self.pairs
-            .push((format!("filter:{field}"), value.to_owned()));
+    /// The same listing, its parameters completed by `complete` before the first request.
+    pub(crate) fn completed_by(mut self, complete: fn(&mut Vec<(String, String)>)) -> Self {
+        self.complete = complete;
+        self
     }
 
-    /// Checks a page size and records it as refused if Aleph would not honour it.
-    pub(crate) fn check_limit(&mut self, limit: u64) {
+    /// Adds a query parameter (a name may repeat: `filter:countries=ua&filter:countries=cy`).
+    pub(crate) fn push(&mut self, name: String, value: String) {
+        self.params.push((name, value));
+    }
+
+    /// Sets a query parameter that has one value.
+    pub(crate) fn set(&mut self, name: &str, value: String) {
+        self.params.retain(|(k, _)| k != name);
+        self.params.push((name.to_owned(), value));
+    }
+
+    /// Sets the page size, recorded as refused if Aleph would not honour it.
+    pub(crate) fn page_size(&mut self, limit: u64) {
         if limit == 0 || limit > SEARCH_WINDOW {
             self.refusal = Some(Refusal(
                 "page_size",
                 format!("must be between 1 and {SEARCH_WINDOW}, got {limit}"),
             ));
         }
+        self.set("limit", limit.to_string());
     }
 
-    /// Records the offset the listing starts at (the builder puts it in its query), so that the
-    /// paginator counts the items it should get from there.
+    /// Sets the offset the listing starts at, so that the paginator also counts the items it
+    /// should get from there.
     pub(crate) fn offset(&mut self, offset: u64) {
         self.start = offset;
+        self.set("offset", offset.to_string());
     }
 
     fn checked(&self) -> Result<()> {
@@ -563,11 +623,7 @@ impl<Q: Serialize + Send + Sync + 'static> Listing<Q> {
 
     fn page_request(&self, token: Option<&PageToken>) -> RequestBuilder {
         let segments: Vec<&str> = self.segments.iter().map(String::as_str).collect();
-        let request = self
-            .transport
-            .get(&segments)
-            .query(&self.query)
-            .query(&self.pairs);
+        let request = self.transport.get(&segments).query(&self.params);
         match token {
             Some(PageToken::Offset { offset, limit }) => request
                 .query_param("offset", &offset.to_string())
@@ -577,14 +633,16 @@ impl<Q: Serialize + Send + Sync + 'static> Listing<Q> {
     }
 
     /// The first page, as the server sent it.
-    pub(crate) async fn send<T: DeserializeOwned>(self) -> Result<ResultSet<T>> {
+    pub(crate) async fn send<T: DeserializeOwned>(mut self) -> Result<ResultSet<T>> {
         self.checked()?;
+        (self.complete)(&mut self.params);
         self.page_request(None).send().await
     }
 
     /// Every item of every page.
-    pub(crate) fn paginator<T: DeserializeOwned + Send + 'static>(self) -> Paginator<T> {
+    pub(crate) fn paginator<T: DeserializeOwned + Send + 'static>(mut self) -> Paginator<T> {
         let refusal = self.checked().err().map(Refusal::from_error);
+        (self.complete)(&mut self.params);
         let (start, bounds) = (self.start, self.bounds);
         Paginator::from_source(self)
             .refused(refusal)
@@ -593,7 +651,7 @@ impl<Q: Serialize + Send + Sync + 'static> Listing<Q> {
     }
 }
 
-impl<Q: Serialize + Send + Sync + 'static> PageSource for Listing<Q> {
+impl PageSource for Listing {
     fn request(&self, token: Option<&PageToken>) -> Result<RequestBuilder> {
         Ok(self.page_request(token))
     }

@@ -152,7 +152,7 @@ async fn aleph_load_uses_an_existing_collection_with_that_foreign_id() {
     assert_eq!(seen.len(), 2, "no collection created");
     assert_eq!(
         query(&seen[0]),
-        pairs(&[("limit", "10"), ("filter:foreign_id", "leak-2026")])
+        pairs(&[("filter:foreign_id", "leak-2026"), ("limit", "10")])
     );
 }
 

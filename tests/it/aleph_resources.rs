@@ -30,6 +30,7 @@ async fn entity_search_sends_text_schema_and_filters_and_decodes_the_fixture() {
         .sort("updated_at:desc")
         .highlight(true)
         .page_size(3)
+        .result_set()
         .await
         .unwrap();
     // Without a schema, the search is limited to things, as alephclient does.

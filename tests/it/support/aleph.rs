@@ -47,11 +47,22 @@ pub fn body(req: &Request) -> Value {
     })
 }
 
-/// Asserts the method, path, query and API key of a request.
+/// Asserts the method, path, query and API key of a request. The query's parameters are
+/// compared by name, and the values of a repeated name in order (the order of different names
+/// means nothing to the server).
 pub fn assert_request(req: &Request, method: &str, path: &str, expected_query: &[(&str, &str)]) {
+    let by_name = |mut pairs: Vec<(String, String)>| {
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs
+    };
     assert_eq!(req.method.as_str(), method, "method of {}", req.url);
     assert_eq!(req.url.path(), path, "path of {}", req.url);
-    assert_eq!(query(req), pairs(expected_query), "query of {}", req.url);
+    assert_eq!(
+        by_name(query(req)),
+        by_name(pairs(expected_query)),
+        "query of {}",
+        req.url
+    );
     assert_eq!(
         header(req, "authorization"),
         Some(format!("ApiKey {KEY}").as_str()),

@@ -134,7 +134,13 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         .ingest_dir(&collection.id, &args.dir)
         .concurrency(args.concurrency)
         .languages(args.languages)
-        .retries(args.retries)
+        .retry(
+            client
+                .transport()
+                .retry_policy()
+                .clone()
+                .max_retries(args.retries),
+        )
         .follow_symlinks(args.follow_symlinks)
         .skip_junk(!args.include_junk)
         .progress(move |event, progress| show(&shown, event, progress));

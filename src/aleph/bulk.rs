@@ -4,7 +4,6 @@
 //! that stopped).
 
 use std::fmt;
-use std::time::Duration;
 
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
@@ -14,7 +13,7 @@ use super::collections::Collections;
 use super::entities::{Entity, WriteEntity};
 use crate::error::{Error, PartialError, Result};
 use crate::progress::{Progress, Reporter, Unit};
-use crate::transport::Transport;
+use crate::transport::{RetryPolicy, Transport};
 
 impl Collections {
     /// `POST /collections/{id}/_bulk`: writes `entities` in chunks (1000 by default), several
@@ -47,8 +46,7 @@ impl Collections {
             entities: entities.boxed(),
             chunk_size: 1000,
             concurrency: 4,
-            retries: None,
-            retry_delay: None,
+            retry: None,
             flags: BulkFlags::default(),
             progress: None,
         }
@@ -76,9 +74,9 @@ struct BulkFlags {
 /// collection's store under its id), so its request is marked
 /// [idempotent](crate::RequestBuilder::idempotent): a chunk that failed with a server error
 /// (5xx), an idle timeout or a broken connection is sent again by the transport's one retry loop,
-/// with the client's [`RetryPolicy`](crate::RetryPolicy) (attempts, waits, budget,
-/// `Retry-After`), which [`retries`](Self::retries) and [`retry_delay`](Self::retry_delay) can
-/// adjust for this load. Every entity needs an `id` (Aleph refuses the whole chunk otherwise);
+/// with the client's [`RetryPolicy`] (attempts, waits, budget,
+/// `Retry-After`), or the one given to
+/// [`retry`](Self::retry) for this load. Every entity needs an `id` (Aleph refuses the whole chunk otherwise);
 /// one without is refused before its chunk is sent.
 ///
 /// `.await` gives a [`BulkReport`] or an [`Error::Partial`] whose [`PartialError`] lists the ids
@@ -90,8 +88,7 @@ pub struct BulkLoad {
     entities: BoxStream<'static, Result<Entity>>,
     chunk_size: usize,
     concurrency: usize,
-    retries: Option<u32>,
-    retry_delay: Option<Duration>,
+    retry: Option<RetryPolicy>,
     flags: BulkFlags,
     progress: Option<Reporter>,
 }
@@ -102,7 +99,7 @@ impl fmt::Debug for BulkLoad {
             .field("collection", &self.id)
             .field("chunk_size", &self.chunk_size)
             .field("concurrency", &self.concurrency)
-            .field("retries", &self.retries)
+            .field("retry", &self.retry)
             .field("flags", &self.flags)
             .finish_non_exhaustive()
     }
@@ -133,17 +130,11 @@ impl BulkLoad {
         self
     }
 
-    /// How many times a chunk may be sent again after a server error, an idle timeout or a
-    /// broken connection (default: the client's [`RetryPolicy::max_retries`](crate::RetryPolicy::max_retries)).
-    pub fn retries(mut self, n: u32) -> Self {
-        self.retries = Some(n);
-        self
-    }
-
-    /// The bound of the first wait before a chunk is sent again; each retry doubles it, with
-    /// jitter (default: the client's [`RetryPolicy::base_delay`](crate::RetryPolicy::base_delay)).
-    pub fn retry_delay(mut self, delay: Duration) -> Self {
-        self.retry_delay = Some(delay);
+    /// Retries each chunk with `policy` instead of the client's
+    /// ([`RetryPolicy`]: attempts, waits, budget, `Retry-After`), e.g.
+    /// `client.transport().retry_policy().clone().max_retries(2)`.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
         self
     }
 
@@ -192,8 +183,7 @@ impl BulkLoad {
             mut entities,
             chunk_size,
             concurrency,
-            retries,
-            retry_delay,
+            retry,
             flags,
             progress,
         } = self;
@@ -221,13 +211,7 @@ impl BulkLoad {
         if let Err(source) = crate::path::check_segment("collection id", &id) {
             return Err(fail(source, written, not_written, read).into());
         }
-        let mut policy = transport.retry_policy().clone();
-        if let Some(retries) = retries {
-            policy = policy.max_retries(retries);
-        }
-        if let Some(delay) = retry_delay {
-            policy = policy.base_delay(delay);
-        }
+        let policy = retry.unwrap_or_else(|| transport.retry_policy().clone());
         let chunk = std::sync::Arc::new(ChunkSender {
             transport,
             id: id.clone(),

@@ -351,8 +351,14 @@ async fn a_run_cut_off_half_way_resumes_uploading_each_remaining_file_once() {
         .collections()
         .ingest_dir(&id, dir.path())
         .manifest(&manifest)
-        .retries(1)
-        .retry_delay(Duration::from_millis(1))
+        .retry(
+            aleph
+                .transport()
+                .retry_policy()
+                .clone()
+                .max_retries(1)
+                .base_delay(Duration::from_millis(1)),
+        )
         .progress(move |event, _| {
             if let CrawlEvent::Uploaded { .. } = event
                 && counter.fetch_add(1, Ordering::SeqCst) + 1 == 10
@@ -638,7 +644,13 @@ async fn a_transient_failure_is_retried_for_that_file_only() {
         .collections()
         .ingest_dir(&id, dir.path())
         .concurrency(1)
-        .retry_delay(Duration::from_millis(1))
+        .retry(
+            aleph
+                .transport()
+                .retry_policy()
+                .clone()
+                .base_delay(Duration::from_millis(1)),
+        )
         .progress(move |event, _| match event {
             CrawlEvent::Scanned { .. } => faults.fail_next(2, 502),
             CrawlEvent::Retrying { path, attempt, .. } => {

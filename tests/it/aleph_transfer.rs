@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::support::aleph::*;
 use crate::support::{assert_invalid, multipart_parts};
 use casefile::aleph::{Entity, IngestMeta, PropertyValue};
-use casefile::{Error, ErrorKind, Upload};
+use casefile::{Error, ErrorKind, RetryPolicy, Upload};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -140,8 +140,11 @@ async fn a_chunk_that_met_a_server_error_is_sent_again() {
     let report = client(&server)
         .collections()
         .bulk("4", people(10))
-        .retries(2)
-        .retry_delay(Duration::from_millis(1))
+        .retry(
+            RetryPolicy::default()
+                .max_retries(2)
+                .base_delay(Duration::from_millis(1)),
+        )
         .await
         .unwrap();
     assert_eq!((report.entities, report.chunks, report.retries), (10, 1, 2));
@@ -180,8 +183,11 @@ async fn a_failed_load_names_the_entities_that_were_not_written() {
         .bulk("4", people(2500))
         .chunk_size(1000)
         .concurrency(1)
-        .retries(2)
-        .retry_delay(Duration::from_millis(1))
+        .retry(
+            RetryPolicy::default()
+                .max_retries(2)
+                .base_delay(Duration::from_millis(1)),
+        )
         .await
         .map_err(bulk_error)
         .unwrap_err();
@@ -223,7 +229,7 @@ async fn a_refused_chunk_is_not_sent_again() {
     let err = client(&server)
         .collections()
         .bulk("4", people(3))
-        .retry_delay(Duration::from_millis(1))
+        .retry(RetryPolicy::none().base_delay(Duration::from_millis(1)))
         .await
         .map_err(bulk_error)
         .unwrap_err();

@@ -39,6 +39,7 @@ use std::time::Duration;
 pub use manifest::{EntryKind, Manifest, ManifestEntry, read_manifest};
 
 use super::Collections;
+use crate::RetryPolicy;
 use crate::error::{Error, Result};
 use manifest::ManifestWriter;
 use run::{Counters, Run, Shared};
@@ -315,8 +316,7 @@ impl Collections {
             follow_symlinks: false,
             skip_junk: true,
             skip_if: None,
-            retries: None,
-            retry_delay: None,
+            retry: None,
             progress: None,
         }
     }
@@ -334,9 +334,9 @@ impl Collections {
 /// - **Retries**: every upload and folder has a `foreign_id`, so sending it again replaces the
 ///   same document; its request is marked [idempotent](crate::RequestBuilder::idempotent) and the
 ///   transport's one retry loop sends it again after `408`, `429`, a `5xx`, an idle timeout or a
-///   broken connection, with the client's [`RetryPolicy`](crate::RetryPolicy) (growing waits
-///   with jitter, `Retry-After` honoured, one budget), adjusted by [`retries`](Self::retries)
-///   and [`retry_delay`](Self::retry_delay), without holding up the other uploads. Any other
+///   broken connection, with the client's [`RetryPolicy`] (growing waits
+///   with jitter, `Retry-After` honoured, one budget), or the one given to
+///   [`retry`](Self::retry), without holding up the other uploads. Any other
 ///   failure is recorded in the report with the server's message and the run goes on; `401`,
 ///   `403` and `404` (bad key, no write access, collection gone) stop it, since every further
 ///   upload would fail the same way.
@@ -368,8 +368,7 @@ pub struct IngestDir {
     follow_symlinks: bool,
     skip_junk: bool,
     skip_if: Option<SkipFn>,
-    retries: Option<u32>,
-    retry_delay: Option<Duration>,
+    retry: Option<RetryPolicy>,
     progress: Option<ProgressFn>,
 }
 
@@ -384,7 +383,7 @@ impl fmt::Debug for IngestDir {
             .field("index", &self.index)
             .field("follow_symlinks", &self.follow_symlinks)
             .field("skip_junk", &self.skip_junk)
-            .field("retries", &self.retries)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -441,17 +440,11 @@ impl IngestDir {
         self
     }
 
-    /// How many times one upload is sent again after a transient failure (default: the
-    /// client's [`RetryPolicy::max_retries`](crate::RetryPolicy::max_retries)).
-    pub fn retries(mut self, n: u32) -> Self {
-        self.retries = Some(n);
-        self
-    }
-
-    /// The bound of the first wait before an upload is sent again; each retry doubles it, with
-    /// jitter (default: the client's [`RetryPolicy::base_delay`](crate::RetryPolicy::base_delay)).
-    pub fn retry_delay(mut self, delay: Duration) -> Self {
-        self.retry_delay = Some(delay);
+    /// Retries each upload with `policy` instead of the client's
+    /// ([`RetryPolicy`]: attempts, waits, budget, `Retry-After`), e.g.
+    /// `client.transport().retry_policy().clone().max_retries(2)`.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
         self
     }
 
@@ -528,13 +521,9 @@ impl IngestDir {
         report.passed_over = tree.passed_over;
         report.failed = tree.failures;
 
-        let mut policy = self.collections.transport.retry_policy().clone();
-        if let Some(retries) = self.retries {
-            policy = policy.max_retries(retries);
-        }
-        if let Some(delay) = self.retry_delay {
-            policy = policy.base_delay(delay);
-        }
+        let policy = self
+            .retry
+            .unwrap_or_else(|| self.collections.transport.retry_policy().clone());
         let shared = Arc::new(Shared {
             collections: self.collections.clone(),
             collection: self.collection.clone(),

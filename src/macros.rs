@@ -84,6 +84,26 @@ macro_rules! string_enum {
     };
 }
 
+/// The handle accessors of a platform client (a struct with a `transport` field): each
+/// `fn name(&self) -> Handle` makes the handle from a clone of the client's transport.
+///
+/// ```text
+/// handles! {
+///     /// Incidents: list, create, comment, update an attribute.
+///     incidents => Incidents,
+/// }
+/// ```
+macro_rules! handles {
+    ($( $(#[$meta:meta])* $name:ident => $handle:ident ),+ $(,)?) => {
+        $(
+            $(#[$meta])*
+            pub fn $name(&self) -> $handle {
+                $handle::new(self.transport.clone())
+            }
+        )+
+    };
+}
+
 /// Makes operation builders awaitable: `impl IntoFuture` that calls the builder's
 /// `async fn send(self) -> Result<T>`. The future is `Send + 'static`.
 ///

@@ -294,34 +294,24 @@ impl Client {
         &self.transport
     }
 
-    /// Collections (datasets and investigations), bulk loading, streaming and ingest.
-    pub fn collections(&self) -> Collections {
-        Collections::new(self.transport.clone())
-    }
+    handles! {
+        /// Collections (datasets and investigations), bulk loading, streaming and ingest.
+        collections => Collections,
 
-    /// Entities: get, search, create, update, delete.
-    pub fn entities(&self) -> Entities {
-        Entities::new(self.transport.clone())
-    }
+        /// Entities: get, search, create, update, delete.
+        entities => Entities,
 
-    /// The caller's alerts (saved searches).
-    pub fn alerts(&self) -> Alerts {
-        Alerts::new(self.transport.clone())
-    }
+        /// The caller's alerts (saved searches).
+        alerts => Alerts,
 
-    /// Mappings that turn a table in a collection into entities.
-    pub fn mappings(&self) -> Mappings {
-        Mappings::new(self.transport.clone())
-    }
+        /// Mappings that turn a table in a collection into entities.
+        mappings => Mappings,
 
-    /// Who may read and write a collection.
-    pub fn permissions(&self) -> Permissions {
-        Permissions::new(self.transport.clone())
-    }
+        /// Who may read and write a collection.
+        permissions => Permissions,
 
-    /// Downloads of stored files (documents, PDF and CSV renditions).
-    pub fn archive(&self) -> Archive {
-        Archive::new(self.transport.clone())
+        /// Downloads of stored files (documents, PDF and CSV renditions).
+        archive => Archive,
     }
 }
 

@@ -150,14 +150,12 @@ impl Client {
         }
     }
 
-    /// Attachments: list, get, update, export and download, and their annotations.
-    pub fn attachments(&self) -> Attachments {
-        Attachments::new(self.transport.clone())
-    }
+    handles! {
+        /// Attachments: list, get, update, export and download, and their annotations.
+        attachments => Attachments,
 
-    /// Annotations: create bounding-box and path annotations.
-    pub fn annotations(&self) -> Annotations {
-        Annotations::new(self.transport.clone())
+        /// Annotations: create bounding-box and path annotations.
+        annotations => Annotations,
     }
 }
 

@@ -142,19 +142,15 @@ impl Client {
         &self.transport
     }
 
-    /// Incidents: list, create, comment, update an attribute.
-    pub fn incidents(&self) -> Incidents {
-        Incidents::new(self.transport.clone())
-    }
+    handles! {
+        /// Incidents: list, create, comment, update an attribute.
+        incidents => Incidents,
 
-    /// Source material (the archived or uploaded media of incidents).
-    pub fn source_material(&self) -> SourceMaterials {
-        SourceMaterials::new(self.transport.clone())
-    }
+        /// Source material (the archived or uploaded media of incidents).
+        source_material => SourceMaterials,
 
-    /// Updates and comments.
-    pub fn updates(&self) -> Updates {
-        Updates::new(self.transport.clone())
+        /// Updates and comments.
+        updates => Updates,
     }
 }
 

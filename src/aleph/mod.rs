@@ -186,7 +186,7 @@ use url::Url;
 
 use crate::error::{ApiError, Error, ErrorKind, Result};
 use crate::paginate::{Bounds, Head, Page, PageSource, PageToken, Paginator, Refusal, split_page};
-use crate::transport::{Answer, Auth, ClientBuilder, Dialect, RequestBuilder, Transport};
+use crate::transport::{Answer, Auth, ClientBuilder, Dialect, RequestBuilder, Transport, setting};
 
 pub use crate::namespace::namespaced_id;
 pub use alerts::{Alert, Alerts, CreateAlert, DeleteAlert, GetAlert, ListAlerts};
@@ -255,9 +255,7 @@ impl ClientBuilder<Client> {
 impl Client {
     /// A builder with the shared settings (timeouts, retries, rate limit) and Aleph's API key.
     pub fn builder() -> ClientBuilder<Client> {
-        let mut builder = ClientBuilder::new();
-        builder.dialect = DIALECT;
-        builder
+        ClientBuilder::new(DIALECT)
     }
 
     /// A client configured from the environment: the instance from `ALEPH_URL` (or
@@ -272,13 +270,7 @@ impl Client {
     /// `lookup` (a map, a config file, a test): empty values count as unset. The builder can
     /// still be adjusted before `build()`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder<Client>> {
-        let var = |names: &[&str]| {
-            names
-                .iter()
-                .filter_map(|name| lookup(name))
-                .map(|v| v.trim().to_owned())
-                .find(|v| !v.is_empty())
-        };
+        let var = |names: &[&str]| setting(&lookup, names);
         let url = var(&["ALEPH_URL", "ALEPHCLIENT_HOST"]).ok_or_else(|| {
             Error::Config("set ALEPH_URL (or ALEPHCLIENT_HOST) to the Aleph instance".into())
         })?;

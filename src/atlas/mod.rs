@@ -65,7 +65,9 @@ pub use attachments::{
 
 use crate::error::{ApiError, Error, ErrorKind, Result};
 use crate::paginate::{Head, PageToken, split_page};
-use crate::transport::{Answer, Auth, ClientBuilder, Dialect, RateLimit, Transport, Unwrapped};
+use crate::transport::{
+    Answer, Auth, ClientBuilder, Dialect, RateLimit, Transport, Unwrapped, setting,
+};
 
 /// The API path under the instance root.
 const API_PREFIX: &str = "api/v1/";
@@ -93,12 +95,10 @@ pub struct Client {
 impl Client {
     /// A builder with the Atlas defaults (a client-side limit of 100 requests a minute).
     pub fn builder() -> ClientBuilder<Client> {
-        let mut builder = ClientBuilder::<Client>::new().rate_limit(RateLimit::new(
+        ClientBuilder::new(DIALECT).rate_limit(RateLimit::new(
             DEFAULT_REQUESTS_PER_MINUTE,
             Duration::from_secs(60),
-        ));
-        builder.dialect = DIALECT;
-        builder
+        ))
     }
 
     /// A client configured from the environment: `ATLAS_URL` (the instance root; the API is
@@ -112,7 +112,7 @@ impl Client {
     /// `lookup` (a map, a config file, a test): empty values count as unset. The builder can
     /// still be adjusted before `build()`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder<Client>> {
-        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let var = |name: &str| setting(&lookup, &[name]);
         let url = var("ATLAS_URL").ok_or_else(|| Error::Config("ATLAS_URL is not set".into()))?;
         let token = var("ATLAS_TOKEN");
         let username = var("ATLAS_USERNAME");

@@ -66,7 +66,7 @@ use serde_json::value::RawValue;
 use crate::error::{ApiError, Error, ErrorKind, Result};
 use crate::paginate::{Bounds, Head, PageSource, PageToken, Paginator, small_fields, split_page};
 use crate::transport::{
-    Answer, Auth, ClientBuilder, Dialect, RequestBuilder, Transport, Unwrapped, within,
+    Answer, Auth, ClientBuilder, Dialect, RequestBuilder, Transport, Unwrapped, setting, within,
 };
 
 use crate::paginate::Refusal;
@@ -107,9 +107,7 @@ impl Client {
     /// # Ok::<(), casefile::Error>(())
     /// ```
     pub fn builder() -> ClientBuilder<Client> {
-        let mut builder = ClientBuilder::new();
-        builder.dialect = DIALECT;
-        builder
+        ClientBuilder::new(DIALECT)
     }
 
     /// A client configured from the environment: `ATLOS_URL` (default [`DEFAULT_URL`]) and
@@ -122,11 +120,7 @@ impl Client {
     /// `lookup` (a map, a config file, a test): empty values count as unset. The builder can
     /// still be adjusted before `build()`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder<Client>> {
-        let var = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let var = |name: &str| setting(&lookup, &[name]);
         let token = var("ATLOS_API_TOKEN")
             .ok_or_else(|| Error::Config("ATLOS_API_TOKEN is not set".into()))?;
         let mut builder = Client::builder().token(token);

@@ -69,8 +69,9 @@ impl<C> fmt::Debug for ClientBuilder<C> {
 }
 
 impl<C> ClientBuilder<C> {
-    /// A builder with casefile's defaults; each platform's `Client::builder()` starts from it.
-    pub(crate) fn new() -> Self {
+    /// A builder with casefile's defaults for a platform that speaks `dialect`; each platform's
+    /// `Client::builder()` starts from it.
+    pub(crate) fn new(dialect: Dialect) -> Self {
         ClientBuilder {
             base_url: None,
             auth: Auth::None,
@@ -85,7 +86,7 @@ impl<C> ClientBuilder<C> {
             rate_limit: None,
             allow_http: false,
             user_agent: None,
-            dialect: Dialect::PLAIN,
+            dialect,
             _client: PhantomData,
         }
     }
@@ -270,6 +271,20 @@ impl ClientBuilder<Transport> {
     pub fn build(self) -> Result<Transport> {
         self.build_transport(None, "")
     }
+}
+
+/// The first of the settings `names` that `lookup` (the environment, a map, a config file) has,
+/// trimmed; empty values count as unset. For the platforms' `from_lookup`.
+#[cfg_attr(
+    not(any(feature = "atlos", feature = "aleph", feature = "atlas")),
+    allow(dead_code)
+)]
+pub(crate) fn setting(lookup: &impl Fn(&str) -> Option<String>, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .filter_map(|name| lookup(name))
+        .map(|value| value.trim().to_owned())
+        .find(|value| !value.is_empty())
 }
 
 pub(super) fn is_loopback(url: &Url) -> bool {

@@ -53,6 +53,7 @@ use url::Url;
 pub use auth::{Auth, Secret};
 pub use body::ByteStream;
 pub use builder::ClientBuilder;
+pub(crate) use builder::setting;
 pub use rate_limit::RateLimit;
 pub use request::RequestBuilder;
 pub use retry::{RetryEvent, RetryPolicy};
@@ -109,7 +110,7 @@ impl fmt::Debug for Transport {
 impl Transport {
     /// A builder for a bare transport whose paths are relative to `base_url`.
     pub fn builder(base_url: impl Into<String>) -> ClientBuilder<Transport> {
-        ClientBuilder::new().base_url(base_url)
+        ClientBuilder::new(Dialect::PLAIN).base_url(base_url)
     }
 
     /// The URL that paths are relative to (ends with `/`).

@@ -104,6 +104,40 @@ macro_rules! handles {
     };
 }
 
+/// An operation builder that sends one request prepared by its handle (or the argument that
+/// was refused while preparing it) and decodes the answer as the output type; `.await` sends
+/// it. An empty answer (`204`, `202`) decodes as `()`.
+///
+/// ```text
+/// operation! {
+///     /// Fetches one collection; from [`Collections::get`].
+///     GetCollection => Collection
+/// }
+/// ```
+macro_rules! operation {
+    ($(#[$meta:meta])* $name:ident => $output:ty) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        #[must_use = "an operation does nothing until it is sent or awaited"]
+        pub struct $name {
+            request: $crate::Result<$crate::transport::RequestBuilder>,
+        }
+
+        impl $name {
+            pub(crate) fn new(request: $crate::Result<$crate::transport::RequestBuilder>) -> Self {
+                $name { request }
+            }
+
+            /// Sends the request.
+            pub async fn send(self) -> $crate::Result<$output> {
+                self.request?.send().await
+            }
+        }
+
+        send_on_await!($name => $output);
+    };
+}
+
 /// Makes operation builders awaitable: `impl IntoFuture` that calls the builder's
 /// `async fn send(self) -> Result<T>`. The future is `Send + 'static`.
 ///

@@ -61,6 +61,19 @@ impl Form {
     }
 }
 
+/// The length of the file at `path` whose metadata is `meta`; an error unless it is a regular
+/// file.
+fn regular_file(path: &Path, meta: std::io::Result<std::fs::Metadata>) -> Result<u64> {
+    let meta = meta.map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    if !meta.is_file() {
+        return Err(Error::invalid(
+            "upload",
+            format!("{} is not a file", path.display()),
+        ));
+    }
+    Ok(meta.len())
+}
+
 /// How many bytes a file is read in at a time while it is sent.
 const CHUNK: usize = 64 * 1024;
 
@@ -202,30 +215,13 @@ impl Upload {
             }
             Source::Path(path) => {
                 // Refused before opening: opening a named pipe would wait for a writer.
-                let meta = tokio::fs::metadata(path)
-                    .await
-                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-                if !meta.is_file() {
-                    return Err(Error::invalid(
-                        "upload",
-                        format!("{} is not a file", path.display()),
-                    ));
-                }
+                regular_file(path, tokio::fs::metadata(path).await)?;
                 // Checked again on the opened file, which is the one sent.
                 let file = tokio::fs::File::open(path)
                     .await
                     .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
-                let meta = file
-                    .metadata()
-                    .await
-                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-                if !meta.is_file() {
-                    return Err(Error::invalid(
-                        "upload",
-                        format!("{} is not a file", path.display()),
-                    ));
-                }
-                (read_chunks(file).boxed(), meta.len())
+                let len = regular_file(path, file.metadata().await)?;
+                (read_chunks(file).boxed(), len)
             }
             Source::Stream { length, stream } => {
                 let taken = stream.lock().unwrap_or_else(|p| p.into_inner()).take();

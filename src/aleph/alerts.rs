@@ -108,15 +108,15 @@ impl ListAlerts {
 
 operation! {
     /// Creates an alert; from [`Alerts::create`].
-    CreateAlert => Alert, json
+    CreateAlert => Alert
 }
 
 operation! {
     /// Fetches one alert; from [`Alerts::get`].
-    GetAlert => Alert, json
+    GetAlert => Alert
 }
 
 operation! {
     /// Deletes an alert; from [`Alerts::delete`].
-    DeleteAlert, empty
+    DeleteAlert => ()
 }

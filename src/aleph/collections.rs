@@ -533,32 +533,32 @@ impl ListCollections {
 
 operation! {
     /// Fetches one collection; from [`Collections::get`].
-    GetCollection => Collection, json
+    GetCollection => Collection
 }
 
 operation! {
     /// Creates a collection; from [`Collections::create`].
-    CreateCollection => Collection, json
+    CreateCollection => Collection
 }
 
 operation! {
     /// Updates a collection; from [`Collections::update`].
-    UpdateCollection => Collection, json
+    UpdateCollection => Collection
 }
 
 operation! {
     /// Fetches a collection's processing status; from [`Collections::status`].
-    GetStatus => CollectionStatus, json
+    GetStatus => CollectionStatus
 }
 
 operation! {
     /// Cancels a collection's processing; from [`Collections::cancel`].
-    CancelCollection, empty
+    CancelCollection => ()
 }
 
 operation! {
     /// Marks a collection's data as updated; from [`Collections::touch`].
-    TouchCollection, empty
+    TouchCollection => ()
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

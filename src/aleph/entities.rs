@@ -381,12 +381,12 @@ impl Entities {
 
 operation! {
     /// Fetches one entity; from [`Entities::get`].
-    GetEntity => Entity, json
+    GetEntity => Entity
 }
 
 operation! {
     /// Deletes an entity; from [`Entities::delete`].
-    DeleteEntity, empty
+    DeleteEntity => ()
 }
 
 /// Searches entities; from [`Entities::search`].

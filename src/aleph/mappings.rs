@@ -246,30 +246,30 @@ impl ListMappings {
 
 operation! {
     /// Creates a mapping; from [`Mappings::create`].
-    CreateMapping => Mapping, json
+    CreateMapping => Mapping
 }
 
 operation! {
     /// Fetches a mapping; from [`Mappings::get`].
-    GetMapping => Mapping, json
+    GetMapping => Mapping
 }
 
 operation! {
     /// Updates a mapping; from [`Mappings::update`].
-    UpdateMapping => Mapping, json
+    UpdateMapping => Mapping
 }
 
 operation! {
     /// Deletes a mapping; from [`Mappings::delete`].
-    DeleteMapping, empty
+    DeleteMapping => ()
 }
 
 operation! {
     /// Runs a mapping; from [`Mappings::trigger`].
-    TriggerMapping => Mapping, json
+    TriggerMapping => Mapping
 }
 
 operation! {
     /// Removes what a mapping loaded; from [`Mappings::flush`].
-    FlushMapping, empty
+    FlushMapping => ()
 }

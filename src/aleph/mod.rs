@@ -55,53 +55,6 @@
 //! # Ok(()) }
 //! ```
 
-/// Defines an operation builder that sends one prepared request: `json` decodes the answer as
-/// the output type, `empty` discards the answer (`204`/`202` operations).
-macro_rules! operation {
-    ($(#[$meta:meta])* $name:ident => $output:ty, json) => {
-        $(#[$meta])*
-        #[derive(Debug)]
-        #[must_use = "an operation does nothing until it is sent or awaited"]
-        pub struct $name {
-            request: crate::Result<crate::transport::RequestBuilder>,
-        }
-
-        impl $name {
-            pub(crate) fn new(request: crate::Result<crate::transport::RequestBuilder>) -> Self {
-                $name { request }
-            }
-
-            /// Sends the request.
-            pub async fn send(self) -> crate::Result<$output> {
-                self.request?.send().await
-            }
-        }
-
-        send_on_await!($name => $output);
-    };
-    ($(#[$meta:meta])* $name:ident, empty) => {
-        $(#[$meta])*
-        #[derive(Debug)]
-        #[must_use = "an operation does nothing until it is sent or awaited"]
-        pub struct $name {
-            request: crate::Result<crate::transport::RequestBuilder>,
-        }
-
-        impl $name {
-            pub(crate) fn new(request: crate::Result<crate::transport::RequestBuilder>) -> Self {
-                $name { request }
-            }
-
-            /// Sends the request.
-            pub async fn send(self) -> crate::Result<()> {
-                self.request?.send_empty().await
-            }
-        }
-
-        send_on_await!($name => ());
-    };
-}
-
 /// The methods of every Aleph list builder (a `list` field holding a [`Listing`]): the page
 /// size and offset, `result_set` (the first page with facets), and those of every list builder
 /// of every platform (see `listing_methods!`).

@@ -136,10 +136,10 @@ impl Permissions {
 
 operation! {
     /// Fetches a collection's permissions; from [`Permissions::get`].
-    GetPermissions => PermissionsList, json
+    GetPermissions => PermissionsList
 }
 
 operation! {
     /// Changes a collection's permissions; from [`Permissions::update`].
-    UpdatePermissions => PermissionsList, json
+    UpdatePermissions => PermissionsList
 }

@@ -149,10 +149,10 @@ impl Attachments {
 
     /// One attachment with its content payload (`GET /attachments/{id}`).
     pub fn get(&self, attachment_id: impl fmt::Display) -> GetAttachment {
-        GetAttachment {
-            transport: self.transport.clone(),
-            id: attachment_id.to_string(),
-        }
+        let id = attachment_id.to_string();
+        GetAttachment::new(
+            check_id("attachment_id", &id).map(|()| self.transport.get(&["attachments", &id])),
+        )
     }
 
     /// Changes an attachment's title, description, citation or visibility
@@ -175,10 +175,11 @@ impl Attachments {
 
     /// A signed download URL of the attachment's file (`POST /attachments/{id}/export`).
     pub fn export(&self, attachment_id: impl fmt::Display) -> ExportAttachment {
-        ExportAttachment {
-            transport: self.transport.clone(),
-            id: attachment_id.to_string(),
-        }
+        let id = attachment_id.to_string();
+        ExportAttachment::new(
+            check_id("attachment_id", &id)
+                .map(|()| self.transport.post(&["attachments", &id, "export"])),
+        )
     }
 
     /// Downloads the attachment's file: asks for a signed URL, then fetches it from the storage
@@ -403,23 +404,9 @@ impl<Q: Serialize + Send + Sync + 'static> PageSource for NumberedPages<Q> {
     }
 }
 
-/// `GET /attachments/{id}`, from [`Attachments::get`].
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is sent or awaited"]
-pub struct GetAttachment {
-    transport: Transport,
-    id: String,
-}
-
-impl GetAttachment {
-    /// Sends the request.
-    pub async fn send(self) -> Result<AttachmentDetails> {
-        check_id("attachment_id", &self.id)?;
-        self.transport
-            .request(Method::GET, &["attachments", &self.id])
-            .send()
-            .await
-    }
+operation! {
+    /// `GET /attachments/{id}`, from [`Attachments::get`].
+    GetAttachment => AttachmentDetails
 }
 
 /// The body of `PATCH /attachments/{id}`: an absent field is untouched, `Some(None)` is `null`.
@@ -505,23 +492,9 @@ impl UpdateAttachment {
     }
 }
 
-/// `POST /attachments/{id}/export`, from [`Attachments::export`].
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is sent or awaited"]
-pub struct ExportAttachment {
-    transport: Transport,
-    id: String,
-}
-
-impl ExportAttachment {
-    /// Sends the request.
-    pub async fn send(self) -> Result<AttachmentExport> {
-        check_id("attachment_id", &self.id)?;
-        self.transport
-            .request(Method::POST, &["attachments", &self.id, "export"])
-            .send()
-            .await
-    }
+operation! {
+    /// `POST /attachments/{id}/export`, from [`Attachments::export`].
+    ExportAttachment => AttachmentExport
 }
 
 /// Export and download of an attachment's file, from [`Attachments::download`]. Awaiting it
@@ -544,12 +517,12 @@ impl DownloadAttachment {
 
     /// Asks for the signed URL and starts the download; the body arrives as a stream.
     pub async fn send(self) -> Result<ByteStream> {
-        let export = ExportAttachment {
-            transport: self.transport.clone(),
-            id: self.id.clone(),
-        }
-        .send()
-        .await?;
+        check_id("attachment_id", &self.id)?;
+        let export: AttachmentExport = self
+            .transport
+            .post(&["attachments", &self.id, "export"])
+            .send()
+            .await?;
         let url = export.url().map_err(|e| {
             let reason = match e {
                 Error::InvalidInput { reason, .. } => reason,
@@ -633,8 +606,6 @@ impl ListAnnotations {
 }
 
 send_on_await!(
-    GetAttachment => AttachmentDetails,
     UpdateAttachment => AttachmentDetails,
-    ExportAttachment => AttachmentExport,
     DownloadAttachment => ByteStream,
 );

@@ -171,10 +171,9 @@ impl SourceMaterials {
 
     /// `GET source_material/:id`: one piece of source material.
     pub fn get(&self, id: impl fmt::Display) -> GetSourceMaterial {
-        GetSourceMaterial {
-            transport: self.transport.clone(),
-            id: check_uuid("id", id),
-        }
+        GetSourceMaterial::new(
+            check_uuid("id", id).map(|id| self.transport.get(&["source_material", &id])),
+        )
     }
 
     /// `POST source_material/new/:slug`: adds source material to an incident (needs the `edit`
@@ -245,22 +244,9 @@ impl ListSourceMaterial {
     listing_methods!(SourceMaterial, bounds);
 }
 
-/// Gets one piece of source material; from [`SourceMaterials::get`]. `.await` sends it.
-#[derive(Debug)]
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct GetSourceMaterial {
-    transport: Transport,
-    id: Result<String>,
-}
-
-impl GetSourceMaterial {
-    /// Sends the request.
-    pub async fn send(self) -> Result<SourceMaterial> {
-        let id = self.id?;
-        let segments = ["source_material", id.as_str()];
-        let request = self.transport.get(&segments);
-        request.send().await
-    }
+operation! {
+    /// Gets one piece of source material; from [`SourceMaterials::get`]. `.await` sends it.
+    GetSourceMaterial => SourceMaterial
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -389,7 +375,6 @@ impl UploadFile {
 }
 
 send_on_await!(
-    GetSourceMaterial => SourceMaterial,
     CreateSourceMaterial => SourceMaterial,
     SetMetadata => SourceMaterial,
     UploadFile => SourceMaterial,

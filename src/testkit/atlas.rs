@@ -306,13 +306,9 @@ impl State {
                 let Some(i) = self.find(id) else {
                     return not_found(id);
                 };
-                let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
-                    return failure(
-                        400,
-                        "INVALID_JSON",
-                        "The request body is not a JSON object.",
-                        &[],
-                    );
+                let fields = match json_object(body) {
+                    Ok(fields) => fields,
+                    Err(refusal) => return refusal,
                 };
                 const EDITABLE: [&str; 4] = [
                     "attachment_title",
@@ -522,13 +518,9 @@ impl State {
     }
 
     fn create_annotation(&mut self, body: &[u8]) -> Answer {
-        let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
-            return failure(
-                400,
-                "INVALID_JSON",
-                "The request body is not a JSON object.",
-                &[],
-            );
+        let fields = match json_object(body) {
+            Ok(fields) => fields,
+            Err(refusal) => return refusal,
         };
         for key in fields.keys() {
             if !["attachment_id", "annotation_type", "annotation_content"].contains(&key.as_str()) {
@@ -639,4 +631,17 @@ impl State {
 /// A UUID in its hyphenated form, as the API documents its ids.
 fn is_uuid(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+}
+
+/// The JSON object a request sent, or the server's `400` for anything else.
+fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, Answer> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        _ => Err(failure(
+            400,
+            "INVALID_JSON",
+            "The request body is not a JSON object.",
+            &[],
+        )),
+    }
 }

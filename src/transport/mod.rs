@@ -453,19 +453,25 @@ impl Transport {
         }
     }
 
-    /// Decodes the payload of a success body; on failure names the JSON path and shows the start
-    /// of the body.
+    /// Decodes the payload of a success body (an empty one as `null`); on failure names the JSON
+    /// path and shows the start of the body.
     fn decode<T: DeserializeOwned>(
         &self,
         req: &Prepared,
         status: StatusCode,
         body: &[u8],
     ) -> Result<T> {
-        let json = match self.payload(req, body)? {
+        let payload = match self.payload(req, body)? {
             Some(at) => body.get(at).unwrap_or_default(),
-            None => b"null",
+            None => b"",
         };
-        decode_json(json, json, "", status, &req.method, &req.url)
+        // An empty answer (`204 No Content`) decodes as `null`: as `()`, say. An error shows
+        // the answer as it came.
+        let json: &[u8] = match payload.trim_ascii() {
+            b"" => b"null",
+            _ => payload,
+        };
+        decode_json(payload, json, "", status, &req.method, &req.url)
     }
 }
 

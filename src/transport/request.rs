@@ -247,7 +247,8 @@ impl RequestBuilder {
         ))
     }
 
-    /// Sends the request and decodes the JSON answer as `T`.
+    /// Sends the request and decodes the JSON answer as `T`; an empty answer (`204`) decodes as
+    /// `null`, so `send::<()>()` accepts it.
     pub async fn send<T: DeserializeOwned>(self) -> Result<T> {
         let (transport, req) = self.prepare("application/json")?;
         let (status, body) = transport.execute_full(&req).await?;

@@ -333,7 +333,7 @@ async fn aleph_tour(
         "collections().status(id)",
         format!(
             "{} finished, {} running, {} pending",
-            status.finished, status.running, status.pending
+            status.tasks.finished, status.tasks.running, status.tasks.pending
         ),
     );
     let permissions = aleph.permissions().get(&first.id).await?;

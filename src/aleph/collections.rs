@@ -167,19 +167,13 @@ pub struct Collection {
     pub status: Option<CollectionStatus>,
 }
 
-/// The processing status of a collection: tasks finished, running and pending.
+/// The processing status of a collection: its tasks, and its jobs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CollectionStatus {
-    /// Tasks done.
-    #[serde(default)]
-    pub finished: u64,
-    /// Tasks being worked on.
-    #[serde(default)]
-    pub running: u64,
-    /// Tasks waiting.
-    #[serde(default)]
-    pub pending: u64,
+    /// The tasks of every job.
+    #[serde(flatten)]
+    pub tasks: TaskCounts,
     /// The jobs (one per upload or bulk session).
     #[serde(default)]
     pub jobs: Vec<JobStatus>,
@@ -192,15 +186,9 @@ pub struct JobStatus {
     /// The job's id.
     #[serde(default)]
     pub job_id: Option<String>,
-    /// Tasks done.
-    #[serde(default)]
-    pub finished: u64,
-    /// Tasks being worked on.
-    #[serde(default)]
-    pub running: u64,
-    /// Tasks waiting.
-    #[serde(default)]
-    pub pending: u64,
+    /// The job's tasks.
+    #[serde(flatten)]
+    pub tasks: TaskCounts,
     /// The job's stages (ingest, analyze, index, ...).
     #[serde(default)]
     pub stages: Vec<StageStatus>,
@@ -216,6 +204,15 @@ pub struct StageStatus {
     /// The stage, e.g. `ingest`.
     #[serde(default)]
     pub stage: Option<String>,
+    /// The stage's tasks.
+    #[serde(flatten)]
+    pub tasks: TaskCounts,
+}
+
+/// How many tasks are done, being worked on and waiting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TaskCounts {
     /// Tasks done.
     #[serde(default)]
     pub finished: u64,
@@ -225,6 +222,13 @@ pub struct StageStatus {
     /// Tasks waiting.
     #[serde(default)]
     pub pending: u64,
+}
+
+impl TaskCounts {
+    /// Whether work is going on: a task running or waiting.
+    pub fn is_active(&self) -> bool {
+        self.running > 0 || self.pending > 0
+    }
 }
 
 /// The metadata of a collection to create or update. `label` is required (2 to 500 characters,

@@ -148,7 +148,7 @@ pub use bulk::{BulkLoad, BulkReport};
 pub use collections::{
     CancelCollection, Category, Collection, CollectionStatus, Collections, CreateCollection,
     DeleteCollection, Frequency, GetCollection, GetStatus, JobStatus, ListCollections,
-    NewCollection, ReindexCollection, ReingestCollection, StageStatus, StreamEntities,
+    NewCollection, ReindexCollection, ReingestCollection, StageStatus, StreamEntities, TaskCounts,
     TouchCollection, UpdateCollection,
 };
 pub use crawl::{

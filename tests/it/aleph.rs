@@ -47,7 +47,7 @@ async fn requests_carry_the_api_key_under_api_2() {
         collection.data_updated_at.unwrap().to_rfc3339(),
         "2026-01-02T12:00:00.123456+00:00"
     );
-    assert_eq!(collection.status.unwrap().pending, 0);
+    assert_eq!(collection.status.unwrap().tasks.pending, 0);
     assert_eq!(
         collection.statistics.unwrap()["schema"]["values"]["Person"],
         24
@@ -626,7 +626,9 @@ async fn delete_reingest_reindex_status_cancel_and_touch() {
     c.cancel("4").await.unwrap();
     c.touch("4").await.unwrap();
 
-    assert_eq!((status.finished, status.running, status.pending), (3, 1, 2));
+    let t = status.tasks;
+    assert_eq!((t.finished, t.running, t.pending), (3, 1, 2));
+    assert!(t.is_active());
     assert_eq!(status.jobs[0].stages[0].stage.as_deref(), Some("ingest"));
     let seen = requests(&server).await;
     let expected: [Expected; 8] = [
@@ -658,7 +660,9 @@ async fn delete_reingest_reindex_status_cancel_and_touch() {
 fn the_status_fixture_decodes() {
     let status: casefile::aleph::CollectionStatus =
         serde_json::from_str(&fixture("status_get.json")).unwrap();
-    assert_eq!((status.finished, status.running, status.pending), (0, 0, 0));
+    let t = status.tasks;
+    assert_eq!((t.finished, t.running, t.pending), (0, 0, 0));
+    assert!(!t.is_active());
     assert!(status.jobs.is_empty());
 }
 

@@ -322,7 +322,7 @@ impl Entities {
 
     /// `GET /entities/{id}`.
     pub fn get(&self, id: impl fmt::Display) -> GetEntity {
-        GetEntity::new(Ok(self.transport.get(&["entities", &id.to_string()])))
+        GetEntity::new(self.transport.get(&["entities", &id.to_string()]))
     }
 
     /// `GET /entities`: searches entities across the collections the caller can see.
@@ -375,7 +375,7 @@ impl Entities {
 
     /// `DELETE /entities/{id}` (answers `204`).
     pub fn delete(&self, id: impl fmt::Display) -> DeleteEntity {
-        DeleteEntity::new(Ok(self.transport.delete(&["entities", &id.to_string()])))
+        DeleteEntity::new(self.transport.delete(&["entities", &id.to_string()]))
     }
 }
 

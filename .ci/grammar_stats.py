@@ -2,6 +2,7 @@
 """How the platform modules are written, measured from the source of one revision.
 
     python3 .ci/grammar_stats.py [REV]        # REV defaults to the working tree
+    python3 .ci/grammar_stats.py --docs DIR   # after `cargo doc --no-deps --all-features`
 
 Prints, per platform, the lines of the shortest and the median operation, and counts of the places
 that build a listing, carry a refused argument, or decide retries. An operation is one public
@@ -131,7 +132,33 @@ def count(sources, pattern, platform_only=False):
     return total
 
 
+def public_surface(docs):
+    """{module: (public items, inherent methods)} from rustdoc's HTML under `docs`/casefile."""
+    out = {}
+    for module in PLATFORMS + ("transport", "paginate"):
+        items = methods = 0
+        for page in sorted((Path(docs) / "casefile" / module).glob("*.*.html")):
+            kind = page.name.split(".")[0]
+            if kind not in ("struct", "enum", "trait", "fn", "type", "constant", "macro"):
+                continue
+            items += 1
+            html = page.read_text()
+            start = html.find('id="implementations"')
+            end = html.find('id="trait-implementations"')
+            if kind == "trait":
+                methods += len(re.findall(r'id="(?:ty)?method\.', html))
+            elif start >= 0:
+                own = html[start:end if end > start else len(html)]
+                methods += len(re.findall(r'id="method\.', own))
+        out[module] = (items, methods)
+    return out
+
+
 def main():
+    if sys.argv[1:2] == ["--docs"]:
+        for module, (items, methods) in public_surface(sys.argv[2]).items():
+            print(f"{module}: {items} public items, {methods} inherent methods")
+        return
     rev = sys.argv[1] if len(sys.argv) > 1 else None
     sources = files(rev)
     print(f"revision: {rev or 'working tree'}")

@@ -348,7 +348,8 @@ impl Entities {
     pub fn search(&self) -> SearchEntities {
         SearchEntities {
             list: Listing::new(self.transport.clone(), &["entities"], true)
-                .completed_by(default_schema),
+                .completed_by(default_schema)
+                .long_queries_to("search"),
         }
     }
 
@@ -389,7 +390,8 @@ operation! {
     DeleteEntity => ()
 }
 
-/// Searches entities; from [`Entities::search`].
+/// Searches entities; from [`Entities::search`]. A search whose parameters are too long for a
+/// URL is sent as a form to `POST /search`, which Aleph reads the same way.
 #[derive(Debug)]
 #[must_use = "a listing does nothing until it is sent or streamed"]
 pub struct SearchEntities {
@@ -414,9 +416,29 @@ impl SearchEntities {
         self.filter("collection_id", collection_id.to_string())
     }
 
-    /// Include highlighted fragments of matching text.
+    /// Include highlighted fragments of matching text (`highlight`; the server may have
+    /// highlighting turned off, `ALEPH_RESULT_HIGHLIGHT`).
     pub fn highlight(mut self, highlight: bool) -> Self {
         self.list.set("highlight", highlight.to_string());
+        self
+    }
+
+    /// How many fragments to highlight per field (`highlight_count`, default 3; 0 highlights
+    /// the whole field).
+    pub fn highlight_count(mut self, n: u32) -> Self {
+        self.list.set("highlight_count", n.to_string());
+        self
+    }
+
+    /// How long a highlighted fragment is, in characters (`highlight_length`, default 120).
+    pub fn highlight_length(mut self, n: u32) -> Self {
+        self.list.set("highlight_length", n.to_string());
+        self
+    }
+
+    /// Highlight matches of `text` rather than of the query (`highlight_text`).
+    pub fn highlight_text(mut self, text: impl Into<String>) -> Self {
+        self.list.set("highlight_text", text.into());
         self
     }
 

@@ -73,6 +73,13 @@ macro_rules! list_methods {
             self
         }
 
+        /// Adds a query parameter casefile does not model (yet), sent as given: e.g.
+        /// `.param("facet_significant", "names")` on an OpenAleph server.
+        pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+            self.list.push(name.into(), value.into());
+            self
+        }
+
         /// Fetches the first page with everything the server said about it (totals, facets,
         /// links); [`first_page`](Self::first_page) has only the items, the next token and the
         /// total.
@@ -88,8 +95,9 @@ macro_rules! list_methods {
     };
 }
 
-/// The search parameters of an Aleph listing that is a search (`aleph/search/parser.py`):
-/// text, filters, sorting and facets.
+/// The search parameters of an Aleph listing that is a search: every parameter of
+/// `SearchQueryParser` (alephdata/aleph `aleph/search/parser.py`) that narrows, orders or counts
+/// the results.
 macro_rules! search_methods {
     () => {
         /// Search text (`q`, Aleph's query syntax).
@@ -98,14 +106,61 @@ macro_rules! search_methods {
             self
         }
 
+        /// Only items whose name starts with `text` (`prefix`).
+        pub fn prefix(mut self, text: impl Into<String>) -> Self {
+            self.list.set("prefix", text.into());
+            self
+        }
+
         /// Only items whose `field` has `value` (`filter:<field>=<value>`), e.g.
-        /// `("countries", "ua")`; repeat for several values.
+        /// `("countries", "ua")`; several values of one field are alternatives.
         pub fn filter(mut self, field: &str, value: impl Into<String>) -> Self {
             self.list.push(format!("filter:{field}"), value.into());
             self
         }
 
-        /// Sort by a field, `field` or `field:asc|desc` (repeatable), e.g. `created_at:desc`.
+        /// Leaves out items whose `field` has `value` (`exclude:<field>=<value>`).
+        pub fn exclude(mut self, field: &str, value: impl Into<String>) -> Self {
+            self.list.push(format!("exclude:{field}"), value.into());
+            self
+        }
+
+        /// Only items that have no value for `field` (`empty:<field>`).
+        pub fn empty(mut self, field: &str) -> Self {
+            self.list.set(&format!("empty:{field}"), "true".into());
+            self
+        }
+
+        /// Only items whose `field` is greater than `value` (`filter:gt:<field>`): a date
+        /// (`2020`, `2020-05`, `2020-05-17`, `2020-05-17T10:00:00`) or a number.
+        pub fn gt(mut self, field: &str, value: impl Into<String>) -> Self {
+            self.list.set(&format!("filter:gt:{field}"), value.into());
+            self
+        }
+
+        /// Only items whose `field` is at least `value` (`filter:gte:<field>`); see
+        /// [`gt`](Self::gt).
+        pub fn gte(mut self, field: &str, value: impl Into<String>) -> Self {
+            self.list.set(&format!("filter:gte:{field}"), value.into());
+            self
+        }
+
+        /// Only items whose `field` is less than `value` (`filter:lt:<field>`); see
+        /// [`gt`](Self::gt).
+        pub fn lt(mut self, field: &str, value: impl Into<String>) -> Self {
+            self.list.set(&format!("filter:lt:{field}"), value.into());
+            self
+        }
+
+        /// Only items whose `field` is at most `value` (`filter:lte:<field>`); see
+        /// [`gt`](Self::gt).
+        pub fn lte(mut self, field: &str, value: impl Into<String>) -> Self {
+            self.list.set(&format!("filter:lte:{field}"), value.into());
+            self
+        }
+
+        /// Sort by a field, `field` or `field:asc|desc`, e.g. `created_at:desc`. Aleph makes the
+        /// **last** sort given the first key (`aleph/search/query.py` `get_sort`).
         pub fn sort(mut self, sort: impl Into<String>) -> Self {
             self.list.push("sort".into(), sort.into());
             self
@@ -116,6 +171,18 @@ macro_rules! search_methods {
         /// [`result_set`](Self::result_set).
         pub fn facet(mut self, field: impl Into<String>) -> Self {
             self.list.push("facet".into(), field.into());
+            self
+        }
+
+        /// Count the values of a field as `spec` says: how many values, their distinct total,
+        /// a date histogram (see [`FacetSpec`](crate::aleph::FacetSpec)).
+        pub fn facet_with(
+            mut self,
+            field: impl Into<String>,
+            spec: crate::aleph::FacetSpec,
+        ) -> Self {
+            let field = field.into();
+            self.list.facet(&field, spec);
             self
         }
     };
@@ -130,6 +197,7 @@ mod entities;
 mod ingest;
 mod mappings;
 mod permissions;
+mod search;
 
 use std::collections::BTreeMap;
 
@@ -167,6 +235,7 @@ pub use mappings::{
 pub use permissions::{
     GetPermissions, Permission, PermissionUpdate, Permissions, PermissionsList, UpdatePermissions,
 };
+pub use search::{FacetSpec, Interval};
 
 /// The API prefix under the instance root.
 const API_PREFIX: &str = "api/2/";
@@ -449,6 +518,9 @@ pub struct FacetValue {
     /// Whether the listing is filtered on this value.
     #[serde(default)]
     pub active: bool,
+    /// The category of a collection value (a `collection_id` facet).
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 /// A user, group or system role.
@@ -478,6 +550,10 @@ pub struct Role {
     pub writeable: bool,
 }
 
+/// The longest query string casefile puts in a URL; a longer search goes as a form. Servers and
+/// proxies commonly refuse request lines over 4 or 8 KiB.
+const MAX_QUERY_LENGTH: usize = 2048;
+
 /// What a paginated listing needs to fetch any of its pages: the path, the query parameters in
 /// order, and whether it is a search (bounded by [`SEARCH_WINDOW`]).
 #[derive(Debug)]
@@ -489,6 +565,9 @@ pub(crate) struct Listing {
     window: bool,
     /// Completes the parameters before the first request (a default filter, say).
     complete: fn(&mut Vec<(String, String)>),
+    /// Where the same search can be sent as a form (`POST /search`) when its parameters are too
+    /// long for a URL.
+    post_to: Option<&'static str>,
     /// The offset the caller starts at (see [`Listing::offset`]).
     start: u64,
     /// An argument refused while building; reported by `send` and `stream`, before any request.
@@ -505,6 +584,7 @@ impl Listing {
             params: Vec::new(),
             window,
             complete: |_| {},
+            post_to: None,
             start: 0,
             refusal: None,
             bounds: Bounds::default(),
@@ -515,6 +595,23 @@ impl Listing {
     pub(crate) fn completed_by(mut self, complete: fn(&mut Vec<(String, String)>)) -> Self {
         self.complete = complete;
         self
+    }
+
+    /// The same listing, sent as a form to `path` when its parameters are too long for a URL
+    /// (Aleph reads a search's parameters from a form body too: `request.values` in
+    /// `aleph/views/entities_api.py`; a JSON body is ignored).
+    pub(crate) fn long_queries_to(mut self, path: &'static str) -> Self {
+        self.post_to = Some(path);
+        self
+    }
+
+    /// Adds a facet on `field` counted as `spec` says, recorded as refused if it asks for
+    /// nothing.
+    pub(crate) fn facet(&mut self, field: &str, spec: FacetSpec) {
+        if let Some(refusal) = spec.check(field) {
+            self.refusal = Some(refusal);
+        }
+        self.params.extend(spec.params(field));
     }
 
     /// Adds a query parameter (a name may repeat: `filter:countries=ua&filter:countries=cy`).
@@ -557,13 +654,22 @@ impl Listing {
     }
 
     fn page_request(&self, token: Option<&PageToken>) -> RequestBuilder {
-        let segments: Vec<&str> = self.segments.iter().map(String::as_str).collect();
-        let request = self.transport.get(&segments).query(&self.params);
-        match token {
-            Some(PageToken::Offset { offset, limit }) => request
-                .query_param("offset", &offset.to_string())
-                .query_param("limit", &limit.to_string()),
-            _ => request,
+        let mut params = self.params.clone();
+        if let Some(PageToken::Offset { offset, limit }) = token {
+            params.retain(|(k, _)| k != "offset" && k != "limit");
+            params.push(("offset".into(), offset.to_string()));
+            params.push(("limit".into(), limit.to_string()));
+        }
+        let length: usize = params.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        match self.post_to {
+            // A read sent as a form: safe to send again.
+            Some(path) if length > MAX_QUERY_LENGTH => {
+                self.transport.post(&[path]).form(&params).idempotent(true)
+            }
+            _ => {
+                let segments: Vec<&str> = self.segments.iter().map(String::as_str).collect();
+                self.transport.get(&segments).query(&params)
+            }
         }
     }
 

@@ -79,6 +79,9 @@ struct SchemaFacts {
     ancestors: Vec<String>,
     /// Its entity-typed properties, inherited ones included.
     references: Vec<String>,
+    /// Each property, inherited ones included, with the group of its type (`countries`,
+    /// `names`, `dates`, ...), for the facets on a group.
+    groups: Vec<(String, String)>,
 }
 
 /// Every schema of the model, read once.
@@ -86,6 +89,13 @@ fn schemata() -> &'static BTreeMap<String, SchemaFacts> {
     #[derive(Deserialize)]
     struct Model {
         schemata: BTreeMap<String, Schema>,
+        #[serde(default)]
+        types: BTreeMap<String, Type>,
+    }
+    #[derive(Deserialize)]
+    struct Type {
+        #[serde(default)]
+        group: Option<String>,
     }
     #[derive(Deserialize)]
     struct Schema {
@@ -105,6 +115,7 @@ fn schemata() -> &'static BTreeMap<String, SchemaFacts> {
     SCHEMATA.get_or_init(|| {
         let model: Model = serde_json::from_str(FTM_MODEL).unwrap_or(Model {
             schemata: BTreeMap::new(),
+            types: BTreeMap::new(),
         });
         model
             .schemata
@@ -118,9 +129,20 @@ fn schemata() -> &'static BTreeMap<String, SchemaFacts> {
                     .filter(|(_, property)| property.kind == "entity")
                     .map(|(property, _)| property.clone())
                     .collect();
+                let groups = schema
+                    .schemata
+                    .iter()
+                    .filter_map(|ancestor| model.schemata.get(ancestor))
+                    .flat_map(|ancestor| &ancestor.properties)
+                    .filter_map(|(property, p)| {
+                        let group = model.types.get(&p.kind)?.group.clone()?;
+                        Some((property.clone(), group))
+                    })
+                    .collect();
                 let facts = SchemaFacts {
                     ancestors: schema.schemata.clone(),
                     references: references.into_iter().collect(),
+                    groups,
                 };
                 (name.clone(), facts)
             })
@@ -486,60 +508,15 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
             }
             state.collection_route(index, method, rest, &query, body, user)
         }
-        (Method::GET, ["entities"]) => {
-            let q = param("q").map(str::to_lowercase);
-            let wanted = |key: &str| {
-                query
-                    .iter()
-                    .filter(|(k, _)| k == key)
-                    .map(|(_, v)| v.clone())
-                    .collect::<Vec<_>>()
-            };
-            let (schemata, schema, collections) = (
-                wanted("filter:schemata"),
-                wanted("filter:schema"),
-                wanted("filter:collection_id"),
+        // `aleph/views/entities_api.py` `index`: `/search` and `/entities` are one search, and
+        // `POST /search` reads its parameters from a form body too (`request.values`).
+        (Method::GET, ["entities" | "search"]) => state.search(&query, user),
+        (Method::POST | Method::PUT, ["search"]) => {
+            let mut query = query.clone();
+            query.extend(
+                url::form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())),
             );
-            // `aleph/search/__init__.py` `EntitiesQuery.get_index`: the schema picks the index.
-            if schema.is_empty() && schemata.is_empty() {
-                return error(400, "No schema is specified for the query.");
-            }
-            let visible: Vec<String> = state
-                .data
-                .collections
-                .iter()
-                .filter(|c| user || c["secret"] != true)
-                .filter_map(|c| c["id"].as_str().map(str::to_owned))
-                .collect();
-            let items: Vec<Value> = state
-                .data
-                .entities
-                .iter()
-                .filter(|(cid, _)| {
-                    visible.contains(cid) && (collections.is_empty() || collections.contains(cid))
-                })
-                .flat_map(|(_, entities)| entities.iter())
-                // `filter:schema` picks the index of that schema alone; only without it does
-                // `filter:schemata` pick the indexes of the schema and all it descends to.
-                .filter(|e| {
-                    let kind = e["schema"].as_str().unwrap_or_default();
-                    if schema.is_empty() {
-                        schemata.iter().any(|s| is_a(kind, s))
-                    } else {
-                        schema.iter().any(|s| kind == s)
-                    }
-                })
-                .filter(|e| property_filters_match(e, &query))
-                .filter(|e| {
-                    q.as_ref().is_none_or(|q| {
-                        e["caption"]
-                            .as_str()
-                            .is_some_and(|c| c.to_lowercase().contains(q))
-                    })
-                })
-                .map(|e| state.entity_view(e, user))
-                .collect();
-            state.listing("entities", items, &query, true)
+            state.search(&query, user)
         }
         (Method::POST | Method::PUT, ["entities"]) => {
             let Some(Value::Object(fields)) = body else {
@@ -809,6 +786,123 @@ fn property_filters_match(entity: &Value, query: &[(String, String)]) -> bool {
         .all(|(name, list)| values(name).iter().any(|v| list.contains(&v.as_str())))
 }
 
+/// Whether an entity passes a search's range filters, `filter:gt:`, `gte:`, `lt:` and `lte:` on
+/// a property (`aleph/search/query.py` `get_filters_list`: one `range` per field, the first value
+/// of each operator): some value of the property is within every bound. Numbers compare as
+/// numbers, anything else as text, which orders ISO dates of any precision as Elasticsearch's
+/// date ranges do.
+fn ranges_match(entity: &Value, query: &[(String, String)]) -> bool {
+    let mut bounds: Vec<(&str, &str, &str)> = Vec::new();
+    for (key, bound) in query {
+        let Some((op, field)) = key.strip_prefix("filter:").and_then(|k| k.split_once(':')) else {
+            continue;
+        };
+        if matches!(op, "gt" | "gte" | "lt" | "lte")
+            && !bounds.iter().any(|(o, f, _)| *o == op && *f == field)
+        {
+            bounds.push((op, field, bound));
+        }
+    }
+    let fields: BTreeSet<&str> = bounds.iter().map(|(_, f, _)| *f).collect();
+    fields.into_iter().all(|field| {
+        let name = field.strip_prefix("properties.").unwrap_or(field);
+        let values: Vec<String> = match &entity["properties"][name] {
+            Value::Array(items) => items.iter().filter_map(reference_id).collect(),
+            _ => Vec::new(),
+        };
+        values.iter().any(|value| {
+            bounds
+                .iter()
+                .filter(|(_, f, _)| *f == field)
+                .all(|(op, _, bound)| {
+                    let order = match (value.parse::<f64>(), bound.parse::<f64>()) {
+                        (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
+                        _ => value.as_str().cmp(bound),
+                    };
+                    match *op {
+                        "gt" => order.is_gt(),
+                        "gte" => order.is_ge(),
+                        "lt" => order.is_lt(),
+                        _ => order.is_le(),
+                    }
+                })
+        })
+    })
+}
+
+/// The values a facet on `field` counts in an entity: its schema (and the schemata it extends),
+/// its collection, a property's values, or those of every property of a type group
+/// (`countries`, `names`, `dates`, ... as the followthemoney model groups them).
+fn facet_values(collection: &str, entity: &Value, field: &str) -> Vec<String> {
+    let schema = entity["schema"].as_str().unwrap_or_default();
+    let of = |name: &str| -> Vec<String> {
+        match &entity["properties"][name] {
+            Value::Array(items) => items.iter().filter_map(reference_id).collect(),
+            _ => Vec::new(),
+        }
+    };
+    match field {
+        "schema" => vec![schema.to_owned()],
+        "schemata" => schemata()
+            .get(schema)
+            .map(|facts| facts.ancestors.clone())
+            .unwrap_or_default(),
+        "collection_id" => vec![collection.to_owned()],
+        field => match field.strip_prefix("properties.") {
+            Some(name) => of(name),
+            None => schemata()
+                .get(schema)
+                .map(|facts| {
+                    facts
+                        .groups
+                        .iter()
+                        .filter(|(_, group)| group == field)
+                        .flat_map(|(property, _)| of(property))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+    }
+}
+
+/// The date buckets of a `facet_interval` (`year`, `month`, `day`), empty ones included, keyed
+/// as Aleph formats them (`2019-01-01T00:00:00`), oldest first.
+fn date_buckets(counts: &BTreeMap<String, u64>, interval: &str) -> Value {
+    let width = match interval {
+        "year" | "1y" => 4,
+        "month" | "1M" => 7,
+        _ => 10,
+    };
+    let mut buckets: BTreeMap<String, u64> = BTreeMap::new();
+    for (date, count) in counts {
+        if let Some(key) = date.get(..width) {
+            *buckets.entry(key.to_owned()).or_default() += count;
+        }
+    }
+    if width == 4
+        && let (Some(first), Some(last)) = (buckets.keys().next(), buckets.keys().last())
+        && let (Ok(first), Ok(last)) = (first.parse::<u32>(), last.parse::<u32>())
+    {
+        for year in first..=last.min(first.saturating_add(500)) {
+            buckets.entry(year.to_string()).or_default();
+        }
+    }
+    let full = |key: &str| match key.len() {
+        4 => format!("{key}-01-01T00:00:00"),
+        7 => format!("{key}-01T00:00:00"),
+        _ => format!("{key}T00:00:00"),
+    };
+    Value::Array(
+        buckets
+            .iter()
+            .map(|(key, count)| {
+                let id = full(key);
+                json!({"id": id, "label": id, "count": count, "active": false})
+            })
+            .collect(),
+    )
+}
+
 impl State {
     fn collection_view(&self, collection: &Value) -> Value {
         let id = collection["id"].as_str().unwrap_or_default();
@@ -939,6 +1033,142 @@ impl State {
         }
     }
 
+    /// An entity search (`aleph/search/__init__.py` `EntitiesQuery`, `aleph/search/parser.py`):
+    /// the page of matching entities and the facets asked for.
+    fn search(&self, query: &[(String, String)], user: bool) -> Response {
+        let wanted = |key: &str| query.iter().any(|(k, _)| k == key);
+        // `EntitiesQuery.get_index`: the schema picks the index.
+        if !wanted("filter:schema") && !wanted("filter:schemata") {
+            return error(400, "No schema is specified for the query.");
+        }
+        let items: Vec<Value> = self
+            .search_matches(query, user)
+            .into_iter()
+            .map(|(_, e)| self.entity_view(e, user))
+            .collect();
+        let facets = self.facets(query, user);
+        let mut response = self.listing_value("entities", items, query, true);
+        response["facets"] = facets;
+        json(200, &response)
+    }
+
+    /// The entities a search's filters keep, in the seed's order.
+    fn search_matches(&self, query: &[(String, String)], user: bool) -> Vec<(&str, &Value)> {
+        let values = |key: &str| -> Vec<&str> {
+            query
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+                .collect()
+        };
+        let (schemata, schema, collections) = (
+            values("filter:schemata"),
+            values("filter:schema"),
+            values("filter:collection_id"),
+        );
+        let q = values("q").first().map(|q| q.to_lowercase());
+        let prefix = values("prefix").first().map(|p| p.to_lowercase());
+        self.data
+            .entities
+            .iter()
+            .filter(|(cid, _)| {
+                self.data
+                    .collections
+                    .iter()
+                    .any(|c| c["id"] == cid.as_str() && (user || c["secret"] != true))
+                    && (collections.is_empty() || collections.contains(&cid.as_str()))
+            })
+            .flat_map(|(cid, entities)| entities.iter().map(move |e| (cid.as_str(), e)))
+            // `filter:schema` picks the index of that schema alone; only without it does
+            // `filter:schemata` pick the indexes of the schema and all it descends to.
+            .filter(|(_, e)| {
+                let kind = e["schema"].as_str().unwrap_or_default();
+                if schema.is_empty() {
+                    schemata.iter().any(|s| is_a(kind, s))
+                } else {
+                    schema.contains(&kind)
+                }
+            })
+            .filter(|(_, e)| property_filters_match(e, query) && ranges_match(e, query))
+            .filter(|(_, e)| {
+                let caption = e["caption"].as_str().unwrap_or_default().to_lowercase();
+                q.as_ref().is_none_or(|q| caption.contains(q.as_str()))
+                    // `match_phrase_prefix` on the names: a word of the name starts with it.
+                    && prefix.as_ref().is_none_or(|p| {
+                        caption.split_whitespace().any(|w| w.starts_with(p.as_str()))
+                    })
+            })
+            .collect()
+    }
+
+    /// The `facets` of a search (`aleph/search/facet.py`): for each `facet`, the values counted
+    /// under every filter but the facet's own (`aleph/search/query.py`: a facet's own filter is a
+    /// post-filter; the schema filters pick the index instead), most frequent first, with `facet_size`, `facet_total`, `facet_values` and
+    /// `facet_interval` (yearly, monthly or daily date buckets, empty ones included).
+    fn facets(&self, query: &[(String, String)], user: bool) -> Value {
+        let setting = |name: &str, field: &str| {
+            query
+                .iter()
+                .find(|(k, _)| *k == format!("{name}:{field}"))
+                .map(|(_, v)| v.as_str())
+        };
+        let mut facets = Map::new();
+        for field in query.iter().filter(|(k, _)| k == "facet").map(|(_, v)| v) {
+            let own = format!("filter:{field}");
+            // `filter:schema` and `filter:schemata` pick the index rather than filter
+            // (`EntitiesQuery.SKIP_FILTERS`), so they hold for their facets too.
+            let index_pick = matches!(field.as_str(), "schema" | "schemata");
+            let others: Vec<(String, String)> = query
+                .iter()
+                .filter(|(k, _)| index_pick || *k != own)
+                .cloned()
+                .collect();
+            let filters: Vec<&str> = query
+                .iter()
+                .filter(|(k, _)| *k == own)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+            for (collection, entity) in self.search_matches(&others, user) {
+                let mut seen = facet_values(collection, entity, field);
+                seen.sort();
+                seen.dedup();
+                for value in seen {
+                    *counts.entry(value).or_default() += 1;
+                }
+            }
+            let mut facet = Map::new();
+            facet.insert("filters".into(), json!(filters));
+            if setting("facet_total", field).is_some_and(as_bool) {
+                facet.insert("total".into(), json!(counts.len()));
+            }
+            let size: usize = setting("facet_size", field)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(20);
+            let mut values: Vec<(String, u64)> = counts.clone().into_iter().collect();
+            values.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            values.truncate(size);
+            let mut listed: Vec<Value> = filters
+                .iter()
+                .filter(|f| !values.iter().any(|(v, _)| v == *f))
+                .map(|f| json!({"id": f, "label": f, "count": 0, "active": true}))
+                .collect();
+            listed.extend(values.iter().map(|(value, count)| {
+                json!({"id": value, "label": value, "count": count, "active": filters.contains(&value.as_str())})
+            }));
+            let show_values = setting("facet_values", field).is_none_or(as_bool) && size > 0;
+            facet.insert(
+                "values".into(),
+                Value::Array(if show_values { listed } else { Vec::new() }),
+            );
+            if let Some(interval) = setting("facet_interval", field) {
+                facet.insert("intervals".into(), date_buckets(&counts, interval));
+            }
+            facets.insert(field.clone(), Value::Object(facet));
+        }
+        Value::Object(facets)
+    }
+
     /// Writes one entity sent to `POST /entities` or `POST /entities/{id}` and answers with it:
     /// the schema is checked and references reduced to ids (`aleph/views/entities_api.py`).
     fn write_entity(
@@ -1013,6 +1243,17 @@ impl State {
         query: &[(String, String)],
         search: bool,
     ) -> Response {
+        json(200, &self.listing_value(path, items, query, search))
+    }
+
+    /// The page envelope of a listing (`aleph/search/result.py`, `aleph/views/serializers.py`).
+    fn listing_value(
+        &self,
+        path: &str,
+        items: Vec<Value>,
+        query: &[(String, String)],
+        search: bool,
+    ) -> Value {
         let number = |name: &str, default: usize| {
             query
                 .iter()
@@ -1063,14 +1304,11 @@ impl State {
         let pages = if asked == 0 { 1 } else { total.div_ceil(asked) };
         // The envelope keeps its empty values (`aleph/search/result.py` `QueryResult.to_dict`):
         // `"next": null`, `"previous": null`, `"results": []`; only the items are pruned.
-        json(
-            200,
-            &json!({
-                "status": "ok", "results": results, "total": total, "total_type": total_type,
-                "page": offset.checked_div(limit).unwrap_or(0) + 1, "pages": pages, "limit": asked, "offset": offset,
-                "next": next, "previous": previous,
-            }),
-        )
+        json!({
+            "status": "ok", "results": results, "total": total, "total_type": total_type,
+            "page": offset.checked_div(limit).unwrap_or(0) + 1, "pages": pages, "limit": asked, "offset": offset,
+            "next": next, "previous": previous,
+        })
     }
 
     fn collection_route(

@@ -344,8 +344,8 @@ impl Transport {
             }
             builder = match &req.body {
                 Body::Empty => builder,
-                Body::Json(bytes) => builder
-                    .header(CONTENT_TYPE, "application/json")
+                Body::Bytes(content_type, bytes) => builder
+                    .header(CONTENT_TYPE, *content_type)
                     .header(CONTENT_LENGTH, bytes.len())
                     .body(reqwest::Body::wrap(limits::SendBody::new(
                         bytes.clone(),

@@ -29,7 +29,8 @@ type RetryHook = Arc<dyn Fn(&RetryEvent<'_>) + Send + Sync>;
 #[derive(Clone)]
 pub(super) enum Body {
     Empty,
-    Json(Bytes),
+    /// A body of this content type (JSON, a URL-encoded form).
+    Bytes(&'static str, Bytes),
     Multipart(Arc<dyn Fn() -> BoxFuture<'static, Result<MultipartBody>> + Send + Sync>),
 }
 
@@ -164,8 +165,17 @@ impl RequestBuilder {
     /// Sends `body` as JSON.
     pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Self {
         self.body = serde_json::to_vec(body)
-            .map(|v| Body::Json(Bytes::from(v)))
+            .map(|v| Body::Bytes("application/json", Bytes::from(v)))
             .map_err(|e| Error::invalid("body", e.to_string()));
+        self
+    }
+
+    /// Sends `form` as `application/x-www-form-urlencoded` (sequences become repeated keys, as
+    /// in [`query`](Self::query)).
+    pub fn form<F: Serialize + ?Sized>(mut self, form: &F) -> Self {
+        self.body = serde_html_form::to_string(form)
+            .map(|v| Body::Bytes("application/x-www-form-urlencoded", Bytes::from(v)))
+            .map_err(|e| Error::invalid("form", e.to_string()));
         self
     }
 

@@ -268,7 +268,8 @@ async fn aleph_tour(
 ) -> casefile::Result<()> {
     use casefile::Upload;
     use casefile::aleph::{
-        Category, Entity, IngestMeta, NewCollection, NewMapping, PermissionUpdate,
+        Category, Entity, EntitySetType, IngestMeta, Judgement, NewCollection, NewEntitySet,
+        NewMapping, PermissionUpdate,
     };
 
     tour.section("Aleph", &target.label);
@@ -426,6 +427,43 @@ async fn aleph_tour(
     tour.step("entities().update(id, entity)", "renamed");
     aleph.entities().delete(&company_id).await?;
     tour.step("entities().delete(id)", "deleted");
+    let list = aleph
+        .entity_sets()
+        .create(NewEntitySet::new(
+            &leak.id,
+            EntitySetType::List,
+            "Directors",
+        ))
+        .await?;
+    tour.step(
+        "entity_sets().create(NewEntitySet)",
+        format!("list {:?}", list.label.as_deref().unwrap_or_default()),
+    );
+    aleph
+        .entity_sets()
+        .add_entity(&list.id, first.clone())
+        .await?;
+    aleph
+        .entity_sets()
+        .set_item(&list.id, &first_id, Judgement::Negative)
+        .await?;
+    let members = aleph.entity_sets().entities(&list.id).first_page().await?;
+    let items = aleph.entity_sets().items(&list.id).first_page().await?;
+    tour.step(
+        "entity_sets().add_entity(id, e), set_item(.., Negative)",
+        format!(
+            "{} members, {} judged",
+            members.items.len(),
+            items.items.len()
+        ),
+    );
+    let sets = aleph.entities().entity_sets(&first_id).first_page().await?;
+    tour.step(
+        "entities().entity_sets(id)",
+        format!("{} set(s) judge it", sets.items.len()),
+    );
+    aleph.entity_sets().delete(&list.id).await?;
+    tour.step("entity_sets().delete(id)", "deleted");
     let folder = aleph
         .collections()
         .create_folder(&leak.id, IngestMeta::with_foreign_id("inbox"))

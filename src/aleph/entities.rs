@@ -374,6 +374,12 @@ impl Entities {
         }
     }
 
+    /// `GET /entities/{id}/entitysets`: the sets (lists, diagrams, ...) the entity has a
+    /// judgement in (`aleph/views/entities_api.py` `entitysets`).
+    pub fn entity_sets(&self, id: impl fmt::Display) -> super::ListSetsOfEntity {
+        super::ListSetsOfEntity::new(self.transport.clone(), &id.to_string())
+    }
+
     /// `DELETE /entities/{id}` (answers `204`).
     pub fn delete(&self, id: impl fmt::Display) -> DeleteEntity {
         DeleteEntity::new(self.transport.delete(&["entities", &id.to_string()]))

@@ -10,6 +10,8 @@
 //!   ingest of a whole directory tree, resumable through a manifest
 //!   ([`Collections::ingest_dir`]);
 //! - [`Client::entities`]: get, search, create, update, delete;
+//! - [`Client::entity_sets`]: lists, diagrams, timelines and profiles, their members and
+//!   judgements;
 //! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`].
 //!
 //! Listings are Aleph's offset pages (`{"results", "total", "total_type", "limit", "offset",
@@ -194,6 +196,7 @@ mod bulk;
 mod collections;
 pub mod crawl;
 mod entities;
+mod entitysets;
 mod ingest;
 mod mappings;
 mod permissions;
@@ -226,6 +229,11 @@ pub use crawl::{
 pub use entities::{
     CreateEntity, DeleteEntity, Entities, Entity, GetEntity, PropertyValue, SearchEntities,
     UpdateEntity,
+};
+pub use entitysets::{
+    AddEntity, CreateEntitySet, DeleteEntitySet, EntitySet, EntitySetItem, EntitySetType,
+    EntitySets, GetEntitySet, Judgement, ListEntitySets, ListItems, ListSetsOfEntity, NewEntitySet,
+    SetEntities, SetItem, UpdateEntitySet,
 };
 pub use ingest::{CreateFolder, Ingest, IngestMeta};
 pub use mappings::{
@@ -314,6 +322,10 @@ impl Client {
 
         /// Entities: get, search, create, update, delete.
         entities => Entities,
+
+        /// Lists, diagrams, timelines and profiles of entities, and judgements about their
+        /// members.
+        entity_sets => EntitySets,
 
         /// The caller's alerts (saved searches).
         alerts => Alerts,

@@ -12,6 +12,8 @@
 //! refusing; a method no route takes is Werkzeug's 405 with `Allow`, a JSON body that does not
 //! parse Flask's generic 400, and flags are read as banal's `as_bool`.
 
+mod entitysets;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -217,6 +219,8 @@ struct State {
     /// content hash -> (file name, bytes).
     blobs: Vec<(String, String, Vec<u8>)>,
     next_id: u64,
+    /// Lists, diagrams, timelines and profiles, and their items.
+    entitysets: entitysets::EntitySets,
 }
 
 /// The API's router, and the router of the storage host its archive redirects to: another
@@ -244,6 +248,7 @@ pub(super) fn router(
         mappings: Vec::new(),
         blobs: Vec::new(),
         next_id: 100,
+        entitysets: entitysets::EntitySets::default(),
     }));
     {
         let mut state = lock(&state);
@@ -639,6 +644,9 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
                 response.headers_mut().insert(header::LOCATION, value);
             }
             response
+        }
+        (method, ["entitysets", ..] | ["entities", _, "entitysets"]) => {
+            entitysets::route(&mut state, method, &path, &query, body, user)
         }
         _ => not_found(),
     }

@@ -10,7 +10,9 @@
 //!   ingest of a whole directory tree, resumable through a manifest
 //!   ([`Collections::ingest_dir`]);
 //! - [`Client::entities`]: get, search, create, update, delete;
-//! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`].
+//! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`];
+//! - [`Client::xref`] (cross-referencing and exports) and [`Client::profiles`] (pairwise
+//!   judgements).
 //!
 //! Listings are Aleph's offset pages (`{"results", "total", "total_type", "limit", "offset",
 //! "next", ...}`). casefile reads the offset and limit of each page's `next` link and asks for
@@ -130,6 +132,8 @@ mod entities;
 mod ingest;
 mod mappings;
 mod permissions;
+mod profiles;
+mod xref;
 
 use std::collections::BTreeMap;
 
@@ -166,6 +170,14 @@ pub use mappings::{
 };
 pub use permissions::{
     GetPermissions, Permission, PermissionUpdate, Permissions, PermissionsList, UpdatePermissions,
+};
+pub use profiles::{
+    ExpandProfile, Expanded, GetProfile, GetProfileTags, Judgement, ListSimilar, Pairwise,
+    PairwiseResult, Profile, Profiles, Similar, Tag, Unpaged,
+};
+pub use xref::{
+    Accepted, Export, ExportStatus, ExportXref, ListExports, ListXref, RunXref, Xref, XrefMatch,
+    XrefSort,
 };
 
 /// The API prefix under the instance root.
@@ -257,6 +269,12 @@ impl Client {
 
         /// Downloads of stored files (documents, PDF and CSV renditions).
         archive => Archive,
+
+        /// Cross-referencing: run it, list the matches, export them; the caller's exports.
+        xref => Xref,
+
+        /// Profiles and pairwise judgements of matches.
+        profiles => Profiles,
     }
 }
 

@@ -27,6 +27,8 @@ use super::seed::{AlephData, aleph_role, naive};
 use super::{Faults, Platform, Shared, credentials, json, lock, query_pairs, raw, segments, sign};
 use crate::namespace::namespaced_id;
 
+mod xref;
+
 /// The fields a streamed entity carries unless `include=` says otherwise
 /// (`aleph/index/entities.py` `PROXY_INCLUDES`).
 const PROXY_INCLUDES: [&str; 8] = [
@@ -389,6 +391,8 @@ struct State {
     /// content hash -> (file name, bytes).
     blobs: Vec<(String, String, Vec<u8>)>,
     next_id: u64,
+    /// Cross-referencing, exports and profiles.
+    xref: xref::XrefState,
 }
 
 /// The API's router, and the router of the storage host its archive redirects to: another
@@ -416,6 +420,7 @@ pub(super) fn router(
         mappings: Vec::new(),
         blobs: Vec::new(),
         next_id: 100,
+        xref: xref::XrefState::default(),
     }));
     {
         let mut state = lock(&state);
@@ -615,6 +620,9 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
             .map(|(_, v)| v.as_str())
     };
     match (method, path.as_slice()) {
+        (method, path) if xref::owns(path) => {
+            xref::route(&mut state, method, path, &query, body, user)
+        }
         (Method::GET, ["collections"]) => {
             let q = param("q").map(str::to_lowercase);
             let items: Vec<Value> = state

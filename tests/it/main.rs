@@ -28,6 +28,7 @@ mod aleph;
 mod aleph_crawl;
 mod aleph_resources;
 mod aleph_transfer;
+mod aleph_xref;
 mod atlas;
 mod atlos;
 mod client_fidelity;

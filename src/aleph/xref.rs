@@ -41,9 +41,12 @@ use crate::transport::Transport;
 
 string_enum! {
     /// What cross-referencing matches can be sorted by (`aleph/search/__init__.py`
-    /// `XrefQuery.SORT_FIELDS`).
+    /// `XrefQuery.SORT_FIELDS`). Unsorted, the matches come by their score, highest first
+    /// (`SORT_DEFAULT`).
     pub enum XrefSort {
-        /// The match's score (the default, highest first).
+        /// The search's relevance: Aleph maps `score` to Elasticsearch's `_score`, not to the
+        /// match's score, so it orders only by how well the matches fit a
+        /// [`query`](ListXref::query); without one it leaves them in no particular order.
         Score = "score",
         /// How unsure the matching model is (set only by a server running an xref model).
         Doubt = "doubt",

@@ -18,7 +18,7 @@
 //! export's columns rather than a workbook.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::http::Method;
 use axum::response::Response;
@@ -26,8 +26,8 @@ use chrono::{Duration, Utc};
 use serde_json::Value;
 
 use super::{
-    METHOD_NOT_ALLOWED, State, empty, forbidden, is_a, json, naive, not_found, ok, prune, raw,
-    reference_id, references, sign, validation, with_allow,
+    METHOD_NOT_ALLOWED, State, WINDOW, empty, forbidden, is_a, json, naive, not_found, ok, prune,
+    raw, reference_id, references, sign, validation, with_allow,
 };
 
 /// Matches scoring at most this are hidden unless sorted by doubt or random
@@ -446,20 +446,45 @@ fn matches(state: &State, collection: &str, query: &[(String, String)], user: bo
     let judgements = |m: &Match| judgement_of(state, collection, &m.entity_id, &m.match_id);
     let writeable = user && state.can_write(collection);
     // `XrefSerializer`: the entity and the candidate resolved; a pair that does not resolve is
-    // dropped; `match_collection_id` popped; `collection_id` an integer.
+    // dropped; `match_collection_id` popped; `collection_id` an integer. Only the page's
+    // matches are resolved: those outside it stand as placeholders `listing` skips.
+    let existing: HashSet<&str> = state
+        .data
+        .entities
+        .iter()
+        .flat_map(|(_, list)| list.iter().filter_map(|e| e["id"].as_str()))
+        .collect();
+    found.retain(|m| {
+        existing.contains(m.entity_id.as_str()) && existing.contains(m.match_id.as_str())
+    });
+    let number = |name: &str, default: usize| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let offset = number("offset", 0).min(WINDOW);
+    let end = offset + number("limit", 20).min(WINDOW - offset);
     let items: Vec<Value> = found
         .into_iter()
-        .filter_map(|m| {
-            let (_, entity) = state.find_entity(&m.entity_id)?;
-            let (_, candidate) = state.find_entity(&m.match_id)?;
-            Some(json!({
+        .enumerate()
+        .map(|(n, m)| {
+            if !(offset..end).contains(&n) {
+                return Value::Null;
+            }
+            let view = |id: &str| {
+                state
+                    .find_entity(id)
+                    .map(|(_, e)| state.entity_view(&e, user))
+            };
+            json!({
                 "id": m.id, "score": m.score, "method": "ftm-3.5.9", "random": m.random,
                 "schema": m.schema, "collection_id": m.collection_id.parse::<u64>().ok(),
                 "created_at": m.created_at, "judgement": judgements(m),
-                "entity": state.entity_view(&entity, user),
-                "match": state.entity_view(&candidate, user),
+                "entity": view(&m.entity_id), "match": view(&m.match_id),
                 "writeable": writeable,
-            }))
+            })
         })
         .collect();
     state.listing(

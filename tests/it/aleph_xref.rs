@@ -599,4 +599,159 @@ mod sandbox {
         assert!(text.contains("Wenzel Orrinbrook"), "{text}");
         assert_eq!(export.file_size, Some(bytes.len() as u64));
     }
+
+    #[tokio::test]
+    async fn matches_stream_with_concurrency_in_score_order() {
+        let s = small().await;
+        let aleph = s.aleph().unwrap();
+        let (leak, _) = collection(
+            &aleph,
+            "Xref many",
+            vec![Entity::new("Person").add("name", "Ottoline Marchbanks")],
+        )
+        .await;
+        // 23 namesakes: 11 of the same schema (0.9), 12 of a broader one (0.8).
+        let namesakes = (0..23)
+            .map(|n| {
+                Entity::new(if n % 2 == 0 { "LegalEntity" } else { "Person" })
+                    .add("name", "Marchbanks Ottoline")
+            })
+            .collect();
+        collection(&aleph, "Xref namesakes", namesakes).await;
+        aleph.xref().run(&leak).await.unwrap();
+        let one_by_one = all(&aleph, &leak).await;
+        let at_once: Vec<XrefMatch> = aleph
+            .xref()
+            .matches(&leak)
+            .page_size(4)
+            .stream()
+            .concurrency(3)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(at_once.len(), 23);
+        assert_eq!(at_once, one_by_one);
+        let scores: Vec<f64> = at_once.iter().map(|m| m.score.unwrap()).collect();
+        assert!(scores[..11].iter().all(|s| *s == 0.9), "{scores:?}");
+        assert!(scores[11..].iter().all(|s| *s == 0.8), "{scores:?}");
+        let strong = aleph
+            .xref()
+            .matches(&leak)
+            .min_score(0.85)
+            .first_page()
+            .await
+            .unwrap();
+        assert_eq!(strong.total, Some(11));
+    }
+
+    #[tokio::test]
+    async fn a_profile_reads_back_with_tags_similar_entities_and_expansion() {
+        let s = small().await;
+        let aleph = s.aleph().unwrap();
+        let (leak, leaked) = collection(
+            &aleph,
+            "Profile leak",
+            vec![Entity::new("Person").add("name", "Zora Quillfeather")],
+        )
+        .await;
+        let (_, listed) = collection(
+            &aleph,
+            "Profile registry",
+            vec![
+                Entity::new("Person").add("name", "Zora Quillfeather"),
+                Entity::new("Person").add("name", "Quillfeather Zora"),
+                Entity::new("Company").add("name", "Quill Holdings"),
+            ],
+        )
+        .await;
+        let registry = aleph
+            .entities()
+            .get(&listed[2])
+            .await
+            .unwrap()
+            .collection
+            .unwrap()
+            .id;
+        let ownership = aleph
+            .entities()
+            .create(
+                &registry,
+                Entity::new("Ownership")
+                    .add("owner", listed[0].as_str())
+                    .add("asset", listed[2].as_str()),
+            )
+            .await
+            .unwrap()
+            .id
+            .unwrap();
+        let profile_id = aleph
+            .profiles()
+            .pairwise(&leaked[0], &listed[0], Judgement::Positive)
+            .await
+            .unwrap()
+            .profile_id
+            .unwrap();
+
+        let profile = aleph.profiles().get(&profile_id).await.unwrap();
+        assert_eq!(profile.set_type.as_deref(), Some("profile"));
+        assert_eq!(profile.label.as_deref(), Some("Zora Quillfeather"));
+        assert_eq!(profile.collection.as_ref().unwrap().id, leak);
+
+        let tags = aleph.profiles().tags(&profile_id).await.unwrap();
+        assert_eq!(tags.total, 1);
+        assert_eq!(tags.results[0].field, "names");
+        assert_eq!(tags.results[0].count, 2, "two others share the name");
+
+        let similar: Vec<_> = aleph
+            .profiles()
+            .similar(&profile_id)
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        let ids: Vec<_> = similar
+            .iter()
+            .map(|s| s.entity.as_ref().unwrap().id.clone().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [listed[1].clone()],
+            "the profile's own entities are left out"
+        );
+        assert_eq!(similar[0].judgement, Some(Judgement::NoJudgement));
+
+        let expanded = aleph.profiles().expand(&profile_id).await.unwrap();
+        let owned = expanded
+            .results
+            .iter()
+            .find(|e| e.property == "ownershipOwner")
+            .expect("the ownership of the registry's person");
+        assert_eq!(owned.count, 1);
+        assert_eq!(owned.entities[0].id.as_deref(), Some(ownership.as_str()));
+        let counted = aleph
+            .profiles()
+            .expand(&profile_id)
+            .property("ownershipOwner")
+            .limit(0)
+            .await
+            .unwrap();
+        assert_eq!(counted.total, 1);
+        assert!(counted.results[0].entities.is_empty());
+
+        let err = aleph
+            .profiles()
+            .pairwise("no-such-entity", &listed[0], Judgement::Positive)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(404));
+        let anonymous = Client::builder().base_url(s.aleph_url()).build().unwrap();
+        let err = anonymous
+            .profiles()
+            .pairwise(&leaked[0], &listed[0], Judgement::Positive)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(403));
+        let err = aleph.profiles().get("no-such-profile").await.unwrap_err();
+        assert_eq!(err.status(), Some(404));
+    }
 }

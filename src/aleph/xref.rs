@@ -224,7 +224,9 @@ impl Xref {
 
     /// `POST /collections/{id}/xref.xlsx`: queues an Excel file of every match of the
     /// collection (no score cutoff, no 9,999 window). It answers `202` with an empty body: the
-    /// export appears in [`exports`](Self::exports) (`aleph/views/xref_api.py` `export`).
+    /// export appears in [`exports`](Self::exports) (`aleph/views/xref_api.py` `export`). Use an
+    /// API key: Aleph also takes the request anonymously on a public collection, but then makes
+    /// an export that nobody can list.
     pub fn export(&self, collection_id: impl fmt::Display) -> ExportXref {
         ExportXref::new(Ok(self.transport.post(&[
             "collections",

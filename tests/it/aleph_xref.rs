@@ -754,4 +754,66 @@ mod sandbox {
         let err = aleph.profiles().get("no-such-profile").await.unwrap_err();
         assert_eq!(err.status(), Some(404));
     }
+
+    /// The wire shapes, read with plain HTTP: what the typed client hides.
+    #[tokio::test]
+    async fn the_routes_answer_with_aleph_statuses_and_bodies() {
+        let s = small().await;
+        let http = reqwest::Client::new();
+        let api = |path: &str| format!("{}/api/2/{path}", s.aleph_url());
+        let key = format!("ApiKey {}", s.aleph_api_key());
+        let send = |request: reqwest::RequestBuilder| async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let allow = response
+                .headers()
+                .get("allow")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, allow, response.text().await.unwrap())
+        };
+        let (status, _, body) = send(
+            http.post(api("collections/1/xref"))
+                .header("authorization", &key),
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (202, r#"{"status":"accepted"}"#));
+        let (status, _, body) = send(
+            http.post(api("collections/1/xref.xlsx"))
+                .header("authorization", &key),
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (202, ""));
+        // `<int:collection_id>`: no route for another id; a method the route lacks is a 405.
+        let (status, ..) = send(
+            http.get(api("collections/abc/xref"))
+                .header("authorization", &key),
+        )
+        .await;
+        assert_eq!(status, 404);
+        let (status, allow, _) = send(
+            http.delete(api("collections/1/xref"))
+                .header("authorization", &key),
+        )
+        .await;
+        assert_eq!(status, 405);
+        assert_eq!(allow.as_deref(), Some("GET, HEAD, OPTIONS, POST"));
+        // Schema `Pairwise`: a missing field is a jsonschema error at the top level.
+        let (status, _, body) = send(
+            http.post(api("profiles/_pairwise"))
+                .header("authorization", &key)
+                .json(&json!({"entity_id": "a", "judgement": "positive"})),
+        )
+        .await;
+        assert_eq!(status, 400);
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["errors"][""], "'match_id' is a required property");
+        let (status, _, body) = send(
+            http.post(api("profiles/_pairwise"))
+                .header("authorization", &key)
+                .json(&json!({"entity_id": "a", "match_id": "b", "judgement": "maybe"})),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(body.contains("'maybe' is not one of"), "{body}");
+    }
 }

@@ -3,11 +3,12 @@
 //!
 //! Cross-referencing runs in the background (`POST /collections/{id}/xref` only queues it, and
 //! first deletes the collection's earlier results). Its progress is the collection's
-//! processing status: [`Collections::status`](crate::aleph::Collections::status) shows a stage
-//! `xref` while it runs, and [`TaskCounts::is_active`](crate::aleph::TaskCounts::is_active)
-//! turns false when it is done; meanwhile the matches are a partial set
-//! (alephdata/aleph `aleph/views/xref_api.py`, `aleph/logic/xref.py` `xref_collection`,
-//! `aleph/views/collections_api.py` `status`).
+//! processing status: [`Collections::status`](crate::aleph::Collections::status) counts the
+//! run's tasks (as a stage `xref`) among the collection's, and
+//! [`TaskCounts::is_active`](crate::aleph::TaskCounts::is_active) turns false when none is left;
+//! meanwhile the matches are a partial set (alephdata/aleph `aleph/views/xref_api.py`
+//! `generate`, `aleph/logic/xref.py` `xref_collection`, `aleph/views/collections_api.py`
+//! `status`, `aleph/queues.py` `get_status`).
 //!
 //! ```no_run
 //! # async fn run(aleph: casefile::aleph::Client) -> casefile::Result<()> {

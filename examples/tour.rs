@@ -566,6 +566,27 @@ async fn aleph_tour(
     tour.step("collections().reingest(id)", "queued");
     aleph.collections().reindex(&leak.id).await?;
     tour.step("collections().reindex(id)", "queued");
+    // Cross-referencing: a person found above, written into the tour's collection, matched
+    // against every collection (on a real server the run is queued, so matches come later).
+    if let Some(name) = people.items.first().and_then(|p| p.first("name")) {
+        let person = Entity::new("Person").add("name", name);
+        aleph.entities().create(&leak.id, person).await?;
+    }
+    aleph.xref().run(&leak.id).await?;
+    tour.step(
+        "xref().run(id)",
+        "queued; collections().status(id) follows it",
+    );
+    let matches = aleph.xref().matches(&leak.id).first_page().await?;
+    let first_match = matches.items.first().map_or("none yet".into(), |m| {
+        let candidate = m.candidate.as_ref().and_then(|c| c.first("name"));
+        format!(
+            "{:?}, score {:.2}",
+            candidate.unwrap_or_default(),
+            m.score.unwrap_or_default()
+        )
+    });
+    tour.step("xref().matches(id).first_page()", first_match);
     aleph.collections().touch(&leak.id).await?;
     tour.step("collections().touch(id)", "touched");
     aleph.collections().cancel(&leak.id).await?;

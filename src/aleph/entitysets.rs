@@ -34,8 +34,10 @@ string_enum! {
 }
 
 string_enum! {
-    /// A judgement about an entity in a set (`Judgement`, `aleph/model/entityset.py`; the values
-    /// of `aleph/validation/schema/entityset.yml` `Judgement`).
+    /// A judgement (`Judgement`, `aleph/model/entityset.py`; the values of
+    /// `aleph/validation/schema/entityset.yml` `Judgement`): whether an entity belongs in a set,
+    /// or, for a pairwise judgement of cross-referencing, whether two entities are the same
+    /// thing.
     pub enum Judgement {
         /// The entity belongs in the set.
         Positive = "positive",

@@ -12,7 +12,9 @@
 //! - [`Client::entities`]: get, search, create, update, delete;
 //! - [`Client::entity_sets`]: lists, diagrams, timelines and profiles, their members and
 //!   judgements;
-//! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`].
+//! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`];
+//! - [`Client::xref`] (cross-referencing and exports) and [`Client::profiles`] (pairwise
+//!   judgements).
 //!
 //! Listings are Aleph's offset pages (`{"results", "total", "total_type", "limit", "offset",
 //! "next", ...}`). casefile reads the offset and limit of each page's `next` link and asks for
@@ -200,7 +202,9 @@ mod entitysets;
 mod ingest;
 mod mappings;
 mod permissions;
+mod profiles;
 mod search;
+mod xref;
 
 use std::collections::BTreeMap;
 
@@ -243,7 +247,15 @@ pub use mappings::{
 pub use permissions::{
     GetPermissions, Permission, PermissionUpdate, Permissions, PermissionsList, UpdatePermissions,
 };
+pub use profiles::{
+    ExpandProfile, Expanded, GetProfile, GetProfileTags, ListSimilar, Pairwise, PairwiseResult,
+    Profile, Profiles, Similar, Tag, Unpaged,
+};
 pub use search::{FacetSpec, Interval};
+pub use xref::{
+    Accepted, Export, ExportStatus, ExportXref, ListExports, ListXref, RunXref, Xref, XrefMatch,
+    XrefSort,
+};
 
 /// The API prefix under the instance root.
 const API_PREFIX: &str = "api/2/";
@@ -338,6 +350,12 @@ impl Client {
 
         /// Downloads of stored files (documents, PDF and CSV renditions).
         archive => Archive,
+
+        /// Cross-referencing: run it, list the matches, export them; the caller's exports.
+        xref => Xref,
+
+        /// Profiles and pairwise judgements of matches.
+        profiles => Profiles,
     }
 }
 

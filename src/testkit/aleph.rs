@@ -31,6 +31,8 @@ use super::seed::{AlephData, aleph_role, naive};
 use super::{Faults, Platform, Shared, credentials, json, lock, query_pairs, raw, segments, sign};
 use crate::namespace::namespaced_id;
 
+mod xref;
+
 /// The fields a streamed entity carries unless `include=` says otherwise
 /// (`aleph/index/entities.py` `PROXY_INCLUDES`).
 const PROXY_INCLUDES: [&str; 8] = [
@@ -221,6 +223,8 @@ struct State {
     next_id: u64,
     /// Lists, diagrams, timelines and profiles, and their items.
     entitysets: entitysets::EntitySets,
+    /// Cross-referencing, exports and profiles.
+    xref: xref::XrefState,
 }
 
 /// The API's router, and the router of the storage host its archive redirects to: another
@@ -249,6 +253,7 @@ pub(super) fn router(
         blobs: Vec::new(),
         next_id: 100,
         entitysets: entitysets::EntitySets::default(),
+        xref: xref::XrefState::default(),
     }));
     {
         let mut state = lock(&state);
@@ -448,6 +453,9 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
             .map(|(_, v)| v.as_str())
     };
     match (method, path.as_slice()) {
+        (method, path) if xref::owns(path) => {
+            xref::route(&mut state, method, path, &query, body, user)
+        }
         (Method::GET, ["collections"]) => {
             let q = param("q").map(str::to_lowercase);
             let items: Vec<Value> = state

@@ -30,6 +30,7 @@ mod aleph_entitysets;
 mod aleph_resources;
 mod aleph_search;
 mod aleph_transfer;
+mod aleph_xref;
 mod atlas;
 mod atlos;
 mod client_fidelity;

@@ -67,6 +67,8 @@ fn the_tour_runs_every_operation_on_the_sandbox_and_exits_0() {
         "permissions().update(",
         "archive().download(",
         "archive().download_link(",
+        "xref().run(",
+        "xref().matches(",
         // Atlas
         "attachments().list()",
         "attachments().get(",

@@ -12,6 +12,8 @@
 //! refusing; a method no route takes is Werkzeug's 405 with `Allow`, a JSON body that does not
 //! parse Flask's generic 400, and flags are read as banal's `as_bool`.
 
+mod graph;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -389,6 +391,8 @@ struct State {
     /// content hash -> (file name, bytes).
     blobs: Vec<(String, String, Vec<u8>)>,
     next_id: u64,
+    /// Roles, API keys and the rest of `graph`'s area.
+    graph: graph::GraphState,
 }
 
 /// The API's router, and the router of the storage host its archive redirects to: another
@@ -416,6 +420,7 @@ pub(super) fn router(
         mappings: Vec::new(),
         blobs: Vec::new(),
         next_id: 100,
+        graph: graph::GraphState::new(),
     }));
     {
         let mut state = lock(&state);
@@ -515,7 +520,12 @@ fn ok(value: Value) -> Response {
 /// parameter. `Token <jwt>` is a session token, and one that does not verify is a 401 (the
 /// sandbox issues none, so none verifies); any other scheme, or none, carries an API key, and a
 /// key that matches nobody leaves the caller anonymous.
-fn signed_in(headers: &HeaderMap, query: &[(String, String)]) -> Result<bool, Response> {
+/// `current` is the key that works: the sandbox's, until `generate_api_key` replaced it.
+fn signed_in(
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    current: &str,
+) -> Result<bool, Response> {
     let credential = |value: &str| -> Result<bool, Response> {
         let key = match value.split_once(' ') {
             Some(("Token", _)) => {
@@ -527,7 +537,7 @@ fn signed_in(headers: &HeaderMap, query: &[(String, String)]) -> Result<bool, Re
             Some((_, key)) => key,
             None => value,
         };
-        Ok(!key.is_empty() && key == credentials::ALEPH_API_KEY)
+        Ok(!key.is_empty() && key == current)
     };
     let header = headers
         .get(header::AUTHORIZATION)
@@ -550,7 +560,9 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
     let Some(path) = segments(&uri, "/api/2/") else {
         return not_found();
     };
-    let user = match signed_in(request.headers(), &query) {
+    let current = lock(&state).graph.api_key.clone();
+    let current = current.as_deref().unwrap_or(credentials::ALEPH_API_KEY);
+    let user = match signed_in(request.headers(), &query, current) {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -604,7 +616,8 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
         }
         Err(_) => None,
     };
-    if writes && !user && path.first() != Some(&"archive") {
+    // `POST /match` is open to anonymous callers (`require(can_browse_anonymous)`).
+    if writes && !user && !matches!(path.first(), Some(&"archive" | &"match")) {
         return forbidden();
     }
     let mut state = lock(&state);
@@ -870,6 +883,9 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
                 response.headers_mut().insert(header::LOCATION, value);
             }
             response
+        }
+        (method, path) if graph::owns(path) => {
+            graph::route(&mut state, method, path, &query, body, user)
         }
         _ => not_found(),
     }

@@ -26,6 +26,7 @@ mod transport;
 // One platform each: every operation's exact request and the real servers' answers.
 mod aleph;
 mod aleph_crawl;
+mod aleph_graph;
 mod aleph_resources;
 mod aleph_transfer;
 mod atlas;

@@ -9,7 +9,13 @@
 //!   ([`Collections::stream_entities`]), document ingest ([`Collections::ingest`]) and the
 //!   ingest of a whole directory tree, resumable through a manifest
 //!   ([`Collections::ingest_dir`]);
-//! - [`Client::entities`]: get, search, create, update, delete;
+//! - [`Client::entities`]: get, search, create, update, delete, and the graph: what an entity
+//!   is connected to ([`Entities::expand`]), the values it shares ([`Entities::tags`]), the
+//!   entities like it ([`Entities::similar`]) and the matches of an entity one describes
+//!   ([`Entities::matching`]);
+//! - [`Client::roles`]: find a colleague by e-mail, the caller's groups and profile, API keys;
+//! - [`Client::notifications`], [`Client::status`], [`Client::metadata`]: what happened, what
+//!   is being processed, and what the server is (version, FollowTheMoney model);
 //! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`].
 //!
 //! Listings are Aleph's offset pages (`{"results", "total", "total_type", "limit", "offset",
@@ -271,7 +277,7 @@ impl Client {
         /// Collections (datasets and investigations), bulk loading, streaming and ingest.
         collections => Collections,
 
-        /// Entities: get, search, create, update, delete.
+        /// Entities: get, search, create, update, delete; expand, tags, similar, matching.
         entities => Entities,
 
         /// The caller's alerts (saved searches).

@@ -827,3 +827,62 @@ async fn sandbox_notifications_status_and_role_updates() {
     let err = aleph.roles().update(3).locale("xx").await.unwrap_err();
     assert_eq!(err.api().unwrap().kind, ErrorKind::Validation);
 }
+
+#[tokio::test]
+async fn sandbox_tags_and_similar_find_the_others_with_the_same_name() {
+    let s = sandbox().await;
+    let aleph = s.aleph().unwrap();
+    let people: Vec<Entity> = aleph
+        .entities()
+        .search()
+        .schema("Person")
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    // A name the seed gave to several people (its 100 names over ~40 people repeat).
+    let mut by_name: std::collections::BTreeMap<&str, Vec<&Entity>> = Default::default();
+    for p in &people {
+        by_name.entry(p.first("name").unwrap()).or_default().push(p);
+    }
+    let (name, namesakes) = by_name
+        .iter()
+        .find(|(_, list)| list.len() > 1)
+        .unwrap_or_else(|| panic!("no shared name among {} people", people.len()));
+    let one = namesakes[0].id.as_deref().unwrap();
+
+    let tags = aleph.entities().tags(one).await.unwrap();
+    let tag = tags
+        .results
+        .iter()
+        .find(|t| t.field == "names")
+        .unwrap_or_else(|| panic!("no name tag in {tags:?}"));
+    assert_eq!(tag.value, *name);
+    assert_eq!(
+        tag.count,
+        namesakes.len() as u64 - 1,
+        "the others, not the entity itself"
+    );
+
+    let similar: Vec<_> = aleph
+        .entities()
+        .similar(one)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    for other in &namesakes[1..] {
+        assert!(
+            similar
+                .iter()
+                .any(|m| m.entity.as_ref().unwrap().id == other.id),
+            "{:?} is like {one}",
+            other.id
+        );
+    }
+    assert!(
+        similar
+            .iter()
+            .all(|m| m.score.is_some_and(|s| s > 0.0 && s <= 1.0))
+    );
+}

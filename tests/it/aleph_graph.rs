@@ -858,6 +858,11 @@ async fn sandbox_tags_and_similar_find_the_others_with_the_same_name() {
         .find(|t| t.field == "names")
         .unwrap_or_else(|| panic!("no name tag in {tags:?}"));
     assert_eq!(tag.value, *name);
+    assert!(
+        tag.id.starts_with("name:") && !tag.id.contains(' '),
+        "a slug: {}",
+        tag.id
+    );
     assert_eq!(
         tag.count,
         namesakes.len() as u64 - 1,

@@ -342,12 +342,29 @@ fn tags(state: &State, entity: &Value, user: bool) -> Response {
                 .filter(|e| ids(e, property).contains(&value))
                 .count();
             if count > 1 {
-                results.push(json!({"id": format!("{prefix}:{value}"), "field": group, "value": value, "count": count - 1}));
+                // `NameType.node_id` is `name:<slug>`, `IdentifierType.node_id` `id:<value>`.
+                let node = if prefix == "name" {
+                    slug(&value)
+                } else {
+                    value.clone()
+                };
+                results.push(json!({"id": format!("{prefix}:{node}"), "field": group, "value": value, "count": count - 1}));
             }
         }
     }
     results.sort_by_key(|r| std::cmp::Reverse(r["count"].as_u64().unwrap_or(0)));
     ok(json!({"status": "ok", "total": results.len(), "results": results}))
+}
+
+/// normality's `slugify`, near enough: lowercase letters and digits joined by `-` (normality
+/// also transliterates to ASCII, which the sandbox does not).
+fn slug(text: &str) -> String {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.join("-")
 }
 
 /// The readable entities like `entity`, best first: same schema family (neither an interval),

@@ -104,9 +104,9 @@ macro_rules! handles {
     };
 }
 
-/// An operation builder that sends one request prepared by its handle (or the argument that
-/// was refused while preparing it) and decodes the answer as the output type; `.await` sends
-/// it. An empty answer (`204`, `202`) decodes as `()`.
+/// An operation builder that sends one request prepared by its handle (which carries the
+/// argument refused while preparing it, if any: see `RequestBuilder::checked`) and decodes the
+/// answer as the output type; `.await` sends it. An empty answer (`204`, `202`) decodes as `()`.
 ///
 /// ```text
 /// operation! {
@@ -120,17 +120,17 @@ macro_rules! operation {
         #[derive(Debug)]
         #[must_use = "an operation does nothing until it is sent or awaited"]
         pub struct $name {
-            request: $crate::Result<$crate::transport::RequestBuilder>,
+            request: $crate::transport::RequestBuilder,
         }
 
         impl $name {
-            pub(crate) fn new(request: $crate::Result<$crate::transport::RequestBuilder>) -> Self {
+            pub(crate) fn new(request: $crate::transport::RequestBuilder) -> Self {
                 $name { request }
             }
 
             /// Sends the request.
             pub async fn send(self) -> $crate::Result<$output> {
-                self.request?.send().await
+                self.request.send().await
             }
         }
 

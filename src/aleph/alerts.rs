@@ -70,28 +70,30 @@ impl Alerts {
         let query = query.into();
         // The server counts the raw string; blanks alone do not make a search.
         let chars = query.chars().count();
-        let request = if chars <= 100 && query.trim().chars().count() >= 3 {
-            Ok(self
-                .transport
-                .post(&["alerts"])
-                .json(&serde_json::json!({ "query": query })))
+        let check = if chars <= 100 && query.trim().chars().count() >= 3 {
+            Ok(())
         } else {
             Err(Error::invalid(
                 "query",
                 format!("an alert's query must have 3 to 100 characters, this one has {chars}"),
             ))
         };
-        CreateAlert::new(request)
+        CreateAlert::new(
+            self.transport
+                .post(&["alerts"])
+                .json(&serde_json::json!({ "query": query }))
+                .checked(check),
+        )
     }
 
     /// `GET /alerts/{id}`.
     pub fn get(&self, id: impl fmt::Display) -> GetAlert {
-        GetAlert::new(Ok(self.transport.get(&["alerts", &id.to_string()])))
+        GetAlert::new(self.transport.get(&["alerts", &id.to_string()]))
     }
 
     /// `DELETE /alerts/{id}` (answers `204`).
     pub fn delete(&self, id: impl fmt::Display) -> DeleteAlert {
-        DeleteAlert::new(Ok(self.transport.delete(&["alerts", &id.to_string()])))
+        DeleteAlert::new(self.transport.delete(&["alerts", &id.to_string()]))
     }
 }
 

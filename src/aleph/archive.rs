@@ -29,13 +29,16 @@ impl Archive {
     /// The seed API (3.2) named this parameter `claim`; current servers take the signed
     /// `token` found in an entity's links, so the seed's `claim` download is this call.
     pub fn download(&self, token: &str) -> Download {
-        let request = if token.trim().is_empty() {
-            Err(Error::invalid("token", "must not be empty"))
-        } else {
-            Ok(self.transport.get(&["archive"]).query(&[("token", token)]))
+        let check = match token.trim().is_empty() {
+            true => Err(Error::invalid("token", "must not be empty")),
+            false => Ok(()),
         };
         Download {
-            request,
+            request: self
+                .transport
+                .get(&["archive"])
+                .query(&[("token", token)])
+                .checked(check),
             progress: None,
         }
     }
@@ -56,16 +59,15 @@ impl Archive {
     /// # Ok(()) }
     /// ```
     pub fn download_link(&self, url: &str) -> Download {
+        let refused = |reason: String| {
+            let error = Error::invalid("url", reason);
+            self.transport.get(&["archive"]).checked(Err(error))
+        };
         let request = match Url::parse(url) {
-            Ok(url) if url.path().contains("/api/2/archive") => Ok(self.transport.get_url(&url)),
-            Ok(url) if matches!(url.scheme(), "http" | "https") => {
-                Ok(self.transport.get_external(url))
-            }
-            Ok(url) => Err(Error::invalid(
-                "url",
-                format!("`{}` is not an http(s) URL", url.scheme()),
-            )),
-            Err(e) => Err(Error::invalid("url", format!("does not parse: {e}"))),
+            Ok(url) if url.path().contains("/api/2/archive") => self.transport.get_url(&url),
+            Ok(url) if matches!(url.scheme(), "http" | "https") => self.transport.get_external(url),
+            Ok(url) => refused(format!("`{}` is not an http(s) URL", url.scheme())),
+            Err(e) => refused(format!("does not parse: {e}")),
         };
         Download {
             request,
@@ -78,7 +80,7 @@ impl Archive {
 #[derive(Debug)]
 #[must_use = "a download does nothing until it is sent or awaited"]
 pub struct Download {
-    request: Result<RequestBuilder>,
+    request: RequestBuilder,
     progress: Option<Reporter>,
 }
 
@@ -91,7 +93,7 @@ impl Download {
 
     /// The file as a stream of bytes, read as it arrives.
     pub async fn send(self) -> Result<ByteStream> {
-        let stream = self.request?.send_stream().await?;
+        let stream = self.request.send_stream().await?;
         Ok(stream.report_to(self.progress))
     }
 

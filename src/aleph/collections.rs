@@ -391,15 +391,16 @@ impl Collections {
 
     /// `GET /collections/{id}`: the full record, with statistics and status.
     pub fn get(&self, id: impl fmt::Display) -> GetCollection {
-        GetCollection::new(Ok(self.transport.get(&["collections", &id.to_string()])))
+        GetCollection::new(self.transport.get(&["collections", &id.to_string()]))
     }
 
     /// `POST /collections`. The label is checked (2 to 500 characters) before sending.
     pub fn create(&self, collection: NewCollection) -> CreateCollection {
         CreateCollection::new(
-            collection
-                .check()
-                .map(|()| self.transport.post(&["collections"]).json(&collection)),
+            self.transport
+                .post(&["collections"])
+                .json(&collection)
+                .checked(collection.check()),
         )
     }
 
@@ -448,11 +449,12 @@ impl Collections {
 
     /// `POST /collections/{id}`: replaces the metadata. Aleph requires the label here too.
     pub fn update(&self, id: impl fmt::Display, collection: NewCollection) -> UpdateCollection {
-        UpdateCollection::new(collection.check().map(|()| {
+        UpdateCollection::new(
             self.transport
                 .post(&["collections", &id.to_string()])
                 .json(&collection)
-        }))
+                .checked(collection.check()),
+        )
     }
 
     /// `DELETE /collections/{id}`: deletes the collection, or with `keep_metadata(true)` only
@@ -485,29 +487,26 @@ impl Collections {
 
     /// `GET /collections/{id}/status`: the processing status.
     pub fn status(&self, id: impl fmt::Display) -> GetStatus {
-        GetStatus::new(Ok(self.transport.get(&[
-            "collections",
-            &id.to_string(),
-            "status",
-        ])))
+        GetStatus::new(
+            self.transport
+                .get(&["collections", &id.to_string(), "status"]),
+        )
     }
 
     /// `DELETE /collections/{id}/status`: cancels the processing (answers `204`).
     pub fn cancel(&self, id: impl fmt::Display) -> CancelCollection {
-        CancelCollection::new(Ok(self.transport.delete(&[
-            "collections",
-            &id.to_string(),
-            "status",
-        ])))
+        CancelCollection::new(
+            self.transport
+                .delete(&["collections", &id.to_string(), "status"]),
+        )
     }
 
     /// `POST /collections/{id}/touch`: marks the data as updated now (admins; answers `202`).
     pub fn touch(&self, id: impl fmt::Display) -> TouchCollection {
-        TouchCollection::new(Ok(self.transport.post(&[
-            "collections",
-            &id.to_string(),
-            "touch",
-        ])))
+        TouchCollection::new(
+            self.transport
+                .post(&["collections", &id.to_string(), "touch"]),
+        )
     }
 
     /// `GET /collections/{id}/_stream`: every entity of the collection as JSON lines, decoded as

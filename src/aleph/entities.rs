@@ -322,7 +322,7 @@ impl Entities {
 
     /// `GET /entities/{id}`.
     pub fn get(&self, id: impl fmt::Display) -> GetEntity {
-        GetEntity::new(Ok(self.transport.get(&["entities", &id.to_string()])))
+        GetEntity::new(self.transport.get(&["entities", &id.to_string()]))
     }
 
     /// `GET /entities`: searches entities across the collections the caller can see.
@@ -375,7 +375,7 @@ impl Entities {
 
     /// `DELETE /entities/{id}` (answers `204`).
     pub fn delete(&self, id: impl fmt::Display) -> DeleteEntity {
-        DeleteEntity::new(Ok(self.transport.delete(&["entities", &id.to_string()])))
+        DeleteEntity::new(self.transport.delete(&["entities", &id.to_string()]))
     }
 
     /// `GET /entities/{id}/expand`: the entities connected to this one, per entity-typed
@@ -387,7 +387,7 @@ impl Entities {
     /// `GET /entities/{id}/tags`: the values of this entity that other entities share.
     pub fn tags(&self, id: impl fmt::Display) -> super::EntityTags {
         let id = id.to_string();
-        super::EntityTags::new(Ok(self.transport.get(&["entities", &id, "tags"])))
+        super::EntityTags::new(self.transport.get(&["entities", &id, "tags"]))
     }
 
     /// `GET /entities/{id}/similar`: the entities like this one, best first (a search).

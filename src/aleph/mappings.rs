@@ -139,11 +139,12 @@ impl Mappings {
     /// `POST /collections/{id}/mappings`: stores a mapping (the seed's `mapping` operation is
     /// this followed by [`trigger`](Self::trigger)).
     pub fn create(&self, collection_id: impl fmt::Display, mapping: NewMapping) -> CreateMapping {
-        CreateMapping::new(mapping.check().map(|()| {
+        CreateMapping::new(
             self.transport
                 .post(&["collections", &collection_id.to_string(), "mappings"])
                 .json(&mapping)
-        }))
+                .checked(mapping.check()),
+        )
     }
 
     /// `GET /collections/{id}/mappings/{mapping_id}`.
@@ -152,12 +153,12 @@ impl Mappings {
         collection_id: impl fmt::Display,
         mapping_id: impl fmt::Display,
     ) -> GetMapping {
-        GetMapping::new(Ok(self.transport.get(&[
+        GetMapping::new(self.transport.get(&[
             "collections",
             &collection_id.to_string(),
             "mappings",
             &mapping_id.to_string(),
-        ])))
+        ]))
     }
 
     /// `POST /collections/{id}/mappings/{mapping_id}`: replaces the table and query.
@@ -167,7 +168,7 @@ impl Mappings {
         mapping_id: impl fmt::Display,
         mapping: NewMapping,
     ) -> UpdateMapping {
-        UpdateMapping::new(mapping.check().map(|()| {
+        UpdateMapping::new(
             self.transport
                 .post(&[
                     "collections",
@@ -176,7 +177,8 @@ impl Mappings {
                     &mapping_id.to_string(),
                 ])
                 .json(&mapping)
-        }))
+                .checked(mapping.check()),
+        )
     }
 
     /// `DELETE /collections/{id}/mappings/{mapping_id}`: deletes the mapping and the entities it
@@ -186,12 +188,12 @@ impl Mappings {
         collection_id: impl fmt::Display,
         mapping_id: impl fmt::Display,
     ) -> DeleteMapping {
-        DeleteMapping::new(Ok(self.transport.delete(&[
+        DeleteMapping::new(self.transport.delete(&[
             "collections",
             &collection_id.to_string(),
             "mappings",
             &mapping_id.to_string(),
-        ])))
+        ]))
     }
 
     /// `POST /collections/{id}/mappings/{mapping_id}/trigger`: loads the entities (answers
@@ -201,13 +203,13 @@ impl Mappings {
         collection_id: impl fmt::Display,
         mapping_id: impl fmt::Display,
     ) -> TriggerMapping {
-        TriggerMapping::new(Ok(self.transport.post(&[
+        TriggerMapping::new(self.transport.post(&[
             "collections",
             &collection_id.to_string(),
             "mappings",
             &mapping_id.to_string(),
             "trigger",
-        ])))
+        ]))
     }
 
     /// `POST /collections/{id}/mappings/{mapping_id}/flush`: removes the entities it loaded and
@@ -217,13 +219,13 @@ impl Mappings {
         collection_id: impl fmt::Display,
         mapping_id: impl fmt::Display,
     ) -> FlushMapping {
-        FlushMapping::new(Ok(self.transport.post(&[
+        FlushMapping::new(self.transport.post(&[
             "collections",
             &collection_id.to_string(),
             "mappings",
             &mapping_id.to_string(),
             "flush",
-        ])))
+        ]))
     }
 }
 

@@ -305,13 +305,13 @@ impl Client {
     /// `GET /status`: the processing status of every collection the caller can read that has
     /// work going on.
     pub fn status(&self) -> GetServerStatus {
-        GetServerStatus::new(Ok(self.transport.get(&["status"])))
+        GetServerStatus::new(self.transport.get(&["status"]))
     }
 
     /// `GET /metadata`: the server's version, categories, FollowTheMoney model and feature flags
     /// (no authentication needed; it does not say who the caller is).
     pub fn metadata(&self) -> GetMetadata {
-        GetMetadata::new(Ok(self.transport.get(&["metadata"])))
+        GetMetadata::new(self.transport.get(&["metadata"]))
     }
 }
 

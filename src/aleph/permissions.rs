@@ -101,11 +101,11 @@ impl Permissions {
 
     /// `GET /collections/{id}/permissions` (needs write access to the collection).
     pub fn get(&self, collection_id: impl fmt::Display) -> GetPermissions {
-        GetPermissions::new(Ok(self.transport.get(&[
+        GetPermissions::new(self.transport.get(&[
             "collections",
             &collection_id.to_string(),
             "permissions",
-        ])))
+        ]))
     }
 
     /// `POST /collections/{id}/permissions` with a JSON array of changes; answers with all the
@@ -123,14 +123,16 @@ impl Permissions {
                 change
             })
             .collect();
-        let request = match changes.iter().find(|c| c.role_id.trim().is_empty()) {
-            Some(_) => Err(Error::invalid("role_id", "every change needs a role id")),
-            None => Ok(self
-                .transport
-                .post(&["collections", &collection_id.to_string(), "permissions"])
-                .json(&changes)),
+        let check = match changes.iter().any(|c| c.role_id.trim().is_empty()) {
+            true => Err(Error::invalid("role_id", "every change needs a role id")),
+            false => Ok(()),
         };
-        UpdatePermissions::new(request)
+        UpdatePermissions::new(
+            self.transport
+                .post(&["collections", &collection_id.to_string(), "permissions"])
+                .json(&changes)
+                .checked(check),
+        )
     }
 }
 

@@ -60,14 +60,14 @@ impl Roles {
     /// a recognised API key (an anonymous caller gets a 403), so it is also the cheapest way to
     /// check that a key still works.
     pub fn groups(&self) -> GetGroups {
-        GetGroups::new(Ok(self.transport.get(&["groups"])))
+        GetGroups::new(self.transport.get(&["groups"]))
     }
 
     /// `GET /roles/{id}`: a role the caller belongs to (its own, its groups; an admin: any).
     /// The caller's own role has its e-mail, settings, `api_key_expires_at` and counts; other
     /// users' roles are a 403 even when [`suggest`](Self::suggest) found them.
     pub fn get(&self, id: impl fmt::Display) -> GetRole {
-        GetRole::new(Ok(self.transport.get(&["roles", &id.to_string()])))
+        GetRole::new(self.transport.get(&["roles", &id.to_string()]))
     }
 
     /// `POST /roles/{id}`: changes the caller's own role (name, locale, notifications, password).
@@ -86,7 +86,7 @@ impl Roles {
     /// OpenAleph has no such route (a 404).
     pub fn generate_api_key(&self, id: impl fmt::Display) -> GenerateApiKey {
         let id = id.to_string();
-        GenerateApiKey::new(Ok(self.transport.post(&["roles", &id, "generate_api_key"])))
+        GenerateApiKey::new(self.transport.post(&["roles", &id, "generate_api_key"]))
     }
 }
 

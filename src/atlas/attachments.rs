@@ -151,7 +151,9 @@ impl Attachments {
     pub fn get(&self, attachment_id: impl fmt::Display) -> GetAttachment {
         let id = attachment_id.to_string();
         GetAttachment::new(
-            check_id("attachment_id", &id).map(|()| self.transport.get(&["attachments", &id])),
+            self.transport
+                .get(&["attachments", &id])
+                .checked(check_id("attachment_id", &id)),
         )
     }
 
@@ -177,8 +179,9 @@ impl Attachments {
     pub fn export(&self, attachment_id: impl fmt::Display) -> ExportAttachment {
         let id = attachment_id.to_string();
         ExportAttachment::new(
-            check_id("attachment_id", &id)
-                .map(|()| self.transport.post(&["attachments", &id, "export"])),
+            self.transport
+                .post(&["attachments", &id, "export"])
+                .checked(check_id("attachment_id", &id)),
         )
     }
 

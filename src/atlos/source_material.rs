@@ -171,9 +171,11 @@ impl SourceMaterials {
 
     /// `GET source_material/:id`: one piece of source material.
     pub fn get(&self, id: impl fmt::Display) -> GetSourceMaterial {
-        GetSourceMaterial::new(
-            check_uuid("id", id).map(|id| self.transport.get(&["source_material", &id])),
-        )
+        let id = check_uuid("id", id);
+        let request = self
+            .transport
+            .get(&["source_material", id.as_deref().unwrap_or_default()]);
+        GetSourceMaterial::new(request.checked(id.map(drop)))
     }
 
     /// `POST source_material/new/:slug`: adds source material to an incident (needs the `edit`

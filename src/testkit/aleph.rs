@@ -14,6 +14,7 @@
 
 mod graph;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
 use chrono::Utc;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::seed::{AlephData, aleph_role, naive};
@@ -67,275 +69,79 @@ const CATEGORIES: &[&str] = &[
     "other",
 ];
 
-/// Every FollowTheMoney schema with its entity-typed properties, inherited ones included
-/// (followthemoney 3.5.9, the version Aleph 4.1.6 pins; `followthemoney/schema/*.yaml`).
-const SCHEMATA: &[(&str, &[&str])] = &[
-    ("Address", &["addressEntity", "proof"]),
-    ("Airplane", &["addressEntity", "operator", "owner", "proof"]),
-    ("Analyzable", &[]),
-    (
-        "Article",
-        &["addressEntity", "ancestors", "parent", "proof"],
-    ),
-    ("Assessment", &["addressEntity", "author", "proof"]),
-    ("Asset", &["addressEntity", "proof"]),
-    ("Associate", &["associate", "person"]),
-    ("Audio", &["addressEntity", "ancestors", "parent", "proof"]),
-    ("BankAccount", &["addressEntity", "bank", "proof"]),
-    ("Call", &["caller", "receiver"]),
-    (
-        "CallForTenders",
-        &[
-            "addressEntity",
-            "authority",
-            "onBehalfOf",
-            "proof",
-            "tenderers",
-        ],
-    ),
-    ("Company", &["addressEntity", "parent", "proof"]),
-    (
-        "Contract",
-        &["addressEntity", "authority", "project", "proof"],
-    ),
-    ("ContractAward", &["callForTenders", "contract", "supplier"]),
-    ("CourtCase", &["addressEntity", "proof"]),
-    ("CourtCaseParty", &["case", "party"]),
-    ("CryptoWallet", &["addressEntity", "holder", "proof"]),
-    ("Debt", &["creditor", "debtor"]),
-    ("Directorship", &["director", "organization"]),
-    (
-        "Document",
-        &["addressEntity", "ancestors", "parent", "proof"],
-    ),
-    ("Documentation", &["document", "entity"]),
-    (
-        "EconomicActivity",
-        &[
-            "bankAccount",
-            "bankForeign",
-            "bankRub",
-            "contract",
-            "contractHolder",
-            "declarant",
-            "receiver",
-            "sender",
-            "transport",
-        ],
-    ),
-    (
-        "Email",
-        &[
-            "addressEntity",
-            "ancestors",
-            "emitters",
-            "inReplyToEmail",
-            "parent",
-            "proof",
-            "recipients",
-        ],
-    ),
-    ("Employment", &["employee", "employer"]),
-    (
-        "Event",
-        &["addressEntity", "involved", "organizer", "proof"],
-    ),
-    ("Family", &["person", "relative"]),
-    ("Folder", &["addressEntity", "ancestors", "parent", "proof"]),
-    (
-        "HyperText",
-        &["addressEntity", "ancestors", "parent", "proof"],
-    ),
-    ("Identification", &["holder"]),
-    (
-        "Image",
-        &["addressEntity", "ancestors", "parent", "pictured", "proof"],
-    ),
-    ("Interest", &[]),
-    ("Interval", &[]),
-    ("LegalEntity", &["addressEntity", "parent", "proof"]),
-    (
-        "License",
-        &["addressEntity", "authority", "project", "proof"],
-    ),
-    ("Membership", &["member", "organization"]),
-    ("Mention", &["document", "resolved"]),
-    (
-        "Message",
-        &[
-            "addressEntity",
-            "ancestors",
-            "inReplyToMessage",
-            "parent",
-            "proof",
-            "recipientAccount",
-            "recipients",
-            "sender",
-            "senderAccount",
-        ],
-    ),
-    ("Note", &["addressEntity", "entity", "proof"]),
-    ("Occupancy", &["holder", "post"]),
-    ("Organization", &["addressEntity", "parent", "proof"]),
-    ("Ownership", &["asset", "owner"]),
-    (
-        "Package",
-        &["addressEntity", "ancestors", "parent", "proof"],
-    ),
-    ("Page", &["document"]),
-    ("Pages", &["addressEntity", "ancestors", "parent", "proof"]),
-    ("Passport", &["holder"]),
-    (
-        "Payment",
-        &[
-            "beneficiary",
-            "beneficiaryAccount",
-            "contract",
-            "payer",
-            "payerAccount",
-            "project",
-        ],
-    ),
-    ("Person", &["addressEntity", "parent", "proof"]),
-    (
-        "PlainText",
-        &["addressEntity", "ancestors", "parent", "proof"],
-    ),
-    ("Position", &["addressEntity", "organization", "proof"]),
-    ("Post", &["holder"]),
-    ("Project", &["addressEntity", "proof"]),
-    ("ProjectParticipant", &["participant", "project"]),
-    ("PublicBody", &["addressEntity", "parent", "proof"]),
-    ("RealEstate", &["addressEntity", "parent", "proof"]),
-    ("Representation", &["agent", "client"]),
-    ("Sanction", &["entity"]),
-    ("Security", &["addressEntity", "issuer", "proof"]),
-    ("Similar", &["candidate", "match"]),
-    ("Succession", &["predecessor", "successor"]),
-    ("Table", &["addressEntity", "ancestors", "parent", "proof"]),
-    ("TaxRoll", &["taxee"]),
-    ("Thing", &["addressEntity", "proof"]),
-    (
-        "Trip",
-        &[
-            "addressEntity",
-            "endLocation",
-            "involved",
-            "organizer",
-            "proof",
-            "startLocation",
-            "vehicle",
-        ],
-    ),
-    ("UnknownLink", &["object", "subject"]),
-    ("UserAccount", &["addressEntity", "owner", "proof"]),
-    ("Value", &[]),
-    ("Vehicle", &["addressEntity", "operator", "owner", "proof"]),
-    ("Vessel", &["addressEntity", "operator", "owner", "proof"]),
-    ("Video", &["addressEntity", "ancestors", "parent", "proof"]),
-    (
-        "Workbook",
-        &["addressEntity", "ancestors", "parent", "proof"],
-    ),
-];
+/// The FollowTheMoney model as Aleph 4.1.6 serves it in `GET /metadata`: `model.to_dict()` of
+/// followthemoney 3.5.9, the version Aleph pins (regenerated by `.ci/ftm_model.sh`).
+pub(super) const FTM_MODEL: &str = include_str!("ftm-3.5.9.json");
 
-/// What each schema extends (followthemoney 3.5.9 `followthemoney/schema/*.yaml`, `extends`):
-/// `filter:schemata` reads an index per descendant (`aleph/index/indexes.py` `schema_scope`).
-const EXTENDS: &[(&str, &[&str])] = &[
-    ("Address", &["Thing"]),
-    ("Airplane", &["Vehicle"]),
-    ("Article", &["Document"]),
-    ("Assessment", &["Thing"]),
-    ("Asset", &["Thing", "Value"]),
-    ("Associate", &["Interval"]),
-    ("Audio", &["Document"]),
-    ("BankAccount", &["Asset"]),
-    ("Call", &["Interval"]),
-    ("CallForTenders", &["Thing", "Interval"]),
-    ("Company", &["Organization", "Asset"]),
-    ("Contract", &["Asset"]),
-    ("ContractAward", &["Value", "Interest"]),
-    ("CourtCase", &["Thing"]),
-    ("CourtCaseParty", &["Interest"]),
-    ("CryptoWallet", &["Thing", "Value"]),
-    ("Debt", &["Interval", "Value"]),
-    ("Directorship", &["Interest"]),
-    ("Document", &["Thing", "Analyzable"]),
-    ("EconomicActivity", &["Interval"]),
-    ("Email", &["Folder", "PlainText", "HyperText"]),
-    ("Employment", &["Interest"]),
-    ("Event", &["Interval", "Analyzable", "Thing"]),
-    ("Family", &["Interval"]),
-    ("Folder", &["Document"]),
-    ("HyperText", &["Document"]),
-    ("Identification", &["Interval"]),
-    ("Image", &["Document"]),
-    ("Interest", &["Interval"]),
-    ("LegalEntity", &["Thing"]),
-    ("License", &["Contract"]),
-    ("Membership", &["Interest"]),
-    ("Message", &["Interval", "Folder", "PlainText", "HyperText"]),
-    ("Note", &["Thing", "Analyzable"]),
-    ("Occupancy", &["Interval"]),
-    ("Organization", &["LegalEntity"]),
-    ("Ownership", &["Interest"]),
-    ("Package", &["Folder"]),
-    ("Pages", &["Document"]),
-    ("Passport", &["Identification"]),
-    ("Payment", &["Interval", "Value"]),
-    ("Person", &["LegalEntity"]),
-    ("PlainText", &["Document"]),
-    ("Position", &["Thing"]),
-    ("Post", &["Interest"]),
-    ("Project", &["Interval", "Thing", "Value"]),
-    ("ProjectParticipant", &["Interest"]),
-    ("PublicBody", &["Organization"]),
-    ("RealEstate", &["Asset"]),
-    ("Representation", &["Interest"]),
-    ("Sanction", &["Interval"]),
-    ("Security", &["Asset"]),
-    ("Succession", &["Interest"]),
-    ("Table", &["Document"]),
-    ("TaxRoll", &["Interval"]),
-    ("Trip", &["Event"]),
-    ("UnknownLink", &["Interest"]),
-    ("UserAccount", &["Thing"]),
-    ("Vehicle", &["Asset"]),
-    ("Vessel", &["Vehicle"]),
-    ("Video", &["Document"]),
-    ("Workbook", &["Folder"]),
-];
+/// What the sandbox needs of one schema of [`FTM_MODEL`].
+struct SchemaFacts {
+    /// The schema and every schema it extends, directly or not (followthemoney's `schemata`):
+    /// `filter:schemata` reads an index per descendant (`aleph/index/indexes.py`
+    /// `schema_scope`).
+    ancestors: Vec<String>,
+    /// Its entity-typed properties, inherited ones included.
+    references: Vec<String>,
+}
+
+/// Every schema of the model, read once.
+fn schemata() -> &'static BTreeMap<String, SchemaFacts> {
+    #[derive(Deserialize)]
+    struct Model {
+        schemata: BTreeMap<String, Schema>,
+    }
+    #[derive(Deserialize)]
+    struct Schema {
+        #[serde(default)]
+        schemata: Vec<String>,
+        /// The schema's own properties only.
+        #[serde(default)]
+        properties: BTreeMap<String, Property>,
+    }
+    #[derive(Deserialize)]
+    struct Property {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    static SCHEMATA: std::sync::OnceLock<BTreeMap<String, SchemaFacts>> =
+        std::sync::OnceLock::new();
+    SCHEMATA.get_or_init(|| {
+        let model: Model = serde_json::from_str(FTM_MODEL).unwrap_or(Model {
+            schemata: BTreeMap::new(),
+        });
+        model
+            .schemata
+            .iter()
+            .map(|(name, schema)| {
+                let references: BTreeSet<String> = schema
+                    .schemata
+                    .iter()
+                    .filter_map(|ancestor| model.schemata.get(ancestor))
+                    .flat_map(|ancestor| &ancestor.properties)
+                    .filter(|(_, property)| property.kind == "entity")
+                    .map(|(property, _)| property.clone())
+                    .collect();
+                let facts = SchemaFacts {
+                    ancestors: schema.schemata.clone(),
+                    references: references.into_iter().collect(),
+                };
+                (name.clone(), facts)
+            })
+            .collect()
+    })
+}
 
 /// Whether `schema` is `ancestor` or extends it, directly or not.
 fn is_a(schema: &str, ancestor: &str) -> bool {
-    // The hierarchy is a DAG of depth < 10; the bound keeps a typo in the table from looping.
-    let mut frontier = vec![schema];
-    for _ in 0..16 {
-        if frontier.contains(&ancestor) {
-            return true;
-        }
-        frontier = frontier
-            .iter()
-            .flat_map(|s| {
-                EXTENDS
-                    .iter()
-                    .filter(move |(name, _)| name == s)
-                    .flat_map(|(_, parents)| parents.iter().copied())
-            })
-            .collect();
-        if frontier.is_empty() {
-            return false;
-        }
-    }
-    false
+    schemata()
+        .get(schema)
+        .is_some_and(|facts| facts.ancestors.iter().any(|a| a == ancestor))
 }
 
 /// The entity-typed properties of `schema`, or `None` when there is no such schema.
-fn references(schema: &str) -> Option<&'static [&'static str]> {
-    SCHEMATA
-        .iter()
-        .find(|(name, _)| *name == schema)
-        .map(|(_, properties)| *properties)
+fn references(schema: &str) -> Option<&'static [String]> {
+    schemata()
+        .get(schema)
+        .map(|facts| facts.references.as_slice())
 }
 
 /// An entity reference as followthemoney reads one (`get_entity_id`): a string, a number, or an
@@ -363,7 +169,7 @@ fn clean_references(fields: &mut Map<String, Value>, namespace: Option<&str>) {
         return;
     };
     for name in names {
-        if let Some(Value::Array(values)) = properties.get_mut(*name) {
+        if let Some(Value::Array(values)) = properties.get_mut(name.as_str()) {
             *values = values
                 .iter()
                 .filter_map(reference_id)
@@ -764,14 +570,7 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
             };
             let mut fields = fields;
             fields.remove("id");
-            if let Err(response) = check_schema(&fields) {
-                return response;
-            }
-            clean_references(&mut fields, None);
-            match state.upsert(&collection, fields) {
-                Ok(id) => state.entity_response(&id, user),
-                Err(response) => response,
-            }
+            state.write_entity(&collection, fields, user)
         }
         // `aleph/views/stream_api.py`: the stream of every collection is for admins only, and
         // the sandbox's user is none.
@@ -796,14 +595,7 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
                         return validation("schema", "Missing data for required field.");
                     };
                     fields.insert("id".into(), json!(id));
-                    if let Err(response) = check_schema(&fields) {
-                        return response;
-                    }
-                    clean_references(&mut fields, None);
-                    match state.upsert(&collection, fields) {
-                        Ok(id) => state.entity_response(&id, user),
-                        Err(response) => response,
-                    }
+                    state.write_entity(&collection, fields, user)
                 }
                 Method::DELETE => {
                     if let Some((_, list)) = state
@@ -1099,7 +891,7 @@ impl State {
             return view;
         };
         for name in references(schema).unwrap_or_default() {
-            let Some(Value::Array(values)) = properties.get_mut(*name) else {
+            let Some(Value::Array(values)) = properties.get_mut(name.as_str()) else {
                 continue;
             };
             for value in values.iter_mut() {
@@ -1160,6 +952,24 @@ impl State {
         match self.find_entity(id) {
             Some((_, entity)) => ok(self.entity_view(&entity, user)),
             None => not_found(),
+        }
+    }
+
+    /// Writes one entity sent to `POST /entities` or `POST /entities/{id}` and answers with it:
+    /// the schema is checked and references reduced to ids (`aleph/views/entities_api.py`).
+    fn write_entity(
+        &mut self,
+        collection: &str,
+        mut fields: Map<String, Value>,
+        user: bool,
+    ) -> Response {
+        if let Err(response) = check_schema(&fields) {
+            return response;
+        }
+        clean_references(&mut fields, None);
+        match self.upsert(collection, fields) {
+            Ok(id) => self.entity_response(&id, user),
+            Err(response) => response,
         }
     }
 

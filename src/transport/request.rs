@@ -117,6 +117,15 @@ impl RequestBuilder {
         }
     }
 
+    /// The same request, refused before sending with the error of a failed `check` (an argument
+    /// that did not pass): the send call reports it, and nothing goes over the network.
+    pub(crate) fn checked(mut self, check: Result<()>) -> Self {
+        if let Err(error) = check {
+            self.url = Err(error);
+        }
+        self
+    }
+
     /// Adds the fields of `query` to the query string. Sequences become repeated keys
     /// (`a=1&a=2`); `None` fields are left out.
     pub fn query<Q: Serialize + ?Sized>(mut self, query: &Q) -> Self {

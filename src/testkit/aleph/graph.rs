@@ -3,14 +3,12 @@
 //! `roles_api.py`, `groups_api.py`, `notifications_api.py`, `status_api.py`, `base_api.py`).
 //!
 //! Left out: `/expand` of an edge entity's own properties returns the entities they name
-//! (followthemoney's graph is not traced further); reverse properties are known for the
-//! schemata of the model below only (those the seed uses and their ancestors); `/tags` counts
+//! (followthemoney's graph is not traced further); `/tags` counts
 //! names and identifiers only; `/similar` and `/match` use a deterministic matcher (same schema
 //! family and an equal name or registration number) instead of Elasticsearch and
 //! followthemoney's `compare`; `/status` is always empty (the sandbox's work is done at once);
 //! the notifications are made from the seed (a `CREATE_COLLECTION` per collection and a
-//! `MATCH_ALERT` per alert whose text is in an entity's name), not from later actions; the
-//! metadata's model holds the seed's schemata and their ancestors (followthemoney 3.5.9).
+//! `MATCH_ALERT` per alert whose text is in an entity's name), not from later actions.
 
 use axum::http::Method;
 use axum::response::Response;
@@ -18,14 +16,9 @@ use chrono::{Duration, Utc};
 use serde_json::{Map, Value};
 
 use super::{
-    State, check_schema, error, forbidden, is_a, json, naive, not_found, ok, reference_id,
-    references, validation,
+    FTM_MODEL, State, check_schema, error, forbidden, is_a, json, naive, not_found, ok,
+    reference_id, references, validation,
 };
-
-/// followthemoney 3.5.9's schemata that the seed uses, with their ancestors, as
-/// `Schema.to_dict` writes them (own properties, stubs included), generated from
-/// `followthemoney/schema/*.yaml`.
-const MODEL: &str = include_str!("ftm_model.json");
 
 /// The sandbox user's e-mail and password, and a colleague to find with `_suggest`.
 const OWN_EMAIL: &str = "analyst@example.org";
@@ -201,8 +194,15 @@ impl State {
     }
 }
 
-fn model() -> Map<String, Value> {
-    serde_json::from_str(MODEL).unwrap_or_default()
+/// followthemoney's model as Aleph serves it (`model.to_dict()`), read once.
+fn ftm() -> &'static Value {
+    static MODEL: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    MODEL.get_or_init(|| serde_json::from_str(FTM_MODEL).unwrap_or(Value::Null))
+}
+
+/// The model's schemata, as `Schema.to_dict` writes them (own properties, stubs included).
+fn model() -> Option<&'static Map<String, Value>> {
+    ftm()["schemata"].as_object()
 }
 
 /// The reverse name of `schema`'s entity-typed `property`, looked up on the schema and its
@@ -240,7 +240,8 @@ fn expand(state: &State, entity: &Value, query: &[(String, String)], user: bool)
         .map(|(_, v)| v.as_str())
         .collect();
     let chosen = |name: &str| wanted.is_empty() || wanted.contains(&name);
-    let model = model();
+    let empty = Map::new();
+    let model = model().unwrap_or(&empty);
     let id = entity["id"].as_str().unwrap_or_default();
     let schema = entity["schema"].as_str().unwrap_or_default();
     let mut results: Vec<(String, usize, Vec<Value>)> = Vec::new();
@@ -272,7 +273,7 @@ fn expand(state: &State, entity: &Value, query: &[(String, String)], user: bool)
                 if !ids(other, name).iter().any(|v| v == id) {
                     continue;
                 }
-                let Some(reverse) = reverse_of(&model, kind, name) else {
+                let Some(reverse) = reverse_of(model, kind, name) else {
                     continue;
                 };
                 if !chosen(&reverse) {
@@ -648,16 +649,6 @@ fn metadata(state: &State) -> Response {
         .iter()
         .map(|c| ((*c).to_owned(), json!(c[..1].to_uppercase() + &c[1..])))
         .collect();
-    let types = json!({
-        "entity": {"label": "Entity", "plural": "Entities", "group": "entities", "matchable": true, "pivot": true},
-        "name": {"label": "Name", "plural": "Names", "group": "names", "matchable": true, "pivot": true},
-        "identifier": {"label": "Identifier", "plural": "Identifiers", "group": "identifiers", "matchable": true, "pivot": true},
-        "date": {"label": "Date", "plural": "Dates", "group": "dates", "matchable": true},
-        "country": {"label": "Country", "plural": "Countries", "group": "countries", "matchable": true,
-                    "values": {"cy": "Cyprus", "de": "Germany", "nl": "Netherlands", "ua": "Ukraine", "vg": "British Virgin Islands"}},
-        "string": {"label": "Label", "plural": "Labels"},
-        "text": {"label": "Text", "plural": "Texts"},
-    });
     let body = json!({
         "status": "ok", "maintenance": false,
         "app": {"title": "Aleph Sandbox", "version": "4.1.6", "ftm_version": "3.5.9", "ui_uri": state.ui,
@@ -665,7 +656,7 @@ fn metadata(state: &State) -> Response {
         "categories": categories,
         "frequencies": {"unknown": "not known", "never": "not updated", "daily": "daily"},
         "pages": [],
-        "model": {"schemata": model(), "types": types},
+        "model": ftm(),
         "token": null,
         "auth": {"oauth": false, "require_logged_in": false,
                  "password_login_uri": format!("{}/api/2/sessions/login", state.ui)},

@@ -319,6 +319,29 @@ async fn aleph_tour(
             format!("{} {:?}", e.schema, e.first("name").unwrap_or_default()),
         );
     }
+    // The owner of an ownership, if there is one: its shares are in `ownershipOwner`.
+    let ownership = aleph.entities().search().schema("Ownership").first_page();
+    let ownership = ownership.await?.items.into_iter().next();
+    if let Some(entity) = ownership.as_ref().and_then(|o| o.first("owner")) {
+        let graph = aleph.entities().expand(entity).limit(5).await?;
+        tour.step(
+            "entities().expand(id).limit(5)",
+            format!(
+                "{} connected through {} properties",
+                graph.total,
+                graph.results.len()
+            ),
+        );
+    }
+    if let Some(person) = people.items.first() {
+        let name = person.first("name").unwrap_or_default();
+        let probe = casefile::aleph::Entity::new("Person").add("name", name);
+        let matches = aleph.entities().matching(probe).limit(5).await?;
+        tour.step(
+            "entities().matching(person).limit(5)",
+            format!("{} matches for {name:?}", matches.results.len()),
+        );
+    }
     let streamed: Vec<_> = aleph
         .collections()
         .stream_entities(&first.id)

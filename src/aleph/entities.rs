@@ -384,6 +384,29 @@ impl Entities {
     pub fn delete(&self, id: impl fmt::Display) -> DeleteEntity {
         DeleteEntity::new(self.transport.delete(&["entities", &id.to_string()]))
     }
+
+    /// `GET /entities/{id}/expand`: the entities connected to this one, per entity-typed
+    /// property (see [`ExpandEntity`](super::ExpandEntity)).
+    pub fn expand(&self, id: impl fmt::Display) -> super::ExpandEntity {
+        super::ExpandEntity::new(self.transport.clone(), id.to_string())
+    }
+
+    /// `GET /entities/{id}/tags`: the values of this entity that other entities share.
+    pub fn tags(&self, id: impl fmt::Display) -> super::EntityTags {
+        let id = id.to_string();
+        super::EntityTags::new(self.transport.get(&["entities", &id, "tags"]))
+    }
+
+    /// `GET /entities/{id}/similar`: the entities like this one, best first (a search).
+    pub fn similar(&self, id: impl fmt::Display) -> super::SimilarEntities {
+        super::SimilarEntities::new(self.transport.clone(), &id.to_string())
+    }
+
+    /// `POST /match`: the entities that match `entity` (a schema and properties; no need to
+    /// store it), best first (see [`MatchEntity`](super::MatchEntity)).
+    pub fn matching(&self, entity: Entity) -> super::MatchEntity {
+        super::MatchEntity::new(self.transport.clone(), entity)
+    }
 }
 
 operation! {

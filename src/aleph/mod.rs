@@ -9,12 +9,18 @@
 //!   ([`Collections::stream_entities`]), document ingest ([`Collections::ingest`]) and the
 //!   ingest of a whole directory tree, resumable through a manifest
 //!   ([`Collections::ingest_dir`]);
-//! - [`Client::entities`]: get, search, create, update, delete;
+//! - [`Client::entities`]: get, search, create, update, delete, and the graph: what an entity
+//!   is connected to ([`Entities::expand`]), the values it shares ([`Entities::tags`]), the
+//!   entities like it ([`Entities::similar`]) and the matches of an entity one describes
+//!   ([`Entities::matching`]);
+//! - [`Client::roles`]: find a colleague by e-mail, the caller's groups and profile, API keys;
+//! - [`Client::notifications`], [`Client::status`], [`Client::metadata`]: what happened, what
+//!   is being processed, and what the server is (version, FollowTheMoney model);
 //! - [`Client::entity_sets`]: lists, diagrams, timelines and profiles, their members and
 //!   judgements;
-//! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`];
 //! - [`Client::xref`] (cross-referencing and exports) and [`Client::profiles`] (pairwise
-//!   judgements).
+//!   judgements);
+//! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`].
 //!
 //! Listings are Aleph's offset pages (`{"results", "total", "total_type", "limit", "offset",
 //! "next", ...}`). casefile reads the offset and limit of each page's `next` link and asks for
@@ -199,10 +205,14 @@ mod collections;
 pub mod crawl;
 mod entities;
 mod entitysets;
+mod graph;
 mod ingest;
 mod mappings;
+mod metadata;
+mod notifications;
 mod permissions;
 mod profiles;
+mod roles;
 mod search;
 mod xref;
 
@@ -239,17 +249,32 @@ pub use entitysets::{
     EntitySets, GetEntitySet, Judgement, ListEntitySets, ListItems, ListSetsOfEntity, NewEntitySet,
     SetEntities, SetItem, UpdateEntitySet,
 };
+pub use graph::{
+    EntityTags, ExpandEntity, Expansion, Expansions, MAX_EXPAND, MatchEntity, Similar,
+    SimilarEntities, Tag, Tags,
+};
 pub use ingest::{CreateFolder, Ingest, IngestMeta};
 pub use mappings::{
     CreateMapping, DeleteMapping, FlushMapping, GetMapping, ListMappings, Mapping, Mappings,
     NewMapping, TriggerMapping, UpdateMapping,
+};
+pub use metadata::{
+    ActiveCollection, AppInfo, AuthInfo, GetMetadata, GetServerStatus, Metadata, Model,
+    PropertyType, Schema, SchemaEdge, SchemaProperty, ServerStatus,
+};
+pub use notifications::{
+    EventName, ListNotifications, Notification, NotificationEvent, NotificationParams,
 };
 pub use permissions::{
     GetPermissions, Permission, PermissionUpdate, Permissions, PermissionsList, UpdatePermissions,
 };
 pub use profiles::{
     ExpandProfile, Expanded, GetProfile, GetProfileTags, ListSimilar, Pairwise, PairwiseResult,
-    Profile, Profiles, Similar, Tag, Unpaged,
+    Profile, Profiles, Unpaged,
+};
+pub use roles::{
+    GenerateApiKey, GetGroups, GetRole, NewApiKey, RoleCounts, Roles, SUGGEST_MIN_PREFIX,
+    SuggestRoles, UpdateRole,
 };
 pub use search::{FacetSpec, Interval};
 pub use xref::{
@@ -287,7 +312,16 @@ impl ClientBuilder<Client> {
 
     /// Builds the client. The base URL is the instance root (`https://aleph.example.org`);
     /// `api/2/` is added unless it is already there.
-    pub fn build(self) -> Result<Client> {
+    ///
+    /// Every request of the client carries one random `X-Aleph-Session` id, as alephclient
+    /// sends, so that the server files the jobs the client queues (bulk loads, ingests, entity
+    /// writes, exports) under one job id (`aleph/views/context.py`, `aleph/views/util.py`
+    /// `get_session_id`).
+    pub fn build(mut self) -> Result<Client> {
+        let session = session_id();
+        if let Ok(value) = reqwest::header::HeaderValue::from_str(&session) {
+            self.default_headers.insert("x-aleph-session", value);
+        }
         Ok(Client {
             transport: self.build_transport(None, API_PREFIX)?,
         })
@@ -332,7 +366,7 @@ impl Client {
         /// Collections (datasets and investigations), bulk loading, streaming and ingest.
         collections => Collections,
 
-        /// Entities: get, search, create, update, delete.
+        /// Entities: get, search, create, update, delete; expand, tags, similar, matching.
         entities => Entities,
 
         /// Lists, diagrams, timelines and profiles of entities, and judgements about their
@@ -356,8 +390,50 @@ impl Client {
 
         /// Profiles and pairwise judgements of matches.
         profiles => Profiles,
+
+        /// Roles and groups: find a colleague, the caller's groups and profile, API keys.
+        roles => Roles,
+    }
+
+    /// `GET /notifications`: what happened in the caller's collections and to its alerts (an
+    /// alert's new results arrive as [`EventName::MatchAlert`]), newest first.
+    pub fn notifications(&self) -> ListNotifications {
+        ListNotifications::new(self.transport.clone())
+    }
+
+    /// `GET /status`: the processing status of every collection the caller can read that has
+    /// work going on.
+    pub fn status(&self) -> GetServerStatus {
+        GetServerStatus::new(self.transport.get(&["status"]))
+    }
+
+    /// `GET /metadata`: the server's version, categories, FollowTheMoney model and feature flags
+    /// (no authentication needed; it does not say who the caller is).
+    pub fn metadata(&self) -> GetMetadata {
+        GetMetadata::new(self.transport.get(&["metadata"]))
     }
 }
+
+/// A random session id, a UUID as alephclient's (`str(uuid4())`).
+fn session_id() -> String {
+    let mut bytes = [0u8; 16];
+    // Without randomness the id is still one per client in practice: the clock's nanoseconds.
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        bytes = nanos.to_le_bytes();
+    }
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// What a `403` of an anonymous caller adds to the server's message.
+const ANONYMOUS_HINT: &str = " (the request was anonymous: no API key was sent, or Aleph did \
+     not recognise it; an unknown, expired (keys expire 90 days after they are generated on \
+     Aleph 4.1) or regenerated key acts as anonymous instead of being refused)";
 
 /// How Aleph speaks: plain JSON, its refusals classified by [`classify`].
 const DIALECT: Dialect = Dialect {
@@ -366,8 +442,12 @@ const DIALECT: Dialect = Dialect {
 };
 
 /// Refines Aleph errors: a `403` whose body lists at most one role means the request was
-/// anonymous, i.e. the API key is missing, unknown or expired (Aleph turns a bad key into an
-/// anonymous caller instead of answering `401`).
+/// anonymous: an anonymous caller holds only the `guest` role, a recognised one at least its
+/// own and `guest` and `user` (`aleph/logic/authz.py`, `aleph/views/base_api.py`
+/// `handle_authz_error`). Aleph does not refuse an unknown key: it serves the request as
+/// anonymous (`aleph/views/context.py` `get_authz`; `aleph/model/role.py` `by_api_key`), and
+/// on Aleph 4.1 a key expires 90 days after it was generated and stops working when a new one
+/// is generated (`aleph/logic/api_keys.py`).
 fn classify(error: &mut ApiError) {
     if error.status != 403 {
         return;
@@ -382,9 +462,7 @@ fn classify(error: &mut ApiError) {
         .is_some_and(|roles| roles.len() <= 1);
     if anonymous {
         error.kind = ErrorKind::Unauthorized;
-        error
-            .message
-            .push_str(" (the request was anonymous: the API key is missing, unknown or expired)");
+        error.message.push_str(ANONYMOUS_HINT);
     }
 }
 
@@ -578,6 +656,38 @@ pub struct Role {
     /// Whether the caller may change this role.
     #[serde(default)]
     pub writeable: bool,
+    /// The interface language (own role only).
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// Whether the role is an administrator (own role only).
+    #[serde(default)]
+    pub is_admin: bool,
+    /// Whether the notification e-mails are stopped (own role only).
+    #[serde(default)]
+    pub is_muted: bool,
+    /// Whether the role tries features under test (own role only).
+    #[serde(default)]
+    pub is_tester: bool,
+    /// Whether the role has a password (own role only).
+    #[serde(default)]
+    pub has_password: bool,
+    /// Whether the role has an API key (own role only).
+    #[serde(default)]
+    pub has_api_key: bool,
+    /// When the API key stops working (own role only; 90 days after it was generated, none for
+    /// a key older than expiry): past it the key silently makes the caller anonymous.
+    #[serde(default, with = "crate::time::utc_option")]
+    pub api_key_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the role was created (own role only).
+    #[serde(default, with = "crate::time::utc_option")]
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the role was last changed (own role only).
+    #[serde(default, with = "crate::time::utc_option")]
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// What the role owns: alerts, entity sets per type, casefiles, exports (`GET /roles/{id}`
+    /// of the caller's own role).
+    #[serde(default)]
+    pub counts: Option<RoleCounts>,
 }
 
 /// The longest query string casefile puts in a URL; a longer search goes as a form. Servers and

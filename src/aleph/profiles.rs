@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::collections::Collection;
 use super::entities::Entity;
 use super::entitysets::Judgement;
+use super::graph::{Similar, Tag};
 use super::{Listing, de_id, de_opt_id};
 use crate::error::Error;
 use crate::transport::{RequestBuilder, Transport};
@@ -73,25 +74,6 @@ pub struct Profile {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// A value of an entity (an e-mail, a phone, a name, ...) and how many other entities have it
-/// (`aleph/logic/expand.py` `entity_tags`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Tag {
-    /// The value's node id, e.g. `email:info@example.org`.
-    #[serde(default)]
-    pub id: String,
-    /// The value's type group, e.g. `emails`, `names` (search it with `filter:<field>`).
-    #[serde(default)]
-    pub field: String,
-    /// The value.
-    #[serde(default)]
-    pub value: String,
-    /// How many other entities have it.
-    #[serde(default)]
-    pub count: u64,
-}
-
 /// A list that is not paged: `{"status", "total", "results"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -102,25 +84,6 @@ pub struct Unpaged<T> {
     /// The results.
     #[serde(default = "Vec::new")]
     pub results: Vec<T>,
-}
-
-/// An entity like the profile's and how alike (`aleph/views/serializers.py`
-/// `SimilarSerializer`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Similar {
-    /// How alike, 0 to 1 (followthemoney's `compare`).
-    #[serde(default)]
-    pub score: Option<f64>,
-    /// Always `no_judgement` for a profile's similar entities.
-    #[serde(default)]
-    pub judgement: Option<Judgement>,
-    /// The similar entity.
-    #[serde(default)]
-    pub entity: Option<Entity>,
-    /// Whether the caller may judge it (write access to the profile's collection).
-    #[serde(default)]
-    pub writeable: bool,
 }
 
 /// The entities linked to through one property (`aleph/views/profiles_api.py` `expand`).

@@ -13,6 +13,7 @@
 //! parse Flask's generic 400, and flags are read as banal's `as_bool`.
 
 mod entitysets;
+mod graph;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -225,6 +226,8 @@ struct State {
     entitysets: entitysets::EntitySets,
     /// Cross-referencing, exports and profiles.
     xref: xref::XrefState,
+    /// Roles, API keys and the rest of `graph`'s area.
+    graph: graph::GraphState,
 }
 
 /// The API's router, and the router of the storage host its archive redirects to: another
@@ -254,6 +257,7 @@ pub(super) fn router(
         next_id: 100,
         entitysets: entitysets::EntitySets::default(),
         xref: xref::XrefState::default(),
+        graph: graph::GraphState::new(),
     }));
     {
         let mut state = lock(&state);
@@ -353,7 +357,12 @@ fn ok(value: Value) -> Response {
 /// parameter. `Token <jwt>` is a session token, and one that does not verify is a 401 (the
 /// sandbox issues none, so none verifies); any other scheme, or none, carries an API key, and a
 /// key that matches nobody leaves the caller anonymous.
-fn signed_in(headers: &HeaderMap, query: &[(String, String)]) -> Result<bool, Response> {
+/// `current` is the key that works: the sandbox's, until `generate_api_key` replaced it.
+fn signed_in(
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    current: &str,
+) -> Result<bool, Response> {
     let credential = |value: &str| -> Result<bool, Response> {
         let key = match value.split_once(' ') {
             Some(("Token", _)) => {
@@ -365,7 +374,7 @@ fn signed_in(headers: &HeaderMap, query: &[(String, String)]) -> Result<bool, Re
             Some((_, key)) => key,
             None => value,
         };
-        Ok(!key.is_empty() && key == credentials::ALEPH_API_KEY)
+        Ok(!key.is_empty() && key == current)
     };
     let header = headers
         .get(header::AUTHORIZATION)
@@ -388,7 +397,9 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
     let Some(path) = segments(&uri, "/api/2/") else {
         return not_found();
     };
-    let user = match signed_in(request.headers(), &query) {
+    let current = lock(&state).graph.api_key.clone();
+    let current = current.as_deref().unwrap_or(credentials::ALEPH_API_KEY);
+    let user = match signed_in(request.headers(), &query, current) {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -442,7 +453,8 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
         }
         Err(_) => None,
     };
-    if writes && !user && path.first() != Some(&"archive") {
+    // `POST /match` is open to anonymous callers (`require(can_browse_anonymous)`).
+    if writes && !user && !matches!(path.first(), Some(&"archive" | &"match")) {
         return forbidden();
     }
     let mut state = lock(&state);
@@ -655,6 +667,9 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
         }
         (method, ["entitysets", ..] | ["entities", _, "entitysets"]) => {
             entitysets::route(&mut state, method, &path, &query, body, user)
+        }
+        (method, path) if graph::owns(path) => {
+            graph::route(&mut state, method, path, &query, body, user)
         }
         _ => not_found(),
     }
@@ -1049,6 +1064,15 @@ impl State {
         }
     }
 
+    /// Whether `collection` exists and the caller may read it (the sandbox's user reads every
+    /// collection, the anonymous caller the ones that are not secret).
+    fn readable(&self, collection: &str, user: bool) -> bool {
+        self.data
+            .collections
+            .iter()
+            .any(|c| c["id"] == collection && (user || c["secret"] != true))
+    }
+
     /// An entity search (`aleph/search/__init__.py` `EntitiesQuery`, `aleph/search/parser.py`):
     /// the page of matching entities and the facets asked for.
     fn search(&self, query: &[(String, String)], user: bool) -> Response {
@@ -1088,10 +1112,7 @@ impl State {
             .entities
             .iter()
             .filter(|(cid, _)| {
-                self.data
-                    .collections
-                    .iter()
-                    .any(|c| c["id"] == cid.as_str() && (user || c["secret"] != true))
+                self.readable(cid, user)
                     && (collections.is_empty() || collections.contains(&cid.as_str()))
             })
             .flat_map(|(cid, entities)| entities.iter().map(move |e| (cid.as_str(), e)))

@@ -46,6 +46,8 @@ pub struct ClientBuilder<C> {
     rate_limit: Option<RateLimit>,
     allow_http: bool,
     user_agent: Option<String>,
+    /// Headers sent on every request (a platform's session id, say).
+    pub(crate) default_headers: reqwest::header::HeaderMap,
     /// How the platform speaks (set by each platform's `Client::builder()`).
     pub(crate) dialect: Dialect,
     _client: PhantomData<fn() -> C>,
@@ -86,6 +88,7 @@ impl<C> ClientBuilder<C> {
             rate_limit: None,
             allow_http: false,
             user_agent: None,
+            default_headers: reqwest::header::HeaderMap::new(),
             dialect,
             _client: PhantomData,
         }
@@ -243,6 +246,7 @@ impl<C> ClientBuilder<C> {
             // A Referer would hand the previous URL (an archive `token`, search terms) to
             // whichever host a redirect points at.
             .referer(false)
+            .default_headers(self.default_headers)
             .connect_timeout(self.connect_timeout)
             .redirect(redirect)
             .pool_idle_timeout(Duration::from_secs(60))

@@ -719,7 +719,7 @@ async fn every_error_shape_keeps_the_servers_words() {
         // A bad or expired key makes the caller anonymous: the 403 lists only the guest role.
         Case { status: 403, body: fixture("error_forbidden_anonymous.json"), content_type: "application/json",
             kind: ErrorKind::Unauthorized,
-            message: "You are not authorized to do this. (the request was anonymous: the API key is missing, unknown or expired)",
+            message: "You are not authorized to do this. (the request was anonymous: no API key was sent, or Aleph did not recognise it; an unknown, expired (keys expire 90 days after they are generated on Aleph 4.1) or regenerated key acts as anonymous instead of being refused)",
             fields: &[] },
         Case { status: 403, body: json!({"status": "error", "message": "You are not authorized to do this.",
                 "roles": [1, 2, 3]}).to_string(), content_type: "application/json",

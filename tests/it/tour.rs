@@ -52,6 +52,8 @@ fn the_tour_runs_every_operation_on_the_sandbox_and_exits_0() {
         "entities().create(",
         "entities().update(",
         "entities().delete(",
+        "entities().expand(",
+        "entities().matching(",
         "alerts().list()",
         "alerts().create(",
         "alerts().get(",

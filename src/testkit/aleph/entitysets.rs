@@ -174,13 +174,6 @@ fn not_an_object(body: &Option<Value>) -> Response {
 }
 
 impl State {
-    fn readable(&self, collection: &str, user: bool) -> bool {
-        self.data
-            .collections
-            .iter()
-            .any(|c| c["id"] == collection && (user || c["secret"] != true))
-    }
-
     fn set_index(&self, id: &str) -> Option<usize> {
         self.entitysets.sets.iter().position(|s| {
             s["id"] == id

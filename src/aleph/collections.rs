@@ -167,6 +167,30 @@ pub struct Collection {
     pub status: Option<CollectionStatus>,
 }
 
+impl Collection {
+    /// The id Aleph will hold for an entity written into this collection with `entity_id` by a
+    /// [bulk load](Collections::bulk): Aleph signs bulk-loaded ids, and the references inside
+    /// entities, with the collection's namespace (followthemoney `Namespace`, keyed by the
+    /// `foreign_id`; see [`namespaced_id`](super::namespaced_id)), so "write, then read back by
+    /// my id" reads back by this one. `None` when the collection's `foreign_id` is not known or
+    /// `entity_id` is not an id Aleph accepts.
+    ///
+    /// ```no_run
+    /// # async fn run(aleph: casefile::aleph::Client, leak: casefile::aleph::Collection) -> casefile::Result<()> {
+    /// use casefile::aleph::Entity;
+    /// let ana = Entity::new("Person").with_id("ana").add("name", "Ana");
+    /// aleph.collections().bulk(&leak.id, [ana]).await?;
+    /// if let Some(id) = leak.signed_id("ana") {
+    ///     let stored = aleph.entities().get(id).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn signed_id(&self, entity_id: &str) -> Option<String> {
+        let foreign_id = self.foreign_id.as_deref().filter(|f| !f.is_empty())?;
+        crate::namespace::namespaced_id(foreign_id, entity_id)
+    }
+}
+
 /// The processing status of a collection: its tasks, and its jobs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -103,6 +103,15 @@ async fn bulk_namespaces_ids_and_references() {
     let signed = namespaced_id("fidelity-ns", "fid-a").unwrap();
     let person = aleph.entities().get(&signed).await.unwrap();
     assert_eq!(person.id.as_deref(), Some(signed.as_str()));
+    // The collection says the same: its `signed_id` is the id the server holds.
+    let held = aleph.collections().get(&id).await.unwrap();
+    assert_eq!(held.signed_id("fid-a").as_deref(), Some(signed.as_str()));
+    let by_it = aleph
+        .entities()
+        .get(held.signed_id("fid-b").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_it.first("name"), Some("Bco"));
 
     let ownership = aleph
         .entities()

@@ -121,6 +121,17 @@ def operations(sources, platform):
     return ops
 
 
+def src_text(sources):
+    """All sources outside the sandbox, comments left out."""
+    return "\n".join(
+        line
+        for path, text in sources.items()
+        if "/testkit/" not in path
+        for line in text.splitlines()
+        if not line.strip().startswith("//")
+    )
+
+
 def count(sources, pattern, platform_only=False):
     total = 0
     for path, text in sources.items():
@@ -128,7 +139,10 @@ def count(sources, pattern, platform_only=False):
             tuple(f"src/{p}/" for p in PLATFORMS)
         )):
             continue
-        total += len(re.findall(pattern, text))
+        code = "\n".join(
+            line for line in text.splitlines() if not line.strip().startswith("//")
+        )
+        total += len(re.findall(pattern, code))
     return total
 
 
@@ -173,14 +187,25 @@ def main():
             f"({shortest[0]}), median {statistics.median(lines):g} lines"
         )
     print(
-        "places that build a listing (Paginator::new / from_source / Listing::new calls):",
-        count(sources, r"Paginator::(?:new|from_source)\(|Listing::new\("),
+        "ways to build a listing (Paginator constructors used; PageSource impls):",
+        sorted(set(re.findall(r"Paginator::(new|from_source)\(", src_text(sources)))),
+        count(sources, r"impl(?:<[^>]*>)? PageSource for"),
     )
+    carriers = {
+        "Refusal value": r"Option<Refusal>",
+        "RequestBuilder::checked": r"\.checked\((?!\))",
+        "Result<String> field": r"\n\s+\w+: Result<String>,",
+        "Result<RequestBuilder> field": r"\w+: (?:crate::)?Result<(?:crate::transport::)?RequestBuilder>",
+        "Result<_, Refusal> field": r"\w+: std::result::Result<\w+, Refusal>",
+        "Mutex<Option<Error>>": r"Mutex<Option<Error>>",
+        "Option<(&str, String)>": r"Option<\(&str, String\)>",
+    }
+    used = [name for name, pattern in carriers.items() if count(sources, pattern)]
+    print("ways to carry a refused argument:", len(used), used)
     print(
-        "places that decide a retry (Retrier / retry loops outside the transport):",
-        count(sources, r"fn is_transient|fn should_retry|Retrier::new\("),
+        "places that decide a retry (retry decision functions):",
+        count(sources, r"fn next_wait\b|fn is_transient|fn should_retry"),
     )
-
 
 if __name__ == "__main__":
     main()

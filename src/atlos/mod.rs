@@ -373,6 +373,16 @@ fn check_uuid(argument: &'static str, id: impl fmt::Display) -> Result<String> {
         .map_err(|_| Error::invalid(argument, format!("`{text}` is not a UUID")))
 }
 
+/// A checked value and the check's outcome apart: the value (its default when it was refused)
+/// to build the request with, and `Ok(())` or the refusal for [`RequestBuilder::checked`], so the
+/// send call reports it.
+fn parts<T: Default>(checked: Result<T>) -> (T, Result<()>) {
+    match checked {
+        Ok(value) => (value, Ok(())),
+        Err(refusal) => (T::default(), Err(refusal)),
+    }
+}
+
 /// Refuses an empty or blank text.
 fn check_text(argument: &'static str, text: &str) -> Result<()> {
     if text.trim().is_empty() {

@@ -9,11 +9,11 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::incidents::check_archive_url;
-use super::{Refusal, check_slug, check_text, check_uuid, cursor_listing, nullable};
+use super::{check_slug, check_text, check_uuid, cursor_listing, nullable, parts};
 use crate::Form;
 use crate::error::{Error, Result};
 use crate::paginate::{Bounds, Paginator};
-use crate::transport::Transport;
+use crate::transport::{RequestBuilder, Transport};
 use crate::upload::Upload;
 
 string_enum! {
@@ -171,11 +171,8 @@ impl SourceMaterials {
 
     /// `GET source_material/:id`: one piece of source material.
     pub fn get(&self, id: impl fmt::Display) -> GetSourceMaterial {
-        let id = check_uuid("id", id);
-        let request = self
-            .transport
-            .get(&["source_material", id.as_deref().unwrap_or_default()]);
-        GetSourceMaterial::new(request.checked(id.map(drop)))
+        let (id, check) = parts(check_uuid("id", id));
+        GetSourceMaterial::new(self.transport.get(&["source_material", &id]).checked(check))
     }
 
     /// `POST source_material/new/:slug`: adds source material to an incident (needs the `edit`
@@ -210,20 +207,31 @@ impl SourceMaterials {
         namespace: impl Into<String>,
         value: impl Serialize,
     ) -> SetMetadata {
-        SetMetadata {
-            transport: self.transport.clone(),
-            id: check_uuid("id", id),
-            namespace: namespace.into(),
-            value: serde_json::to_value(value).map_err(|e| Refusal("metadata", e.to_string())),
-        }
+        let namespace = namespace.into();
+        let (id, id_check) = parts(check_uuid("id", id));
+        let (value, value_check) = parts(
+            serde_json::to_value(value).map_err(|e| Error::invalid("metadata", e.to_string())),
+        );
+        let check = id_check
+            .and_then(|()| check_text("namespace", &namespace))
+            .and(value_check);
+        SetMetadata::new(
+            self.transport
+                .post(&["source_material", "metadata", &id, &namespace])
+                .json(&serde_json::json!({ "metadata": value }))
+                .checked(check),
+        )
     }
 
     /// `POST source_material/upload/:id`: uploads a file (streamed from disk for
     /// [`Upload::path`]) as a new artifact.
     pub fn upload(&self, id: impl fmt::Display, file: Upload) -> UploadFile {
+        let (id, check) = parts(check_uuid("id", id));
         UploadFile {
-            transport: self.transport.clone(),
-            id: check_uuid("id", id),
+            request: self
+                .transport
+                .post(&["source_material", "upload", &id])
+                .checked(check),
             file,
             title: None,
         }
@@ -302,35 +310,10 @@ impl CreateSourceMaterial {
     }
 }
 
-/// Replaces the metadata of one namespace; from [`SourceMaterials::set_metadata`]. `.await`
-/// sends it.
-#[derive(Debug)]
-#[must_use = "an operation does nothing until it is awaited"]
-pub struct SetMetadata {
-    transport: Transport,
-    id: Result<String>,
-    namespace: String,
-    value: std::result::Result<Value, Refusal>,
-}
-
-impl SetMetadata {
-    /// Sends the request and returns the updated piece of source material.
-    pub async fn send(self) -> Result<SourceMaterial> {
-        let id = self.id?;
-        check_text("namespace", &self.namespace)?;
-        let value = self.value.map_err(|r| r.error())?;
-        let segments = [
-            "source_material",
-            "metadata",
-            id.as_str(),
-            self.namespace.as_str(),
-        ];
-        let request = self
-            .transport
-            .post(&segments)
-            .json(&serde_json::json!({ "metadata": value }));
-        request.send().await
-    }
+operation! {
+    /// Replaces the metadata of one namespace; from [`SourceMaterials::set_metadata`]. `.await`
+    /// sends it.
+    SetMetadata => SourceMaterial
 }
 
 /// Uploads a file to a piece of source material; from [`SourceMaterials::upload`]. `.await`
@@ -338,8 +321,7 @@ impl SetMetadata {
 #[derive(Debug)]
 #[must_use = "an operation does nothing until it is awaited"]
 pub struct UploadFile {
-    transport: Transport,
-    id: Result<String>,
+    request: RequestBuilder,
     file: Upload,
     title: Option<String>,
 }
@@ -362,14 +344,11 @@ impl UploadFile {
 
     /// Sends the request and returns the piece of source material with the new artifact.
     pub async fn send(self) -> Result<SourceMaterial> {
-        let id = self.id?;
-        let segments = ["source_material", "upload", id.as_str()];
         let mut form = Form::new();
         if let Some(title) = self.title {
             form = form.text("title", title);
         }
-        self.transport
-            .post(&segments)
+        self.request
             .multipart(form.file("file", self.file))
             .send()
             .await
@@ -378,6 +357,5 @@ impl UploadFile {
 
 send_on_await!(
     CreateSourceMaterial => SourceMaterial,
-    SetMetadata => SourceMaterial,
     UploadFile => SourceMaterial,
 );

@@ -105,23 +105,11 @@ macro_rules! list_methods {
     };
 }
 
-/// The search parameters of an Aleph listing that is a search: every parameter of
+/// The filters, sorting and facets of an Aleph listing that is a search: every parameter of
 /// `SearchQueryParser` (alephdata/aleph `aleph/search/parser.py`) that narrows, orders or counts
 /// the results.
-macro_rules! search_methods {
+macro_rules! filter_methods {
     () => {
-        /// Search text (`q`, Aleph's query syntax).
-        pub fn query(mut self, text: impl Into<String>) -> Self {
-            self.list.set("q", text.into());
-            self
-        }
-
-        /// Only items whose name starts with `text` (`prefix`).
-        pub fn prefix(mut self, text: impl Into<String>) -> Self {
-            self.list.set("prefix", text.into());
-            self
-        }
-
         /// Only items whose `field` has `value` (`filter:<field>=<value>`), e.g.
         /// `("countries", "ua")`; several values of one field are alternatives.
         pub fn filter(mut self, field: &str, value: impl Into<String>) -> Self {
@@ -198,6 +186,26 @@ macro_rules! search_methods {
     };
 }
 
+/// The search parameters of an Aleph search of entities or collections: text and name prefix
+/// (`q`, `prefix`), and [`filter_methods!`].
+macro_rules! search_methods {
+    () => {
+        /// Search text (`q`, Aleph's query syntax).
+        pub fn query(mut self, text: impl Into<String>) -> Self {
+            self.list.set("q", text.into());
+            self
+        }
+
+        /// Only items whose name starts with `text` (`prefix`).
+        pub fn prefix(mut self, text: impl Into<String>) -> Self {
+            self.list.set("prefix", text.into());
+            self
+        }
+
+        filter_methods!();
+    };
+}
+
 mod alerts;
 mod archive;
 mod bulk;
@@ -269,8 +277,8 @@ pub use permissions::{
     GetPermissions, Permission, PermissionUpdate, Permissions, PermissionsList, UpdatePermissions,
 };
 pub use profiles::{
-    ExpandProfile, Expanded, GetProfile, GetProfileTags, ListSimilar, Pairwise, PairwiseResult,
-    Profile, Profiles, Unpaged,
+    ExpandProfile, GetProfile, GetProfileTags, ListSimilar, Pairwise, PairwiseResult, Profile,
+    Profiles, Unpaged,
 };
 pub use roles::{
     GenerateApiKey, GetGroups, GetRole, NewApiKey, RoleCounts, Roles, SUGGEST_MIN_PREFIX,

@@ -132,25 +132,7 @@ impl ListNotifications {
         self.filter("event", name.as_str())
     }
 
-    /// Only notifications whose `field` has `value` (`filter:<field>=<value>`), e.g.
-    /// `("params.collection", "7")`; repeat for several values.
-    pub fn filter(mut self, field: &str, value: impl Into<String>) -> Self {
-        self.list.push(format!("filter:{field}"), value.into());
-        self
-    }
-
-    /// Sort by a field, `field` or `field:asc|desc` (default `created_at:desc`).
-    pub fn sort(mut self, sort: impl Into<String>) -> Self {
-        self.list.push("sort".into(), sort.into());
-        self
-    }
-
-    /// Count the values of a field (`facet=<field>`, e.g. `event`); the counts are in
-    /// [`ResultSet::facets`](super::ResultSet::facets) of [`result_set`](Self::result_set).
-    pub fn facet(mut self, field: impl Into<String>) -> Self {
-        self.list.push("facet".into(), field.into());
-        self
-    }
+    filter_methods!();
 
     list_methods!(Notification);
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::collections::Collection;
 use super::entities::Entity;
 use super::entitysets::Judgement;
-use super::graph::{Similar, Tag};
+use super::graph::{Expansion, Similar, Tag};
 use super::{Listing, de_id, de_opt_id};
 use crate::error::Error;
 use crate::transport::{RequestBuilder, Transport};
@@ -84,21 +84,6 @@ pub struct Unpaged<T> {
     /// The results.
     #[serde(default = "Vec::new")]
     pub results: Vec<T>,
-}
-
-/// The entities linked to through one property (`aleph/views/profiles_api.py` `expand`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Expanded {
-    /// The property, e.g. `ownershipOwner` (a link from another entity) or `parent`.
-    #[serde(default)]
-    pub property: String,
-    /// How many entities it links to (may exceed `entities`).
-    #[serde(default)]
-    pub count: u64,
-    /// The entities, as stored (no nested collection or links).
-    #[serde(default)]
-    pub entities: Vec<Entity>,
 }
 
 /// Profiles and pairwise judgements: `client.profiles()`.
@@ -246,12 +231,12 @@ impl ExpandProfile {
     }
 
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<Unpaged<Expanded>> {
+    pub async fn send(self) -> crate::Result<Unpaged<Expansion>> {
         self.request()?.send().await
     }
 }
 
-send_on_await!(ExpandProfile => Unpaged<Expanded>);
+send_on_await!(ExpandProfile => Unpaged<Expansion>);
 
 operation! {
     /// Judges a pair of entities; from [`Profiles::pairwise`].

@@ -817,6 +817,16 @@ fn property_filters_match(entity: &Value, query: &[(String, String)]) -> bool {
         .all(|(name, list)| values(name).iter().any(|v| list.contains(&v.as_str())))
 }
 
+/// The whole number a query parameter holds, or `default` when it is missing or not a number
+/// (`aleph/search/parser.py` `QueryParser.getint`: never an error).
+fn number_param(query: &[(String, String)], name: &str, default: usize) -> usize {
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(default)
+}
+
 /// Whether an entity passes a search's range filters, `filter:gt:`, `gte:`, `lt:` and `lte:` on
 /// a property (`aleph/search/query.py` `get_filters_list`: one `range` per field, the first value
 /// of each operator): some value of the property is within every bound. Numbers compare as
@@ -1291,13 +1301,7 @@ impl State {
         query: &[(String, String)],
         search: bool,
     ) -> Value {
-        let number = |name: &str, default: usize| {
-            query
-                .iter()
-                .find(|(k, _)| k == name)
-                .and_then(|(_, v)| v.parse::<usize>().ok())
-                .unwrap_or(default)
-        };
+        let number = |name: &str, default: usize| number_param(query, name, default);
         // `aleph/search/parser.py`: the limit is capped at `MAX_PAGE`; a search also caps the
         // offset and cuts the limit so that `offset + limit` stays inside the window, but the
         // envelope and the links keep the limit asked for (`next_limit`).

@@ -457,13 +457,7 @@ fn matches(state: &State, collection: &str, query: &[(String, String)], user: bo
     found.retain(|m| {
         existing.contains(m.entity_id.as_str()) && existing.contains(m.match_id.as_str())
     });
-    let number = |name: &str, default: usize| {
-        query
-            .iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| v.parse::<usize>().ok())
-            .unwrap_or(default)
-    };
+    let number = |name: &str, default: usize| super::number_param(query, name, default);
     let offset = number("offset", 0).min(WINDOW);
     let end = offset + number("limit", 20).min(WINDOW - offset);
     let items: Vec<Value> = found

@@ -71,6 +71,9 @@ fn the_tour_runs_every_operation_on_the_sandbox_and_exits_0() {
         "archive().download_link(",
         "xref().run(",
         "xref().matches(",
+        "entity_sets().create(",
+        "entity_sets().add_entity(",
+        "entities().entity_sets(",
         // Atlas
         "attachments().list()",
         "attachments().get(",

@@ -54,9 +54,42 @@ pub struct PartialError {
     pub read: u64,
     /// The ids of the items read but not done (failed or unsent requests).
     pub not_done: Vec<String>,
+    /// The items refused before they were sent (an entity that does not fit the server's
+    /// model, say), each with its index in the input and the reason.
+    pub rejected: Vec<Rejected>,
     /// Why it stopped.
     #[source]
     pub source: Error,
+}
+
+/// An item of a batch refused before it was sent: where it was in the input, its id, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rejected {
+    /// Its position in the input, counting from 0.
+    pub index: u64,
+    /// Its id, if it has one.
+    pub id: Option<String>,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+impl Rejected {
+    pub(crate) fn new(index: u64, id: Option<String>, reason: String) -> Self {
+        Rejected { index, id, reason }
+    }
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "item at index {} ({}): {}",
+            self.index,
+            self.id.as_deref().unwrap_or("no id"),
+            self.reason
+        )
+    }
 }
 
 /// The first few `ids`, and how many more there are.

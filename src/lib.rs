@@ -356,7 +356,8 @@ pub mod transport;
 mod upload;
 
 pub use error::{
-    ApiError, DecodeError, Error, ErrorKind, HttpError, HttpErrorKind, PartialError, Result,
+    ApiError, DecodeError, Error, ErrorKind, HttpError, HttpErrorKind, PartialError, Rejected,
+    Result,
 };
 pub use paginate::{Page, PageToken, Pages, Paginator};
 pub use progress::Progress;

@@ -385,11 +385,13 @@ impl NewCollection {
 #[derive(Debug, Clone)]
 pub struct Collections {
     pub(super) transport: Transport,
+    /// The client's model, for bulk loads that validate.
+    pub(super) model: super::validate::ModelCache,
 }
 
 impl Collections {
-    pub(crate) fn new(transport: Transport) -> Self {
-        Collections { transport }
+    pub(crate) fn new(transport: Transport, model: super::validate::ModelCache) -> Self {
+        Collections { transport, model }
     }
 
     /// `GET /collections`: the collections the caller can see, filtered and sorted.

@@ -222,6 +222,7 @@ mod permissions;
 mod profiles;
 mod roles;
 mod search;
+mod validate;
 mod xref;
 
 use std::collections::BTreeMap;
@@ -237,7 +238,7 @@ use crate::transport::{Answer, Auth, ClientBuilder, Dialect, RequestBuilder, Tra
 pub use crate::namespace::namespaced_id;
 pub use alerts::{Alert, Alerts, CreateAlert, DeleteAlert, GetAlert, ListAlerts};
 pub use archive::{Archive, Download};
-pub use bulk::{BulkLoad, BulkReport};
+pub use bulk::{BulkLoad, BulkReport, FailedChunk};
 pub use collections::{
     CancelCollection, Category, Collection, CollectionStatus, Collections, CreateCollection,
     DeleteCollection, Frequency, GetCollection, GetStatus, JobStatus, ListCollections,
@@ -285,6 +286,7 @@ pub use roles::{
     SuggestRoles, UpdateRole,
 };
 pub use search::{FacetSpec, Interval};
+pub use validate::{Invalid, Problem, validate};
 pub use xref::{
     Accepted, Export, ExportStatus, ExportXref, ListExports, ListXref, RunXref, Xref, XrefMatch,
     XrefSort,
@@ -309,6 +311,8 @@ pub const SEARCH_WINDOW: u64 = 9999;
 #[derive(Clone, Debug)]
 pub struct Client {
     transport: Transport,
+    /// The FollowTheMoney model, fetched once (see [`Client::model`]).
+    model: validate::ModelCache,
 }
 
 impl ClientBuilder<Client> {
@@ -332,6 +336,7 @@ impl ClientBuilder<Client> {
         }
         Ok(Client {
             transport: self.build_transport(None, API_PREFIX)?,
+            model: validate::ModelCache::default(),
         })
     }
 }
@@ -370,10 +375,21 @@ impl Client {
         &self.transport
     }
 
-    handles! {
-        /// Collections (datasets and investigations), bulk loading, streaming and ingest.
-        collections => Collections,
+    /// Collections (datasets and investigations), bulk loading, streaming and ingest. Bulk
+    /// loads check their entities against the client's [model](Self::model).
+    pub fn collections(&self) -> Collections {
+        Collections::new(self.transport.clone(), self.model.clone())
+    }
 
+    /// The server's FollowTheMoney model (`GET /metadata`'s `model`), fetched the first time
+    /// it is asked for and then kept: every clone of the client and every bulk load shares it.
+    /// A failed fetch is not kept; the next call tries again. Check entities with
+    /// [`validate`] or [`Model::check`].
+    pub async fn model(&self) -> Result<std::sync::Arc<Model>> {
+        self.model.get(&self.transport).await
+    }
+
+    handles! {
         /// Entities: get, search, create, update, delete; expand, tags, similar, matching.
         entities => Entities,
 

@@ -29,9 +29,27 @@ fn run(name: &str, server: &MockServer, args: &[&str]) -> Output {
     output
 }
 
+/// Serves a model of one schema at `GET /metadata`, which bulk loads check their entities
+/// against before sending them (spec16 §7.3 shape, cut to what these loads use).
+async fn serve_model(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/api/2/metadata"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "ok", "app": {"version": "4.1.6", "ftm_version": "3.5.9"},
+            "model": {"schemata": {"Person": {
+                "schemata": ["Person"], "extends": [],
+                "properties": {"name": {"name": "name", "qname": "Person:name", "type": "name"}}
+            }}, "types": {"name": {"label": "Name"}}}
+        })))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn aleph_load_sends_10000_entities_in_10_requests_each_entity_once() {
     let server = MockServer::start().await;
+    serve_model(&server).await;
     Mock::given(method("GET"))
         .and(path("/api/2/collections"))
         .and(query_param("filter:foreign_id", "load-test"))
@@ -113,12 +131,13 @@ async fn aleph_load_sends_10000_entities_in_10_requests_each_entity_once() {
         }
     }
     assert_eq!(ids.len(), 10_000);
-    assert_eq!(seen.len(), 12);
+    assert_eq!(seen.len(), 13, "lookup, create, the model once, 10 chunks");
 }
 
 #[tokio::test]
 async fn aleph_load_uses_an_existing_collection_with_that_foreign_id() {
     let server = MockServer::start().await;
+    serve_model(&server).await;
     Mock::given(method("GET"))
         .and(path("/api/2/collections"))
         .respond_with(
@@ -133,9 +152,9 @@ async fn aleph_load_uses_an_existing_collection_with_that_foreign_id() {
         .mount(&server)
         .await;
     let mut file = tempfile::NamedTempFile::new().unwrap();
-    writeln!(file, r#"{{"id":"a","schema":"Thing"}}"#).unwrap();
+    writeln!(file, r#"{{"id":"a","schema":"Person"}}"#).unwrap();
     writeln!(file).unwrap();
-    write!(file, r#"{{"id":"b","schema":"Thing"}}"#).unwrap();
+    write!(file, r#"{{"id":"b","schema":"Person"}}"#).unwrap();
     file.flush().unwrap();
     let output = run(
         "aleph_load",
@@ -148,7 +167,11 @@ async fn aleph_load_uses_an_existing_collection_with_that_foreign_id() {
         stderr.contains("2 entities written in 1 requests"),
         "{stderr}"
     );
-    let seen = requests(&server).await;
+    let seen: Vec<_> = requests(&server)
+        .await
+        .into_iter()
+        .filter(|r| r.url.path() != "/api/2/metadata")
+        .collect();
     assert_eq!(seen.len(), 2, "no collection created");
     assert_eq!(
         query(&seen[0]),

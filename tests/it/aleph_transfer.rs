@@ -50,6 +50,8 @@ async fn bulk_sends_every_entity_once_in_chunks_with_the_flags() {
     let report = client(&server)
         .collections()
         .bulk("4", people(2500))
+        // Not checked against a model: this mock serves no /metadata.
+        .validate(false)
         .chunk_size(1000)
         .concurrency(2)
         .safe(false)
@@ -113,6 +115,8 @@ async fn bulk_writes_nested_entity_values_as_their_ids_and_keeps_dates() {
     client(&server)
         .collections()
         .bulk("4", [ownership])
+        // Not checked against a model: this mock serves no /metadata.
+        .validate(false)
         .await
         .unwrap();
     let req = only_request(&server).await;
@@ -140,6 +144,8 @@ async fn a_chunk_that_met_a_server_error_is_sent_again() {
     let report = client(&server)
         .collections()
         .bulk("4", people(10))
+        // Not checked against a model: this mock serves no /metadata.
+        .validate(false)
         .retry(
             RetryPolicy::default()
                 .max_retries(2)
@@ -181,6 +187,8 @@ async fn a_failed_load_names_the_entities_that_were_not_written() {
     let err = client(&server)
         .collections()
         .bulk("4", people(2500))
+        // Not checked against a model: this mock serves no /metadata.
+        .validate(false)
         .chunk_size(1000)
         .concurrency(1)
         .retry(
@@ -229,6 +237,8 @@ async fn a_refused_chunk_is_not_sent_again() {
     let err = client(&server)
         .collections()
         .bulk("4", people(3))
+        // Not checked against a model: this mock serves no /metadata.
+        .validate(false)
         .retry(RetryPolicy::none().base_delay(Duration::from_millis(1)))
         .await
         .map_err(bulk_error)
@@ -251,6 +261,8 @@ async fn bulk_refuses_bad_entities_and_arguments_before_their_chunk_is_sent() {
     let err = aleph
         .collections()
         .bulk("4", entities)
+        // Not checked against a model: this mock serves no /metadata.
+        .validate(false)
         .chunk_size(2)
         .concurrency(1)
         .await
@@ -284,6 +296,8 @@ async fn bulk_refuses_bad_entities_and_arguments_before_their_chunk_is_sent() {
     let err = aleph
         .collections()
         .bulk_stream("4", input)
+        // Not checked against a model: this mock serves no /metadata.
+        .validate(false)
         .chunk_size(2)
         .concurrency(1)
         .await

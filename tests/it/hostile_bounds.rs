@@ -459,6 +459,8 @@ async fn a_failing_bulk_chunk_is_sent_max_retries_plus_one_times() {
     let err = aleph(&server.uri(), "k", policy)
         .collections()
         .bulk("4", people(10))
+        // Not checked against a model: this mock serves no /metadata.
+        .validate(false)
         .await
         .unwrap_err();
     let Error::Partial(bulk) = err else {

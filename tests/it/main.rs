@@ -31,6 +31,7 @@ mod aleph_graph;
 mod aleph_resources;
 mod aleph_search;
 mod aleph_transfer;
+mod aleph_validate;
 mod aleph_xref;
 mod atlas;
 mod atlos;

@@ -176,15 +176,13 @@ impl Model {
     ///   nested entity with one); a `date` must be `YYYY`, `YYYY-MM`, `YYYY-MM-DD`,
     ///   `YYYY-MM-DDTHH`, `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS` (optionally with
     ///   fractions of a second and `Z` or an offset), a real calendar date with a year from 1000
-    ///   to 2999 (`types/date.py`, prefixdate); a `number` must hold a number once everything
-    ///   but digits, `.` and `-` is removed (`types/number.py` `to_number`); a value of an
-    ///   enumeration (`country`, `language`, `gender`, `topic`: the types with `values`) must
-    ///   be one of its codes, in any case (`types/common.py` `EnumType.validate`), so
-    ///   `"de"`, not `"Germany"`.
+    ///   to 2999 (`types/date.py`, prefixdate).
     ///
-    /// Values of the other types (names, addresses, e-mails, phone numbers, ...) are not
-    /// checked, nor are the schema's `required` properties (Aleph's `_bulk` does not check
-    /// them either). The date check is stricter than the server's prefix parser, which keeps
+    /// Values of the other types are not refused: the server keeps them, or cleans them into
+    /// what it stores (a country name becomes its code, `countrynames.to_code` in
+    /// `types/country.py`; a number property keeps any text, `types/number.py`), and refusing
+    /// them would refuse loads Aleph accepts. Nor are the schema's `required` properties checked
+    /// (Aleph's `_bulk` does not check them either). The date check is stricter than the server's prefix parser, which keeps
     /// `2021` of `2021 or 2022` and drops the rest without a word.
     pub fn check(&self, entity: &Entity) -> Vec<Problem> {
         let mut problems = Vec::new();
@@ -275,16 +273,7 @@ impl Model {
             "entity" => (!is_entity_id(text)).then_some("an entity id"),
             "date" => (!is_ftm_date(text))
                 .then_some("a date (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS])"),
-            "number" => (!is_ftm_number(text)).then_some("a number"),
-            _ => {
-                let values = &self.types.get(type_name)?.values;
-                let code = text.trim().to_lowercase();
-                (!values.is_empty() && !values.contains_key(&code)).then_some(match type_name {
-                    "country" => "a country code (\"de\", \"gb\", ...)",
-                    "language" => "a language code (\"eng\", \"deu\", ...)",
-                    _ => "one of the type's codes",
-                })
-            }
+            _ => None,
         }
     }
 }
@@ -315,16 +304,6 @@ pub(crate) fn is_entity_id(id: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// followthemoney's `NumberType.to_number`: the digits, `.` and `-` of the text read as a
-/// floating-point number.
-fn is_ftm_number(text: &str) -> bool {
-    let kept: String = text
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
-        .collect();
-    kept.parse::<f64>().is_ok()
 }
 
 /// A FollowTheMoney date: `YYYY[-MM[-DD[THH[:MM[:SS[.fff]]]]]]`, a time optionally ending in
@@ -485,18 +464,12 @@ mod tests {
     }
 
     #[test]
-    fn ids_and_numbers_follow_followthemoney() {
+    fn ids_follow_followthemoney() {
         for good in ["a", "p1", "abc.def-1", "0"] {
             assert!(is_entity_id(good), "{good}");
         }
         for bad in ["", "-a", "a.", "a b", "a_b", "é"] {
             assert!(!is_entity_id(bad), "{bad}");
-        }
-        for good in ["12", "1,000.50", "-3", "USD 12"] {
-            assert!(is_ftm_number(good), "{good}");
-        }
-        for bad in ["", "twelve", "1.2.3", "--"] {
-            assert!(!is_ftm_number(bad), "{bad}");
         }
     }
 }

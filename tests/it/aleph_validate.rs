@@ -94,8 +94,9 @@ fn partial(err: Error) -> casefile::PartialError {
     }
 }
 
-/// Ten entities, eight of them bad in a different way each; returns them and the indexes of
-/// the bad ones with a word each of their problem's message.
+/// Ten entities, seven of them bad in a different way each, and two with values the server
+/// cleans or keeps (a country name, a number written in words), which are not refused; returns
+/// them and the indexes of the bad ones with a word each of their problem's message.
 fn mixed() -> (Vec<Entity>, Vec<(u64, &'static str)>) {
     let mut owner_without_id = Entity::new("Ownership").with_id("o-1").add("asset", "e-0");
     owner_without_id.properties.insert(
@@ -126,9 +127,7 @@ fn mixed() -> (Vec<Entity>, Vec<(u64, &'static str)>) {
             6,
             "owner: \"(entity without id)\" is not a nested entity with an entity id",
         ),
-        (7, "nationality: \"Germany\" is not a country code"),
         (8, "\"ownershipOwner\" is the reverse of a reference"),
-        (9, "amount: \"twelve\" is not a number"),
     ];
     (entities, bad)
 }
@@ -189,7 +188,7 @@ async fn bulk_sends_nothing_when_any_entity_is_bad_and_reports_every_one_with_it
     assert!(bulk_ids(&server).await.is_empty(), "nothing was sent");
     assert_invalid(&err.source, "entities");
     assert!(
-        err.source.to_string().contains("9 of 10 entities"),
+        err.source.to_string().contains("7 of 10 entities"),
         "{}",
         err.source
     );

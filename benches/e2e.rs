@@ -214,6 +214,7 @@ mod server {
             .route("/api/2/entities", get(search))
             .route("/api/2/collections/{id}/_stream", get(stream))
             .route("/api/2/collections/{id}/_bulk", post(bulk))
+            .route("/api/2/metadata", get(metadata))
             .route("/api/2/collections/{id}/ingest", post(ingest))
             .route("/api/2/archive", get(archive))
             .with_state(lean.clone());
@@ -282,6 +283,14 @@ mod server {
         }
         lean.received.fetch_add(n, Ordering::Relaxed);
         Ok(n)
+    }
+
+    /// `GET /metadata` with followthemoney's model, which a bulk load fetches once to check
+    /// its entities before the first chunk (the sandbox's copy of the model Aleph serves).
+    async fn metadata() -> Response {
+        const MODEL: &str = include_str!("../src/testkit/ftm-3.5.9.json");
+        let body = format!(r#"{{"app": {{"version": "4.1.6"}}, "model": {MODEL}}}"#);
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
     }
 
     async fn bulk(State(lean): State<Arc<Lean>>, body: Body) -> Response {

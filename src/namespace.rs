@@ -46,14 +46,23 @@ pub fn namespaced_id(foreign_id: &str, entity_id: &str) -> Option<String> {
 /// not a valid entity id.
 fn plain_id(entity_id: &str) -> Option<&str> {
     let id = entity_id.trim();
-    let valid = |c: u8| c.is_ascii_alphanumeric();
+    is_entity_id(id).then(|| id.rsplit_once('.').map_or(id, |(plain, _)| plain))
+}
+
+/// Whether `id` is a FollowTheMoney entity id: `^[0-9a-zA-Z]([0-9a-zA-Z.-]*[0-9a-zA-Z])?$`
+/// (followthemoney `types/entity.py` `REGEX_RAW`).
+pub(crate) fn is_entity_id(id: &str) -> bool {
     let bytes = id.as_bytes();
-    let (first, last) = (bytes.first()?, bytes.last()?);
-    if !valid(*first) || !valid(*last) || !bytes.iter().all(|&c| valid(c) || c == b'.' || c == b'-')
-    {
-        return None;
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'-')
+        }
+        _ => false,
     }
-    Some(id.rsplit_once('.').map_or(id, |(plain, _)| plain))
 }
 
 /// HMAC (RFC 2104) over SHA-1.

@@ -83,17 +83,7 @@ fn check_judgement(judgement: &Judgement) -> Result<()> {
 /// letter or digit (followthemoney `EntityType`).
 fn valid_entity_id(id: &str) -> bool {
     let plain = id.rsplit_once('.').map_or(id, |(plain, _)| plain);
-    let bytes = plain.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) => {
-            first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && bytes
-                    .iter()
-                    .all(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'-')
-        }
-        _ => false,
-    }
+    crate::namespace::is_entity_id(plain)
 }
 
 /// The checks of `EntityUpdate` (`aleph/validation/schema/entity.yml`): a schema, and an id, when

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use super::entities::{Entity, PropertyValue};
 use super::metadata::{GetMetadata, Model, SchemaProperty};
 use crate::error::Result;
+use crate::namespace::is_entity_id;
 use crate::transport::Transport;
 
 /// What is wrong with one entity, from [`Model::check`].
@@ -289,21 +290,6 @@ fn shown(value: &PropertyValue) -> String {
         cut.push('…');
     }
     cut
-}
-
-/// `^[0-9a-zA-Z]([0-9a-zA-Z.-]*[0-9a-zA-Z])?$` (followthemoney `types/entity.py` `REGEX_RAW`).
-pub(crate) fn is_entity_id(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) => {
-            first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && bytes
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || *b == b'.' || *b == b'-')
-        }
-        _ => false,
-    }
 }
 
 /// A FollowTheMoney date: `YYYY[-MM[-DD[THH[:MM[:SS[.fff]]]]]]`, a time optionally ending in

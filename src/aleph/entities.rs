@@ -13,6 +13,49 @@ use super::{Listing, de_opt_id};
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 
+/// The highlighted fragments of a search result, in either server's shape: a list on Aleph 4.1
+/// (`aleph/search/result.py`), fragments per field (`content`, `names`, `text`, `translation`)
+/// on OpenAleph 5 (openaleph-search `query/highlight.py`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Highlight {
+    /// Aleph 4.1: the fragments.
+    Fragments(Vec<String>),
+    /// OpenAleph 5: the fragments of each field.
+    ByField(BTreeMap<String, Vec<String>>),
+}
+
+impl Default for Highlight {
+    fn default() -> Self {
+        Highlight::Fragments(Vec::new())
+    }
+}
+
+impl Highlight {
+    /// Every fragment, whichever the shape (per field: in the order of the fields' names).
+    pub fn fragments(&self) -> Vec<&str> {
+        match self {
+            Highlight::Fragments(all) => all.iter().map(String::as_str).collect(),
+            Highlight::ByField(fields) => fields.values().flatten().map(String::as_str).collect(),
+        }
+    }
+
+    /// The fragments of one field (OpenAleph; Aleph 4.1 does not say which field a fragment
+    /// comes from, so none there).
+    pub fn field(&self, name: &str) -> &[String] {
+        match self {
+            Highlight::ByField(fields) => fields.get(name).map_or(&[], Vec::as_slice),
+            Highlight::Fragments(_) => &[],
+        }
+    }
+
+    /// Whether there is no fragment at all.
+    pub fn is_empty(&self) -> bool {
+        self.fragments().is_empty()
+    }
+}
+
 /// A FollowTheMoney entity: an id, a schema, and properties that each hold a list of values.
 ///
 /// A value is text, or — where Aleph resolved a reference such as an ownership's `owner` — the
@@ -71,8 +114,8 @@ pub struct Entity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
     /// Highlighted fragments, in search results with highlighting.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub highlight: Vec<String>,
+    #[serde(default, skip_serializing_if = "Highlight::is_empty")]
+    pub highlight: Highlight,
     /// When it was created.
     #[serde(
         default,

@@ -250,8 +250,8 @@ pub use crawl::{
     ManifestEntry, PassReason, PassedOver, is_junk, read_manifest,
 };
 pub use entities::{
-    CreateEntity, DeleteEntity, Entities, Entity, GetEntity, PropertyValue, SearchEntities,
-    UpdateEntity,
+    CreateEntity, DeleteEntity, Entities, Entity, GetEntity, Highlight, PropertyValue,
+    SearchEntities, UpdateEntity,
 };
 pub use entitysets::{
     AddEntity, CreateEntitySet, DeleteEntitySet, EntitySet, EntitySetItem, EntitySetType,

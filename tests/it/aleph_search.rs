@@ -346,3 +346,46 @@ async fn facets_ranges_and_long_searches_round_trip_on_the_sandbox() {
         short.iter().map(|e| &e.id).collect::<Vec<_>>()
     );
 }
+
+/// Highlights decode in either server's shape: a list on Aleph 4.1, fragments per field on
+/// OpenAleph 5 (openaleph-search `query/highlight.py`), where the list type used to fail the
+/// whole page.
+#[tokio::test]
+async fn highlights_decode_in_the_shape_of_either_server() {
+    let server = MockServer::start().await;
+    let page = json!({
+        "results": [
+            {"id": "a", "schema": "Pages", "highlight": ["the <em>penguin</em> colony"]},
+            {"id": "b", "schema": "Pages", "highlight": {
+                "content": ["a <em>penguin</em> walks"], "names": ["Penguin Ltd"]
+            }},
+            {"id": "c", "schema": "Pages"}
+        ],
+        "total": 3, "total_type": "eq", "limit": 20, "offset": 0, "next": null
+    });
+    Mock::given(method("GET"))
+        .and(path("/api/2/entities"))
+        .respond_with(ok_json(page.to_string()))
+        .mount(&server)
+        .await;
+    let found: Vec<_> = client(&server)
+        .entities()
+        .search()
+        .query("penguin")
+        .highlight(true)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        found[0].highlight.fragments(),
+        ["the <em>penguin</em> colony"]
+    );
+    assert!(found[0].highlight.field("content").is_empty());
+    assert_eq!(
+        found[1].highlight.fragments(),
+        ["a <em>penguin</em> walks", "Penguin Ltd"]
+    );
+    assert_eq!(found[1].highlight.field("names"), ["Penguin Ltd"]);
+    assert!(found[2].highlight.is_empty());
+}

@@ -198,7 +198,11 @@ pub struct CollectionStatus {
     /// The tasks of every job.
     #[serde(flatten)]
     pub tasks: TaskCounts,
-    /// The jobs (one per upload or bulk session).
+    /// The stages (ingest, analyze, index, xref, ...): what Aleph 4.1 sends
+    /// (servicelayer `Dataset.get_status`, `servicelayer/taskqueue.py`).
+    #[serde(default)]
+    pub stages: Vec<StageStatus>,
+    /// The jobs (one per upload or bulk session), on servers that group stages by job.
     #[serde(default)]
     pub jobs: Vec<JobStatus>,
 }
@@ -233,19 +237,25 @@ pub struct StageStatus {
     pub tasks: TaskCounts,
 }
 
-/// How many tasks are done, being worked on and waiting.
+/// How many tasks are done, being worked on and waiting, read from either server: Aleph 4.1's
+/// `finished` / `running` / `pending` (servicelayer) or OpenAleph 5's `finished` / `doing` /
+/// `todo` (openaleph-procrastinate `manage/status.py`, where `finished` counts the succeeded,
+/// failed, aborted and cancelled ones).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TaskCounts {
     /// Tasks done.
     #[serde(default)]
     pub finished: u64,
-    /// Tasks being worked on.
-    #[serde(default)]
+    /// Tasks being worked on (OpenAleph: `doing`).
+    #[serde(default, alias = "doing")]
     pub running: u64,
-    /// Tasks waiting.
-    #[serde(default)]
+    /// Tasks waiting (OpenAleph: `todo`).
+    #[serde(default, alias = "todo")]
     pub pending: u64,
+    /// Tasks that failed (OpenAleph only; Aleph 4.1 does not count them).
+    #[serde(default)]
+    pub failed: u64,
 }
 
 impl TaskCounts {

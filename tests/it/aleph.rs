@@ -630,6 +630,7 @@ async fn delete_reingest_reindex_status_cancel_and_touch() {
     assert_eq!((t.finished, t.running, t.pending), (3, 1, 2));
     assert!(t.is_active());
     assert_eq!(status.jobs[0].stages[0].stage.as_deref(), Some("ingest"));
+
     let seen = requests(&server).await;
     let expected: [Expected; 8] = [
         ("DELETE", "/api/2/collections/4", &[]),
@@ -654,6 +655,32 @@ async fn delete_reingest_reindex_status_cancel_and_touch() {
         assert_request(req, m, p, q);
         assert!(req.body.is_empty(), "{m} {p} sent a body");
     }
+
+    // What the servers send today: Aleph 4.1.6 its stages at the top (servicelayer
+    // `Dataset.get_status`), OpenAleph 5 Procrastinate's counters (`todo`, `doing`, ...), which
+    // read as all zeros, an idle collection, before.
+    let aleph_416 = json!({"finished": 120, "running": 2, "pending": 37,
+        "stages": [{"job_id": "", "stage": "ingest", "pending": 30, "running": 2, "finished": 100}],
+        "start_time": "2025-08-01T10:00:00.123456", "last_update": null});
+    let openaleph = json!({"todo": 37, "doing": 2, "succeeded": 118, "failed": 2, "aborted": 0,
+        "aborting": 0, "cancelled": 0, "total": 159, "active": 39, "finished": 120,
+        "name": "collection_12", "batches": []});
+    for (id, body) in [("5", &aleph_416), ("6", &openaleph)] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/2/collections/{id}/status")))
+            .respond_with(ok_json(body.to_string()))
+            .mount(&server)
+            .await;
+    }
+    let status = c.status("5").await.unwrap();
+    assert_eq!(status.stages[0].tasks.pending, 30);
+    assert!(status.tasks.is_active());
+    let t = c.status("6").await.unwrap().tasks;
+    assert_eq!(
+        (t.finished, t.running, t.pending, t.failed),
+        (120, 2, 37, 2)
+    );
+    assert!(t.is_active(), "work is going on");
 }
 
 #[test]

@@ -46,7 +46,8 @@ pub struct ClientBuilder<C> {
     rate_limit: Option<RateLimit>,
     allow_http: bool,
     user_agent: Option<String>,
-    /// Headers sent on every request (a platform's session id, say).
+    /// Headers sent on every request to the platform (a session id, say), never to the other
+    /// hosts of `get_external`.
     pub(crate) default_headers: reqwest::header::HeaderMap,
     /// How the platform speaks (set by each platform's `Client::builder()`).
     pub(crate) dialect: Dialect,
@@ -246,7 +247,6 @@ impl<C> ClientBuilder<C> {
             // A Referer would hand the previous URL (an archive `token`, search terms) to
             // whichever host a redirect points at.
             .referer(false)
-            .default_headers(self.default_headers)
             .connect_timeout(self.connect_timeout)
             .redirect(redirect)
             .pool_idle_timeout(Duration::from_secs(60))
@@ -264,6 +264,7 @@ impl<C> ClientBuilder<C> {
                 limiter: self.rate_limit.map(RateLimiter::new),
                 allow_http,
                 dialect: self.dialect,
+                headers: self.default_headers,
             }),
             rate_key: None,
         })

@@ -93,6 +93,8 @@ struct Inner {
     /// Plain `http://` to hosts other than loopback was allowed on the builder.
     allow_http: bool,
     dialect: Dialect,
+    /// Headers of every request to the platform (not to the hosts of `get_external`).
+    headers: reqwest::header::HeaderMap,
 }
 
 impl fmt::Debug for Transport {
@@ -319,7 +321,10 @@ impl Transport {
             let mut signed_nonce = None;
             let credentials = match req.external {
                 true => &Credentials::None,
-                false => &self.inner.credentials,
+                false => {
+                    builder = builder.headers(self.inner.headers.clone());
+                    &self.inner.credentials
+                }
             };
             match credentials {
                 Credentials::None => {}

@@ -535,6 +535,20 @@ async fn every_request_carries_one_session_id_per_client() {
     assert_eq!(ids[0].len(), 36, "a UUID: {ids:?}");
     assert_eq!(ids[0], ids[1], "one id per client");
     assert_ne!(ids[0], ids[2], "another client, another id");
+
+    // A signed storage URL on another host gets no session id, as it gets no key.
+    let storage = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("blob", "application/octet-stream"))
+        .mount(&storage)
+        .await;
+    let link = format!("{}/blob?sig=abc", storage.uri());
+    // The request is made once the headers are in; the body is not needed here.
+    drop(one.archive().download_link(&link).await.unwrap());
+    let got = requests(&storage).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(header(&got[0], "x-aleph-session"), None);
+    assert_eq!(header(&got[0], "authorization"), None);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::entities::{Entity, WriteEntity};
 use super::entitysets::Judgement;
-use super::{Listing, ResultSet};
+use super::{Listing, ResultSet, Unpaged};
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 
@@ -15,18 +15,11 @@ use crate::transport::Transport;
 /// `aleph/settings.py`).
 pub const MAX_EXPAND: u64 = 200;
 
-/// What `GET /entities/{id}/expand` answers: per entity-typed property, the entities on the
-/// other end (`aleph/views/entities_api.py` `expand`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Expansions {
-    /// The sum of the properties' counts.
-    #[serde(default)]
-    pub total: u64,
-    /// One entry per property with at least one connected entity; in no particular order.
-    #[serde(default)]
-    pub results: Vec<Expansion>,
-}
+/// What `GET /entities/{id}/expand` (and a profile's `expand`) answers: per entity-typed
+/// property with at least one connected entity, in no particular order, the entities on the
+/// other end; `total` is the sum of the properties' counts (`aleph/views/entities_api.py`
+/// `expand`).
+pub type Expansions = Unpaged<Expansion>;
 
 /// The entities connected to an entity through one property.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,17 +40,9 @@ pub struct Expansion {
     pub entities: Vec<Entity>,
 }
 
-/// What `GET /entities/{id}/tags` answers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Tags {
-    /// How many tags.
-    #[serde(default)]
-    pub total: u64,
-    /// The tags, the most shared first.
-    #[serde(default)]
-    pub results: Vec<Tag>,
-}
+/// What `GET /entities/{id}/tags` (and a profile's `tags`) answers: the tags, the most shared
+/// first.
+pub type Tags = Unpaged<Tag>;
 
 /// A value of an entity (an e-mail, a phone number, a name, an identifier) that other entities
 /// have too (`aleph/logic/expand.py` `entity_tags`).

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Collection, StageStatus, TaskCounts};
+use super::{Collection, StageStatus, TaskCounts, Unpaged};
 
 operation! {
     /// Fetches the server's metadata; from [`Client::metadata`](super::Client::metadata).
@@ -285,18 +285,9 @@ pub struct PropertyType {
 }
 
 /// What `GET /status` answers: the collections with work going on (`{"total", "results"}`,
-/// not paged). Needs a recognised API key. OpenAleph answers another shape, whose counters
-/// decode as zero here.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ServerStatus {
-    /// How many collections.
-    #[serde(default)]
-    pub total: u64,
-    /// One entry per collection, by id as text.
-    #[serde(default)]
-    pub results: Vec<ActiveCollection>,
-}
+/// not paged). Needs a recognised API key. OpenAleph's counters (`todo`, `doing`, ...) are read
+/// by [`TaskCounts`] too.
+pub type ServerStatus = Unpaged<ActiveCollection>;
 
 /// The processing status of one collection in [`ServerStatus`]
 /// (servicelayer `Dataset.get_status`).

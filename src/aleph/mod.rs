@@ -279,7 +279,7 @@ pub use permissions::{
 };
 pub use profiles::{
     ExpandProfile, GetProfile, GetProfileTags, ListSimilar, Pairwise, PairwiseResult, Profile,
-    Profiles, Unpaged,
+    Profiles,
 };
 pub use roles::{
     GenerateApiKey, GetGroups, GetRole, NewApiKey, RoleCounts, Roles, SUGGEST_MIN_PREFIX,
@@ -546,6 +546,20 @@ impl<T> ResultSet<T> {
             total: exact_total(self.total, self.total_type.as_deref(), window),
         }
     }
+}
+
+/// A list Aleph answers whole, not paged: `{"total", "results"}` (some routes add `status`):
+/// a profile's or an entity's tags and expansion, the collections being processed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Unpaged<T> {
+    /// How many results the server counted (for an expansion, the sum of the properties'
+    /// counts, which may be more than `results` holds).
+    #[serde(default)]
+    pub total: u64,
+    /// The results.
+    #[serde(default = "Vec::new")]
+    pub results: Vec<T>,
 }
 
 /// The token of the page a `next` link names: its offset and limit, never its host. `None` when

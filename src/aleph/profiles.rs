@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::collections::Collection;
 use super::entities::Entity;
 use super::entitysets::Judgement;
-use super::graph::{Expansion, Similar, Tag};
+use super::graph::{Expansions, Similar, Tags};
 use super::{Listing, de_id, de_opt_id};
 use crate::error::Error;
 use crate::transport::{RequestBuilder, Transport};
@@ -72,18 +72,6 @@ pub struct Profile {
     /// When it last changed.
     #[serde(default, with = "crate::time::utc_option")]
     pub updated_at: Option<DateTime<Utc>>,
-}
-
-/// A list that is not paged: `{"status", "total", "results"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Unpaged<T> {
-    /// The number of tags, or for an expansion the sum of the properties' counts.
-    #[serde(default)]
-    pub total: u64,
-    /// The results.
-    #[serde(default = "Vec::new")]
-    pub results: Vec<T>,
 }
 
 /// Profiles and pairwise judgements: `client.profiles()`.
@@ -231,12 +219,12 @@ impl ExpandProfile {
     }
 
     /// Sends the request.
-    pub async fn send(self) -> crate::Result<Unpaged<Expansion>> {
+    pub async fn send(self) -> crate::Result<Expansions> {
         self.request()?.send().await
     }
 }
 
-send_on_await!(ExpandProfile => Unpaged<Expansion>);
+send_on_await!(ExpandProfile => Expansions);
 
 operation! {
     /// Judges a pair of entities; from [`Profiles::pairwise`].
@@ -250,5 +238,5 @@ operation! {
 
 operation! {
     /// Fetches a profile's tags; from [`Profiles::tags`].
-    GetProfileTags => Unpaged<Tag>
+    GetProfileTags => Tags
 }

@@ -25,20 +25,6 @@ fn people(n: usize) -> Vec<Entity> {
         .collect()
 }
 
-/// The ids in the JSON array body of each request, in request order.
-fn bulk_ids(seen: &[Request]) -> Vec<Vec<String>> {
-    seen.iter()
-        .map(|r| {
-            body(r)
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["id"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn bulk_sends_every_entity_once_in_chunks_with_the_flags() {
     let server = MockServer::start().await;

@@ -70,3 +70,18 @@ pub fn assert_request(req: &Request, method: &str, path: &str, expected_query: &
         req.url
     );
 }
+
+/// The entity ids of each `_bulk` request among `seen`, in request order.
+pub fn bulk_ids(seen: &[Request]) -> Vec<Vec<String>> {
+    seen.iter()
+        .filter(|r| r.url.path().ends_with("/_bulk"))
+        .map(|r| {
+            body(r)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect()
+}

@@ -23,8 +23,11 @@ impl Collections {
     /// The entities are first checked against the server's model ([`Client::model`], fetched
     /// once per client; [`Model::check`] says what is checked): if any does not fit, nothing
     /// is sent and the [`PartialError`] lists every bad entity with its index and problems in
-    /// [`rejected`](PartialError::rejected). [`validate(false)`](BulkLoad::validate) skips the
-    /// check.
+    /// [`rejected`](PartialError::rejected). To be checked before anything is sent, the entities
+    /// are read whole first and held in memory until they are sent; for a load too large for
+    /// memory use [`bulk_stream`](Collections::bulk_stream), which checks each entity as it
+    /// reads it. [`validate(false)`](BulkLoad::validate) skips the check, and then `entities` is
+    /// read as the chunks are sent.
     ///
     /// ```no_run
     /// # async fn run(aleph: casefile::aleph::Client, entities: Vec<casefile::aleph::Entity>) -> casefile::Result<()> {
@@ -40,7 +43,7 @@ impl Collections {
         I: IntoIterator<Item = Entity>,
         I::IntoIter: Send + 'static,
     {
-        self.load(id, Input::Memory(entities.into_iter().collect()))
+        self.load(id, Input::Iter(Box::new(entities.into_iter())))
     }
 
     /// Like [`Collections::bulk`] for entities that arrive as a stream (read from a file, from
@@ -77,10 +80,12 @@ impl Collections {
     }
 }
 
-/// The entities of a load: all in memory (checked before anything is sent) or a stream
-/// (checked as read).
+/// The entities of a load.
 enum Input {
-    Memory(Vec<Entity>),
+    /// An iterator: read whole and checked before the first request, or read as the chunks are
+    /// sent when nothing is checked.
+    Iter(Box<dyn Iterator<Item = Entity> + Send>),
+    /// A stream: checked as it is read.
     Stream(BoxStream<'static, Result<Entity>>),
 }
 
@@ -373,7 +378,11 @@ impl BulkLoad {
             None
         };
         let (mut entities, checked) = match entities {
-            Input::Memory(list) => {
+            Input::Iter(iter) if model.is_none() => {
+                (futures::stream::iter(iter.map(Ok)).boxed(), false)
+            }
+            Input::Iter(iter) => {
+                let list: Vec<Entity> = iter.collect();
                 if let Some(model) = &model {
                     let invalid = super::validate(model, &list);
                     if !invalid.is_empty() {

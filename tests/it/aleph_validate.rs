@@ -63,20 +63,8 @@ fn people(n: usize) -> Vec<Entity> {
 }
 
 /// The `_bulk` requests the server received, as lists of entity ids.
-async fn bulk_ids(server: &MockServer) -> Vec<Vec<String>> {
-    requests(server)
-        .await
-        .iter()
-        .filter(|r| r.url.path().ends_with("/_bulk"))
-        .map(|r| {
-            body(r)
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["id"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .collect()
+async fn sent_ids(server: &MockServer) -> Vec<Vec<String>> {
+    bulk_ids(&requests(server).await)
 }
 
 async fn metadata_fetches(server: &MockServer) -> usize {
@@ -150,7 +138,7 @@ async fn the_model_is_fetched_once_and_shared_by_clones_and_bulk_loads() {
         .await
         .unwrap();
     assert_eq!(metadata_fetches(&server).await, 1);
-    assert_eq!(bulk_ids(&server).await.len(), 2);
+    assert_eq!(sent_ids(&server).await.len(), 2);
 }
 
 #[tokio::test]
@@ -185,7 +173,7 @@ async fn bulk_sends_nothing_when_any_entity_is_bad_and_reports_every_one_with_it
         .await
         .map_err(partial)
         .unwrap_err();
-    assert!(bulk_ids(&server).await.is_empty(), "nothing was sent");
+    assert!(sent_ids(&server).await.is_empty(), "nothing was sent");
     assert_invalid(&err.source, "entities");
     assert!(
         err.source.to_string().contains("7 of 10 entities"),
@@ -244,7 +232,7 @@ async fn validate_lists_every_problem_of_every_entity_without_sending_anything()
             .check(&person(2).add("jurisdiction", "GB").add("alias", "P"))
             .is_empty()
     );
-    assert!(bulk_ids(&server).await.is_empty());
+    assert!(sent_ids(&server).await.is_empty());
 }
 
 #[tokio::test]
@@ -257,8 +245,40 @@ async fn validate_false_sends_entities_the_model_refuses() {
         .await
         .unwrap();
     assert_eq!(report.entities, 1);
-    assert_eq!(bulk_ids(&server).await, [["e-0"]]);
+    assert_eq!(sent_ids(&server).await, [["e-0"]]);
     assert_eq!(metadata_fetches(&server).await, 0);
+}
+
+/// Unchecked, an iterator is read as its chunks are sent, not held whole: a load that stops at
+/// its first chunk has read little of a large input.
+#[tokio::test]
+async fn unchecked_an_iterator_is_read_as_it_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let pulled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = pulled.clone();
+    let input = (0..10_000).map(move |i| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        person(i)
+    });
+    let err = client(&server)
+        .collections()
+        .bulk("4", input)
+        .validate(false)
+        .chunk_size(2)
+        .concurrency(1)
+        .await
+        .map_err(partial)
+        .unwrap_err();
+    assert_eq!(err.done, 0);
+    let pulled = pulled.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        pulled <= 4,
+        "read {pulled} of 10,000 entities for one failed chunk"
+    );
 }
 
 #[tokio::test]
@@ -275,7 +295,7 @@ async fn a_bad_streamed_entity_stops_the_load_after_what_was_sent() {
         .map_err(partial)
         .unwrap_err();
     assert_invalid(&err.source, "entity");
-    assert_eq!(bulk_ids(&server).await, [["e-0", "e-1"]]);
+    assert_eq!(sent_ids(&server).await, [["e-0", "e-1"]]);
     assert_eq!((err.done, err.read), (2, 4));
     assert_eq!(err.not_done, ["e-2", "e-3"], "read into the unsent chunk");
     assert_eq!(err.rejected.len(), 1);
@@ -297,7 +317,7 @@ async fn keep_going_skips_and_records_bad_streamed_entities() {
         .keep_going(true)
         .await
         .unwrap();
-    assert_eq!(bulk_ids(&server).await, [["e-0", "e-2"], ["e-3", "e-5"]]);
+    assert_eq!(sent_ids(&server).await, [["e-0", "e-2"], ["e-3", "e-5"]]);
     assert_eq!((report.entities, report.chunks), (4, 2));
     assert!(!report.is_complete());
     let rejected: Vec<_> = report
@@ -345,7 +365,7 @@ async fn keep_going_records_a_failed_chunk_with_its_ids_and_message_and_writes_t
         .await
         .unwrap();
     assert_eq!(
-        bulk_ids(&server).await,
+        sent_ids(&server).await,
         [
             vec!["e-0", "e-1"],
             vec!["e-2", "e-3"],
@@ -372,7 +392,7 @@ async fn keep_going_records_a_failed_chunk_with_its_ids_and_message_and_writes_t
         .map_err(partial)
         .unwrap_err();
     assert_eq!(err.not_done, ["e-2", "e-3"]);
-    assert_eq!(bulk_ids(&server).await.len(), 2);
+    assert_eq!(sent_ids(&server).await.len(), 2);
 }
 
 #[tokio::test]
@@ -398,7 +418,7 @@ async fn keep_going_records_a_chunk_that_failed_after_its_retries() {
     assert_eq!(report.failed[0].status, Some(503));
     assert_eq!(report.entities, 2);
     assert_eq!(
-        bulk_ids(&server).await.len(),
+        sent_ids(&server).await.len(),
         1 + 3,
         "e-2's chunk sent 3 times"
     );
@@ -434,7 +454,7 @@ async fn keep_going_still_stops_when_the_write_is_forbidden_and_lists_what_it_se
         .map_err(partial)
         .unwrap_err();
     assert_eq!(err.source.status(), Some(403));
-    assert_eq!(bulk_ids(&server).await.len(), 2, "stopped at the 403");
+    assert_eq!(sent_ids(&server).await.len(), 2, "stopped at the 403");
     assert_eq!(err.done, 0);
     // The chunk set aside by keep_going and the refused one are both not done.
     let mut not_done = err.not_done.clone();

@@ -144,6 +144,19 @@ pub enum Error {
         reason: String,
     },
 
+    /// The server does not have what the call needs: a route of the other Aleph (`touch` on
+    /// OpenAleph, `mentions` on Aleph 4.1), or one that came in a later release. Nothing was
+    /// sent (but `GET /metadata`, to learn which server it is).
+    #[error("`{operation}` does not exist on {server}: {instead}")]
+    Unsupported {
+        /// The operation or parameter, e.g. `"touch"`.
+        operation: &'static str,
+        /// The server, e.g. `"OpenAleph 5.3.0"`.
+        server: String,
+        /// What to do instead, or where it exists.
+        instead: String,
+    },
+
     /// A paginated listing could not go on, e.g. the server handed out the same cursor twice.
     #[error("pagination stopped: {0}")]
     Pagination(String),

@@ -9,9 +9,10 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use serde::Serialize;
 
+use super::Known;
 use super::collections::Collections;
 use super::entities::{Entity, WriteEntity};
-use super::validate::{Invalid, ModelCache, Problem};
+use super::validate::{Invalid, Problem};
 use crate::error::{Error, PartialError, Rejected, Result};
 use crate::progress::{Progress, Reporter, Unit};
 use crate::transport::{RetryPolicy, Transport};
@@ -66,7 +67,7 @@ impl Collections {
     fn load(&self, id: impl fmt::Display, entities: Input) -> BulkLoad {
         BulkLoad {
             transport: self.transport.clone(),
-            model: self.model.clone(),
+            known: self.known.clone(),
             id: id.to_string(),
             entities,
             chunk_size: 1000,
@@ -127,7 +128,7 @@ struct BulkFlags {
 #[must_use = "a bulk load does nothing until it is sent or awaited"]
 pub struct BulkLoad {
     transport: Transport,
-    model: ModelCache,
+    known: Known,
     id: String,
     entities: Input,
     chunk_size: usize,
@@ -322,7 +323,7 @@ impl BulkLoad {
     pub async fn send(self) -> Result<BulkReport> {
         let BulkLoad {
             transport,
-            model,
+            known,
             id,
             entities,
             chunk_size,
@@ -360,7 +361,7 @@ impl BulkLoad {
             return Err(fail(source, &written, not_written, read, rejected).into());
         }
         let model = if validating {
-            match model.get(&transport).await {
+            match known.model().await {
                 Ok(model) if model.schemata.is_empty() => {
                     let source = Error::invalid(
                         "entities",

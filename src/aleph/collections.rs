@@ -11,7 +11,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::entities::Entity;
-use super::{Listing, Role, de_id, de_opt_id};
+use super::{Feature, Listing, Role, Server, de_id, de_opt_id};
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 
@@ -331,7 +331,9 @@ impl NewCollection {
         }
     }
 
-    /// Sets the caller's own unique key.
+    /// Sets the caller's own unique key. Aleph takes any text; OpenAleph only a dataset name,
+    /// lowercase letters and digits joined by single underscores (`leak_2026`, see
+    /// [`is_dataset_name`]), and casefile refuses any other there before sending.
     pub fn foreign_id(mut self, foreign_id: impl Into<String>) -> Self {
         self.foreign_id = Some(foreign_id.into());
         self
@@ -391,17 +393,53 @@ impl NewCollection {
     }
 }
 
+/// Whether `text` is a FollowTheMoney dataset name: lowercase ASCII letters and digits in runs
+/// joined by single underscores (`leak_2026`), what `normality.slugify_text(text, sep="_")`
+/// leaves as it is (followthemoney 4 `dataset/util.py` `dataset_name_check`).
+pub fn is_dataset_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('_').all(|run| {
+            !run.is_empty()
+                && run
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// Refuses a foreign id that is not a dataset name on OpenAleph, which answers it with a 400 that
+/// does not say why (openaleph `aleph/model/collection.py` `Collection.create` checks it since
+/// 5.2; 5.0 and 5.1 refused it too, but only after storing the collection).
+fn check_foreign_id(server: &Server, foreign_id: &str) -> Result<()> {
+    if server.flavor != super::Flavor::OpenAleph {
+        return Ok(());
+    }
+    let suggestion: String = foreign_id
+        .to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|run| !run.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    Err(Error::invalid(
+        "foreign_id",
+        format!(
+            "{server} takes only lowercase letters and digits joined by single underscores \
+             (`{suggestion}`), got `{foreign_id}`"
+        ),
+    ))
+}
+
 /// Collections: `client.collections()`.
 #[derive(Debug, Clone)]
 pub struct Collections {
     pub(super) transport: Transport,
-    /// The client's model, for bulk loads that validate.
-    pub(super) model: super::validate::ModelCache,
+    /// What the client knows of its server: the model, for bulk loads that validate; which
+    /// server it is, for the routes only one has.
+    pub(super) known: super::Known,
 }
 
 impl Collections {
-    pub(crate) fn new(transport: Transport, model: super::validate::ModelCache) -> Self {
-        Collections { transport, model }
+    pub(crate) fn new(transport: Transport, known: super::Known) -> Self {
+        Collections { transport, known }
     }
 
     /// `GET /collections`: the collections the caller can see, filtered and sorted.
@@ -430,13 +468,23 @@ impl Collections {
         GetCollection::new(self.transport.get(&["collections", &id.to_string()]))
     }
 
-    /// `POST /collections`. The label is checked (2 to 500 characters) before sending.
+    /// `POST /collections`. The label is checked (2 to 500 characters) before sending, and on
+    /// OpenAleph the foreign id too (see [`NewCollection::foreign_id`]).
     pub fn create(&self, collection: NewCollection) -> CreateCollection {
+        let gate = collection
+            .foreign_id
+            .clone()
+            .filter(|id| !is_dataset_name(id))
+            .map(|id| {
+                self.known
+                    .check(move |server| check_foreign_id(server, &id))
+            });
         CreateCollection::new(
             self.transport
                 .post(&["collections"])
                 .json(&collection)
-                .checked(collection.check()),
+                .checked(collection.check())
+                .gated(gate),
         )
     }
 
@@ -538,11 +586,15 @@ impl Collections {
     }
 
     /// `POST /collections/{id}/touch`: marks the data as updated now (admins; answers `202`).
+    ///
+    /// Aleph only: OpenAleph has no such route (it dates a collection when it is written to),
+    /// so there the call fails with [`Error::Unsupported`](crate::Error::Unsupported) before it
+    /// is sent.
     pub fn touch(&self, id: impl fmt::Display) -> TouchCollection {
-        TouchCollection::new(
-            self.transport
-                .post(&["collections", &id.to_string(), "touch"]),
-        )
+        let request = self
+            .transport
+            .post(&["collections", &id.to_string(), "touch"]);
+        TouchCollection::new(request.gated(Some(self.known.gate(Feature::Touch))))
     }
 
     /// `GET /collections/{id}/_stream`: every entity of the collection as JSON lines, decoded as

@@ -9,7 +9,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::collections::Collection;
-use super::{Listing, de_opt_id};
+use super::{Feature, Known, Listing, de_opt_id};
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 
@@ -356,11 +356,12 @@ impl Serialize for WriteEntity<'_> {
 #[derive(Debug, Clone)]
 pub struct Entities {
     transport: Transport,
+    known: Known,
 }
 
 impl Entities {
-    pub(crate) fn new(transport: Transport) -> Self {
-        Entities { transport }
+    pub(crate) fn new(transport: Transport, known: Known) -> Self {
+        Entities { transport, known }
     }
 
     /// `GET /entities/{id}`.
@@ -393,6 +394,7 @@ impl Entities {
             list: Listing::new(self.transport.clone(), &["entities"], true)
                 .completed_by(default_schema)
                 .long_queries_to("search"),
+            known: self.known.clone(),
         }
     }
 
@@ -468,6 +470,7 @@ operation! {
 #[must_use = "a listing does nothing until it is sent or streamed"]
 pub struct SearchEntities {
     list: Listing,
+    known: Known,
 }
 
 impl SearchEntities {
@@ -503,14 +506,22 @@ impl SearchEntities {
     }
 
     /// How long a highlighted fragment is, in characters (`highlight_length`, default 120).
+    ///
+    /// Aleph only: OpenAleph answers any search that has it with a 500 (openaleph-search
+    /// `parse/parser.py`), so on OpenAleph the search fails with [`Error::Unsupported`] before
+    /// it is sent.
     pub fn highlight_length(mut self, n: u32) -> Self {
         self.list.set("highlight_length", n.to_string());
+        self.list.require(self.known.gate(Feature::CustomHighlight));
         self
     }
 
     /// Highlight matches of `text` rather than of the query (`highlight_text`).
+    ///
+    /// Aleph only, as [`highlight_length`](Self::highlight_length).
     pub fn highlight_text(mut self, text: impl Into<String>) -> Self {
         self.list.set("highlight_text", text.into());
+        self.list.require(self.known.gate(Feature::CustomHighlight));
         self
     }
 

@@ -49,6 +49,25 @@ pub struct Metadata {
     /// The help pages of the interface, as sent.
     #[serde(default)]
     pub pages: Vec<serde_json::Value>,
+    /// The services the instance runs, as sent (OpenAleph only: `translate` and its source
+    /// languages).
+    #[serde(default)]
+    pub services: Option<serde_json::Value>,
+    /// The URLs of other services (OpenAleph only: `ftm_assets`).
+    #[serde(default)]
+    pub service_urls: BTreeMap<String, String>,
+}
+
+impl Metadata {
+    /// Whether the answer has what only OpenAleph sends: `feature_flags.timelines`, `lists` or
+    /// `diagrams`, `services`, `service_urls`, or a model that has a `version` (FollowTheMoney 4).
+    pub(crate) fn looks_like_openaleph(&self) -> bool {
+        let flags = ["timelines", "lists", "diagrams"];
+        flags.iter().any(|f| self.feature_flags.contains_key(*f))
+            || self.services.is_some()
+            || !self.service_urls.is_empty()
+            || self.model.version.is_some()
+    }
 }
 
 /// The application part of [`Metadata`].
@@ -115,6 +134,9 @@ pub struct AuthInfo {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Model {
+    /// The FollowTheMoney release of the model (only FollowTheMoney 4 says, so only OpenAleph).
+    #[serde(default)]
+    pub version: Option<String>,
     /// Every schema by name.
     #[serde(default)]
     pub schemata: BTreeMap<String, Schema>,

@@ -222,6 +222,7 @@ mod permissions;
 mod profiles;
 mod roles;
 mod search;
+mod server;
 mod validate;
 mod xref;
 
@@ -233,7 +234,9 @@ use url::Url;
 
 use crate::error::{ApiError, Error, ErrorKind, Result};
 use crate::paginate::{Bounds, Head, Page, PageSource, PageToken, Paginator, Refusal, split_page};
-use crate::transport::{Answer, Auth, ClientBuilder, Dialect, RequestBuilder, Transport, setting};
+use crate::transport::{
+    Answer, Auth, ClientBuilder, Dialect, Gate, RequestBuilder, Transport, setting,
+};
 
 pub use crate::namespace::namespaced_id;
 pub use alerts::{Alert, Alerts, CreateAlert, DeleteAlert, GetAlert, ListAlerts};
@@ -243,7 +246,7 @@ pub use collections::{
     CancelCollection, Category, Collection, CollectionStatus, Collections, CreateCollection,
     DeleteCollection, Frequency, GetCollection, GetStatus, JobStatus, ListCollections,
     NewCollection, ReindexCollection, ReingestCollection, StageStatus, StreamEntities, TaskCounts,
-    TouchCollection, UpdateCollection,
+    TouchCollection, UpdateCollection, is_dataset_name,
 };
 pub use crawl::{
     CrawlEvent, CrawlFailure, CrawlProgress, CrawlReport, EntryKind, IngestDir, Manifest,
@@ -286,6 +289,8 @@ pub use roles::{
     SuggestRoles, UpdateRole,
 };
 pub use search::{FacetSpec, Interval};
+pub(crate) use server::Known;
+pub use server::{Feature, Flavor, Server, Version};
 pub use validate::{Invalid, Problem, validate};
 pub use xref::{
     Accepted, Export, ExportStatus, ExportXref, ListExports, ListXref, RunXref, Xref, XrefMatch,
@@ -311,8 +316,8 @@ pub const SEARCH_WINDOW: u64 = 9999;
 #[derive(Clone, Debug)]
 pub struct Client {
     transport: Transport,
-    /// The FollowTheMoney model, fetched once (see [`Client::model`]).
-    model: validate::ModelCache,
+    /// Which server this is, and its FollowTheMoney model: fetched once (see [`Client::server`]).
+    known: Known,
 }
 
 impl ClientBuilder<Client> {
@@ -320,6 +325,24 @@ impl ClientBuilder<Client> {
     /// anonymous and sees only public data.
     pub fn api_key(self, key: impl Into<crate::Secret>) -> Self {
         self.auth(Auth::api_key(key))
+    }
+
+    /// Says which server the client talks to, so that it never asks (`GET /metadata`) before
+    /// an operation that only one of Aleph and OpenAleph has; see [`Client::server`].
+    ///
+    /// ```
+    /// # fn run() -> casefile::Result<()> {
+    /// use casefile::aleph::{Client, Server};
+    ///
+    /// let aleph = Client::builder()
+    ///     .base_url("https://openaleph.example.org")
+    ///     .server(Server::openaleph("5.3.0"))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn server(mut self, server: Server) -> Self {
+        self.aleph_server = Some(server);
+        self
     }
 
     /// Builds the client. The base URL is the instance root (`https://aleph.example.org`);
@@ -334,9 +357,11 @@ impl ClientBuilder<Client> {
         if let Ok(value) = reqwest::header::HeaderValue::from_str(&session) {
             self.default_headers.insert("x-aleph-session", value);
         }
+        let told = self.aleph_server.take();
+        let transport = self.build_transport(None, API_PREFIX)?;
         Ok(Client {
-            transport: self.build_transport(None, API_PREFIX)?,
-            model: validate::ModelCache::default(),
+            known: Known::new(transport.clone(), told),
+            transport,
         })
     }
 }
@@ -378,7 +403,7 @@ impl Client {
     /// Collections (datasets and investigations), bulk loading, streaming and ingest. Bulk
     /// loads check their entities against the client's [model](Self::model).
     pub fn collections(&self) -> Collections {
-        Collections::new(self.transport.clone(), self.model.clone())
+        Collections::new(self.transport.clone(), self.known.clone())
     }
 
     /// The server's FollowTheMoney model (`GET /metadata`'s `model`), fetched the first time
@@ -386,13 +411,31 @@ impl Client {
     /// A failed fetch is not kept; the next call tries again. Check entities with
     /// [`validate`] or [`Model::check`].
     pub async fn model(&self) -> Result<std::sync::Arc<Model>> {
-        self.model.get(&self.transport).await
+        self.known.model().await
+    }
+
+    /// The server the client talks to: as the builder was told
+    /// ([`ClientBuilder::server`](crate::ClientBuilder::server)), or as `GET /metadata`
+    /// describes it (its `app.version`, and the shape of the answer), fetched the first time
+    /// it is needed (with the [model](Self::model)) and then kept.
+    ///
+    /// Operations that only one of Aleph and OpenAleph has ask it before they send anything,
+    /// and fail with [`Error::Unsupported`] on the other.
+    pub async fn server(&self) -> Result<Server> {
+        self.known.server().await
+    }
+
+    /// Entities: get, search, create, update, delete; expand, tags, similar, matching.
+    pub fn entities(&self) -> Entities {
+        Entities::new(self.transport.clone(), self.known.clone())
+    }
+
+    /// Roles and groups: find a colleague, the caller's groups and profile, API keys.
+    pub fn roles(&self) -> Roles {
+        Roles::new(self.transport.clone(), self.known.clone())
     }
 
     handles! {
-        /// Entities: get, search, create, update, delete; expand, tags, similar, matching.
-        entities => Entities,
-
         /// Lists, diagrams, timelines and profiles of entities, and judgements about their
         /// members.
         entity_sets => EntitySets,
@@ -414,9 +457,6 @@ impl Client {
 
         /// Profiles and pairwise judgements of matches.
         profiles => Profiles,
-
-        /// Roles and groups: find a colleague, the caller's groups and profile, API keys.
-        roles => Roles,
     }
 
     /// `GET /notifications`: what happened in the caller's collections and to its alerts (an
@@ -734,7 +774,6 @@ const MAX_QUERY_LENGTH: usize = 2048;
 
 /// What a paginated listing needs to fetch any of its pages: the path, the query parameters in
 /// order, and whether it is a search (bounded by [`SEARCH_WINDOW`]).
-#[derive(Debug)]
 pub(crate) struct Listing {
     transport: Transport,
     segments: Vec<String>,
@@ -750,7 +789,24 @@ pub(crate) struct Listing {
     start: u64,
     /// An argument refused while building; reported by `send` and `stream`, before any request.
     refusal: Option<Refusal>,
+    /// What the server must have for this listing (a route or parameter of one of Aleph and
+    /// OpenAleph), checked before each page is asked for.
+    gate: Option<Gate>,
     pub(crate) bounds: Bounds,
+}
+
+impl std::fmt::Debug for Listing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The parameters' values are the caller's search terms: only their names are shown.
+        let names: Vec<&str> = self.params.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Listing")
+            .field("segments", &self.segments)
+            .field("params", &names)
+            .field("window", &self.window)
+            .field("start", &self.start)
+            .field("gated", &self.gate.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Listing {
@@ -765,8 +821,15 @@ impl Listing {
             post_to: None,
             start: 0,
             refusal: None,
+            gate: None,
             bounds: Bounds::default(),
         }
+    }
+
+    /// Makes the listing wait for `gate` before each page (a route or a parameter that only one
+    /// of Aleph and OpenAleph has; see `Known::gate`).
+    pub(crate) fn require(&mut self, gate: Gate) {
+        self.gate = Some(gate);
     }
 
     /// The same listing, its parameters completed by `complete` before the first request.
@@ -849,6 +912,7 @@ impl Listing {
                 self.transport.get(&segments).query(&params)
             }
         }
+        .gated(self.gate.clone())
     }
 
     /// The first page, as the server sent it.

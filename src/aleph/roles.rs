@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer};
 
-use super::{Listing, ResultSet, Role};
+use super::{Feature, Known, Listing, ResultSet, Role};
 use crate::Secret;
 use crate::error::{Error, Result};
 use crate::paginate::Refusal;
@@ -19,11 +19,12 @@ pub const SUGGEST_MIN_PREFIX: usize = 6;
 #[derive(Debug, Clone)]
 pub struct Roles {
     transport: Transport,
+    known: Known,
 }
 
 impl Roles {
-    pub(crate) fn new(transport: Transport) -> Self {
-        Roles { transport }
+    pub(crate) fn new(transport: Transport, known: Known) -> Self {
+        Roles { transport, known }
     }
 
     /// `GET /roles/_suggest?prefix=`: finds a colleague's role to share a collection with.
@@ -83,10 +84,14 @@ impl Roles {
     /// this once. The previous key stops working at once; the new one expires after 90 days
     /// ([`Role::api_key_expires_at`]), and an expired key is not refused but silently makes the
     /// caller anonymous (`aleph/logic/api_keys.py`, `aleph/model/role.py` `by_api_key`).
-    /// OpenAleph has no such route (a 404).
+    ///
+    /// Aleph only: OpenAleph has no such route (its keys never expire, and a user reads theirs
+    /// as `api_key` in `GET /roles/{own id}`), so there the call fails with
+    /// [`Error::Unsupported`](crate::Error::Unsupported) before it is sent.
     pub fn generate_api_key(&self, id: impl fmt::Display) -> GenerateApiKey {
         let id = id.to_string();
-        GenerateApiKey::new(self.transport.post(&["roles", &id, "generate_api_key"]))
+        let request = self.transport.post(&["roles", &id, "generate_api_key"]);
+        GenerateApiKey::new(request.gated(Some(self.known.gate(Feature::GenerateApiKey))))
     }
 }
 

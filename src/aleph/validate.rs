@@ -9,13 +9,10 @@
 //! checks find such entities before anything is sent.
 
 use std::fmt;
-use std::sync::Arc;
 
 use super::entities::{Entity, PropertyValue};
-use super::metadata::{GetMetadata, Model, SchemaProperty};
-use crate::error::Result;
+use super::metadata::{Model, SchemaProperty};
 use crate::namespace::is_entity_id;
-use crate::transport::Transport;
 
 /// What is wrong with one entity, from [`Model::check`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,36 +371,6 @@ fn days_in_month(year: u32, month: u32) -> u32 {
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
-    }
-}
-
-/// The client's FollowTheMoney model, fetched from `GET /metadata` the first time it is needed
-/// and shared by every clone of the client and every handle made from it.
-#[derive(Clone, Default)]
-pub(crate) struct ModelCache(Arc<tokio::sync::OnceCell<Arc<Model>>>);
-
-impl fmt::Debug for ModelCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The model is large; say only whether it is there.
-        let state = match self.0.get() {
-            Some(_) => "fetched",
-            None => "not fetched",
-        };
-        f.debug_tuple("ModelCache").field(&state).finish()
-    }
-}
-
-impl ModelCache {
-    /// The model, fetched with `transport` the first time (concurrent callers wait for the one
-    /// request; a failed fetch is not cached, the next call tries again).
-    pub(crate) async fn get(&self, transport: &Transport) -> Result<Arc<Model>> {
-        self.0
-            .get_or_try_init(|| async {
-                let metadata = GetMetadata::new(transport.get(&["metadata"])).await?;
-                Ok(Arc::new(metadata.model))
-            })
-            .await
-            .cloned()
     }
 }
 

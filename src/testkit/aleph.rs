@@ -30,6 +30,7 @@ use serde_json::{Map, Value, json};
 
 use super::seed::{AlephData, aleph_role, naive};
 use super::{Faults, Platform, Shared, credentials, json, lock, query_pairs, raw, segments, sign};
+use crate::aleph::Flavor;
 use crate::namespace::namespaced_id;
 
 mod xref;
@@ -49,6 +50,10 @@ const PROXY_INCLUDES: [&str; 8] = [
 
 /// Searches cap `offset + limit` at this.
 const WINDOW: usize = 9999;
+
+/// The release the OpenAleph flavor answers as: openaleph/openaleph `main` at 2026-07-17
+/// (`aleph/__init__.py`), the newest, which has `archive/resolve`.
+pub(super) const OPENALEPH_VERSION: &str = "5.3.1-rc3";
 
 const CATEGORIES: &[&str] = &[
     "news",
@@ -209,6 +214,8 @@ fn clean_references(fields: &mut Map<String, Value>, namespace: Option<&str>) {
 }
 
 struct State {
+    /// Which server the sandbox answers as.
+    flavor: Flavor,
     data: AlephData,
     /// The public UI origin `next` and `links` URLs are built on.
     ui: String,
@@ -235,6 +242,7 @@ struct State {
 /// redirect is what it would send to real storage.
 pub(super) fn router(
     data: AlephData,
+    flavor: Flavor,
     addr: SocketAddr,
     storage_addr: SocketAddr,
     faults: Faults,
@@ -247,6 +255,7 @@ pub(super) fn router(
         .map(|id| (id.to_owned(), "3".to_owned(), true, true))
         .collect();
     let state: Shared<State> = Arc::new(std::sync::Mutex::new(State {
+        flavor,
         data,
         storage: format!("http://{storage_addr}"),
         ui,

@@ -88,6 +88,7 @@ pub struct SandboxBuilder {
     nonce_lifetime: Duration,
     atlas_rate_limit: Option<(u32, Duration)>,
     ports: [u16; 3],
+    aleph_flavor: crate::aleph::Flavor,
 }
 
 impl Default for SandboxBuilder {
@@ -100,6 +101,7 @@ impl Default for SandboxBuilder {
             nonce_lifetime: Duration::from_secs(300),
             atlas_rate_limit: Some((100, Duration::from_secs(60))),
             ports: [0; 3],
+            aleph_flavor: crate::aleph::Flavor::Aleph,
         }
     }
 }
@@ -152,6 +154,14 @@ impl SandboxBuilder {
         self
     }
 
+    /// Which Aleph the Aleph server is (default [`Flavor::Aleph`](crate::aleph::Flavor), as
+    /// Aleph 4.1.6 answers): [`Flavor::OpenAleph`](crate::aleph::Flavor) answers as OpenAleph
+    /// 5.3 does where the two differ (see the README's "Supported servers").
+    pub fn aleph_flavor(mut self, flavor: crate::aleph::Flavor) -> Self {
+        self.aleph_flavor = flavor;
+        self
+    }
+
     /// Starts the three servers.
     pub async fn start(self) -> Result<Sandbox> {
         let faults = Faults::default();
@@ -163,6 +173,7 @@ impl SandboxBuilder {
         let atlos = atlos::router(seed::atlos(self.seed, self.incidents), faults.clone());
         let (aleph, aleph_storage) = aleph::router(
             seed::aleph(self.seed, &self.entities),
+            self.aleph_flavor,
             aleph_addr,
             storage_addr,
             faults.clone(),

@@ -51,6 +51,9 @@ pub struct ClientBuilder<C> {
     pub(crate) default_headers: reqwest::header::HeaderMap,
     /// How the platform speaks (set by each platform's `Client::builder()`).
     pub(crate) dialect: Dialect,
+    /// The Aleph server the client talks to, when the caller said (see `server`).
+    #[cfg(feature = "aleph")]
+    pub(crate) aleph_server: Option<crate::aleph::Server>,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -91,6 +94,8 @@ impl<C> ClientBuilder<C> {
             user_agent: None,
             default_headers: reqwest::header::HeaderMap::new(),
             dialect,
+            #[cfg(feature = "aleph")]
+            aleph_server: None,
             _client: PhantomData,
         }
     }

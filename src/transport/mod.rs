@@ -55,6 +55,7 @@ pub use body::ByteStream;
 pub use builder::ClientBuilder;
 pub(crate) use builder::setting;
 pub use rate_limit::RateLimit;
+pub(crate) use request::Gate;
 pub use request::RequestBuilder;
 pub use retry::{RetryEvent, RetryPolicy};
 

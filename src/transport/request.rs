@@ -25,6 +25,11 @@ use crate::upload::{Form, MultipartBody};
 /// What is told before each retry of a request; see [`RequestBuilder::on_retry`].
 type RetryHook = Arc<dyn Fn(&RetryEvent<'_>) + Send + Sync>;
 
+/// A check that must pass before a request is sent, which may itself have to ask the server
+/// something first (an Aleph client learning which server it talks to); see
+/// [`RequestBuilder::gated`].
+pub(crate) type Gate = Arc<dyn Fn() -> BoxFuture<'static, Result<()>> + Send + Sync>;
+
 /// A request body that can be produced again for each attempt.
 #[derive(Clone)]
 pub(super) enum Body {
@@ -89,6 +94,7 @@ pub struct RequestBuilder {
     on_retry: Option<RetryHook>,
     total: Option<Duration>,
     activity: Arc<Activity>,
+    gate: Option<Gate>,
 }
 
 impl fmt::Debug for RequestBuilder {
@@ -115,7 +121,15 @@ impl RequestBuilder {
             on_retry: None,
             total: None,
             activity: Activity::new(),
+            gate: None,
         }
+    }
+
+    /// The same request, sent only when `gate` passes; a gate that fails is the send call's
+    /// error, and nothing goes over the network (but what the gate itself asks).
+    pub(crate) fn gated(mut self, gate: Option<Gate>) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// The same request, refused before sending with the error of a failed `check` (an argument
@@ -240,8 +254,11 @@ impl RequestBuilder {
         self
     }
 
-    fn prepare(self, accept: &'static str) -> Result<(Transport, Prepared)> {
+    async fn prepare(self, accept: &'static str) -> Result<(Transport, Prepared)> {
         let mut url = self.url?;
+        if let Some(gate) = &self.gate {
+            gate().await?;
+        }
         if let Some((name, value)) = self.transport.inner.dialect.query
             && !self.external
         {
@@ -269,7 +286,7 @@ impl RequestBuilder {
     /// Sends the request and decodes the JSON answer as `T`; an empty answer (`204`) decodes as
     /// `null`, so `send::<()>()` accepts it.
     pub async fn send<T: DeserializeOwned>(self) -> Result<T> {
-        let (transport, req) = self.prepare("application/json")?;
+        let (transport, req) = self.prepare("application/json").await?;
         let (status, body) = transport.execute_full(&req).await?;
         transport.decode(&req, status, &body)
     }
@@ -280,7 +297,7 @@ impl RequestBuilder {
         allow(dead_code)
     )]
     pub(crate) async fn send_answer(self) -> Result<Answer> {
-        let (transport, req) = self.prepare("application/json")?;
+        let (transport, req) = self.prepare("application/json").await?;
         let (status, body) = transport.execute_full(&req).await?;
         let (body, json) = match transport.payload(&req, &body)? {
             Some(at) => (body, at),
@@ -299,14 +316,14 @@ impl RequestBuilder {
     /// acknowledgements such as Atlos's `{"success": true}`; a refusal in the body is still an
     /// error).
     pub async fn send_empty(self) -> Result<()> {
-        let (transport, req) = self.prepare("application/json")?;
+        let (transport, req) = self.prepare("application/json").await?;
         let (_, body) = transport.execute_full(&req).await?;
         transport.payload(&req, &body).map(|_| ())
     }
 
     /// Sends the request and returns the body as bytes, unparsed.
     pub async fn send_bytes(self) -> Result<Bytes> {
-        let (transport, req) = self.prepare("*/*")?;
+        let (transport, req) = self.prepare("*/*").await?;
         Ok(transport.execute_full(&req).await?.1)
     }
 
@@ -314,7 +331,7 @@ impl RequestBuilder {
     /// arrived. Retries cover getting the headers; a body that breaks later, stays idle for the
     /// idle timeout or passes the total timeout ends the stream with an error.
     pub async fn send_stream(self) -> Result<ByteStream> {
-        let (transport, req) = self.prepare("*/*")?;
+        let (transport, req) = self.prepare("*/*").await?;
         let deadline = transport
             .total_timeout(&req)
             .map(|after| (tokio::time::Instant::now() + after, after));

@@ -19,6 +19,7 @@ use super::{
     FTM_MODEL, State, check_schema, error, forbidden, is_a, json, naive, not_found, ok,
     reference_id, references, validation,
 };
+use crate::aleph::Flavor;
 
 /// The sandbox user's e-mail and password, and a colleague to find with `_suggest`.
 const OWN_EMAIL: &str = "analyst@example.org";
@@ -636,13 +637,17 @@ fn notifications(state: &State, query: &[(String, String)]) -> Response {
 
 /// `base_api.py` `metadata`: the same for every caller.
 fn metadata(state: &State) -> Response {
+    let (version, ftm_version) = match state.flavor {
+        Flavor::Aleph => ("4.1.6", "3.5.9"),
+        Flavor::OpenAleph => (super::OPENALEPH_VERSION, "4.10.0"),
+    };
     let categories: Map<String, Value> = super::CATEGORIES
         .iter()
         .map(|c| ((*c).to_owned(), json!(c[..1].to_uppercase() + &c[1..])))
         .collect();
     let body = json!({
         "status": "ok", "maintenance": false,
-        "app": {"title": "Aleph Sandbox", "version": "4.1.6", "ftm_version": "3.5.9", "ui_uri": state.ui,
+        "app": {"title": "Aleph Sandbox", "version": version, "ftm_version": ftm_version, "ui_uri": state.ui,
                 "publish": false, "locale": "en", "locales": {"en": "English", "de": "Deutsch"}},
         "categories": categories,
         "frequencies": {"unknown": "not known", "never": "not updated", "daily": "daily"},

@@ -1,7 +1,7 @@
 //! A ready Aleph client of a mock server, the Aleph fixtures, and checks of Aleph requests.
 
 use casefile::RetryPolicy;
-use casefile::aleph::Client;
+use casefile::aleph::{Client, Server};
 use serde_json::Value;
 use wiremock::{MockServer, Request, ResponseTemplate};
 
@@ -10,11 +10,14 @@ pub use super::{header, pairs, query, requests};
 /// The API key of [`client`].
 pub const KEY: &str = "363af1e2b03b41c6b3adc604956e2f66";
 
-/// A client of `server` with an API key and no transport retries (each test counts requests).
+/// A client of `server` with an API key and no transport retries (each test counts requests),
+/// told that the mock is Aleph 4.1.6, so that it never asks `GET /metadata` which server it is
+/// (the tests of that build their own client).
 pub fn client(server: &MockServer) -> Client {
     Client::builder()
         .base_url(server.uri())
         .api_key(KEY)
+        .server(Server::aleph("4.1.6"))
         .retry(RetryPolicy::none())
         .build()
         .unwrap()

@@ -9,6 +9,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use casefile::aleph::Flavor;
 use casefile::testkit::{Platform, SandboxBuilder};
 
 const USAGE: &str = "\
@@ -25,6 +26,8 @@ Options:
   --incidents N        Atlos incidents to generate (default 260)
   --entities N,N,..    Aleph entities per collection, one number per collection (default 2400,1200,600)
   --attachments N      Atlas attachments to generate (default 60)
+  --aleph-flavor F     which Aleph to answer as: aleph (Aleph 4.1.6, default) or openaleph
+                       (OpenAleph 5.3)
   --json               print one JSON object (URLs, credentials, environment) instead of text
   -h, --help           print this help
 
@@ -33,7 +36,8 @@ The servers listen on 127.0.0.1 only and keep their state in memory until stoppe
 Examples:
   casefile-sandbox
   casefile-sandbox --port 4000 --json
-  casefile-sandbox --incidents 30 --entities 50,20 --attachments 10";
+  casefile-sandbox --incidents 30 --entities 50,20 --attachments 10
+  casefile-sandbox --aleph-flavor openaleph --json";
 
 /// The parsed command line.
 #[derive(Debug, Default)]
@@ -87,6 +91,19 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
             "--incidents" => options.builder = options.builder.incidents(number(&flag, value())?),
             "--attachments" => {
                 options.builder = options.builder.attachments(number(&flag, value())?)
+            }
+            "--aleph-flavor" => {
+                let flavor = match value().as_deref() {
+                    Some("aleph") => Flavor::Aleph,
+                    Some("openaleph") => Flavor::OpenAleph,
+                    Some(other) => {
+                        return Err(format!(
+                            "--aleph-flavor: {other:?} is neither `aleph` nor `openaleph`"
+                        ));
+                    }
+                    None => return Err("--aleph-flavor needs a value".into()),
+                };
+                options.builder = options.builder.aleph_flavor(flavor);
             }
             "--entities" => {
                 let list = value().ok_or("--entities needs a value")?;

@@ -373,9 +373,9 @@ impl Client {
     }
 
     /// A client configured from the environment: the instance from `ALEPH_URL` (or
-    /// alephclient's `ALEPHCLIENT_HOST`) and the key from `ALEPH_API_KEY` (or
-    /// `ALEPHCLIENT_API_KEY`), so alephclient's settings work as they are. Without a key the
-    /// client is anonymous.
+    /// alephclient's `ALEPHCLIENT_HOST`, or openaleph-client's `OPENALEPH_HOST`) and the key
+    /// from `ALEPH_API_KEY` (or `ALEPHCLIENT_API_KEY`, `OPENALEPH_API_KEY`), so the settings of
+    /// either official client work as they are. Without a key the client is anonymous.
     pub fn from_env() -> Result<Client> {
         Self::from_lookup(|name| std::env::var(name).ok())?.build()
     }
@@ -385,11 +385,13 @@ impl Client {
     /// still be adjusted before `build()`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ClientBuilder<Client>> {
         let var = |names: &[&str]| setting(&lookup, names);
-        let url = var(&["ALEPH_URL", "ALEPHCLIENT_HOST"]).ok_or_else(|| {
-            Error::Config("set ALEPH_URL (or ALEPHCLIENT_HOST) to the Aleph instance".into())
+        let url = var(&["ALEPH_URL", "ALEPHCLIENT_HOST", "OPENALEPH_HOST"]).ok_or_else(|| {
+            Error::Config(
+                "set ALEPH_URL (or ALEPHCLIENT_HOST, OPENALEPH_HOST) to the Aleph instance".into(),
+            )
         })?;
         let mut builder = Client::builder().base_url(url);
-        if let Some(key) = var(&["ALEPH_API_KEY", "ALEPHCLIENT_API_KEY"]) {
+        if let Some(key) = var(&["ALEPH_API_KEY", "ALEPHCLIENT_API_KEY", "OPENALEPH_API_KEY"]) {
             builder = builder.api_key(key);
         }
         Ok(builder)

@@ -357,8 +357,8 @@ pub struct Endpoints {
 
 impl Endpoints {
     /// The environment variables that point casefile's `from_env` constructors (and
-    /// alephclient, through `ALEPHCLIENT_HOST` and `ALEPHCLIENT_API_KEY`) at the sandbox, in a
-    /// fixed order. Atlas is given digest credentials, as [`Sandbox::atlas`] uses; set
+    /// alephclient, through `ALEPHCLIENT_HOST` and `ALEPHCLIENT_API_KEY`, and openaleph-client,
+    /// through `OPENALEPH_HOST` and `OPENALEPH_API_KEY`) at the sandbox, in a fixed order. Atlas is given digest credentials, as [`Sandbox::atlas`] uses; set
     /// `ATLAS_TOKEN` instead of the two to use the bearer token.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -368,6 +368,8 @@ impl Endpoints {
             ("ALEPH_API_KEY", self.aleph_api_key.to_owned()),
             ("ALEPHCLIENT_HOST", self.aleph_url.clone()),
             ("ALEPHCLIENT_API_KEY", self.aleph_api_key.to_owned()),
+            ("OPENALEPH_HOST", self.aleph_url.clone()),
+            ("OPENALEPH_API_KEY", self.aleph_api_key.to_owned()),
             ("ATLAS_URL", self.atlas_url.clone()),
             ("ATLAS_USERNAME", self.atlas_username.to_owned()),
             ("ATLAS_API_KEY", self.atlas_api_key.to_owned()),

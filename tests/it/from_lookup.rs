@@ -67,6 +67,35 @@ fn aleph_takes_alephclients_names_as_a_fallback() {
 }
 
 #[test]
+fn aleph_takes_openaleph_clients_names_last() {
+    let url = |pairs: &[(&str, &str)]| {
+        casefile::aleph::Client::from_lookup(vars(pairs))
+            .unwrap()
+            .build()
+            .unwrap()
+            .transport()
+            .api_base()
+            .to_string()
+    };
+    // openaleph-client's `OPENALEPH_HOST` (openaleph_client/settings.py) when nothing else is set.
+    assert_eq!(
+        url(&[
+            ("OPENALEPH_HOST", "https://open.example.org"),
+            ("OPENALEPH_API_KEY", "k")
+        ]),
+        "https://open.example.org/api/2/"
+    );
+    // casefile's own and alephclient's names come first.
+    assert_eq!(
+        url(&[
+            ("OPENALEPH_HOST", "https://open.example.org"),
+            ("ALEPHCLIENT_HOST", "https://aleph.example.org"),
+        ]),
+        "https://aleph.example.org/api/2/"
+    );
+}
+
+#[test]
 fn atlas_refuses_two_schemes_at_once() {
     let err = casefile::atlas::Client::from_lookup(vars(&[
         ("ATLAS_URL", "https://atlas.example.org"),

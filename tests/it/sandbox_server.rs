@@ -146,7 +146,7 @@ async fn text_output_is_shell_exports_of_working_settings() {
             (name.to_owned(), Value::String(value.to_owned()))
         })
         .collect();
-    assert_eq!(env.len(), 9, "{env:#?}");
+    assert_eq!(env.len(), 11, "{env:#?}");
     let atlas_line = lines.iter().find(|l| l.starts_with("Atlas  ")).unwrap();
     let bearer = lines
         .iter()

@@ -30,6 +30,7 @@ mod aleph_entitysets;
 mod aleph_graph;
 mod aleph_resources;
 mod aleph_search;
+mod aleph_server;
 mod aleph_transfer;
 mod aleph_validate;
 mod aleph_xref;

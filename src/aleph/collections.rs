@@ -165,6 +165,23 @@ pub struct Collection {
     /// Processing status (full records only).
     #[serde(default)]
     pub status: Option<CollectionStatus>,
+    /// The dataset name OpenAleph derives from the `foreign_id` (OpenAleph only).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Whether users may tag its entities (OpenAleph 5.1 and later).
+    #[serde(default)]
+    pub taggable: bool,
+    /// Whether its data lives outside OpenAleph and is read-only to all but admins (OpenAleph
+    /// 5.3 and later: `writeable` is then false).
+    #[serde(default)]
+    pub external: bool,
+    /// Whether it holds material produced with AI, and what the owners say about it (OpenAleph
+    /// only).
+    #[serde(default)]
+    pub contains_ai: bool,
+    /// The owners' note about AI-produced material (OpenAleph only).
+    #[serde(default)]
+    pub contains_ai_comment: Option<String>,
 }
 
 impl Collection {
@@ -320,6 +337,9 @@ pub struct NewCollection {
     /// Cross-reference against other collections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xref: Option<bool>,
+    /// Whether users may tag its entities (OpenAleph 5.1 and later only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taggable: Option<bool>,
 }
 
 impl NewCollection {
@@ -379,6 +399,33 @@ impl NewCollection {
     pub fn casefile(mut self, casefile: bool) -> Self {
         self.casefile = Some(casefile);
         self
+    }
+
+    /// Lets users tag its entities ([`Client::tags`](super::Client)); OpenAleph 5.1 and
+    /// later only, refused on Aleph before sending (openaleph `aleph/model/collection.py`
+    /// `taggable`).
+    pub fn taggable(mut self, taggable: bool) -> Self {
+        self.taggable = Some(taggable);
+        self
+    }
+
+    /// What only one of the servers takes, checked when the server is known (and only when the
+    /// collection has such a thing, so that most never ask).
+    fn server_check(&self, known: &super::Known) -> Option<crate::transport::Gate> {
+        let foreign_id = self.foreign_id.clone().filter(|id| !is_dataset_name(id));
+        let taggable = self.taggable.is_some();
+        if foreign_id.is_none() && !taggable {
+            return None;
+        }
+        Some(known.check(move |server| {
+            if let Some(id) = &foreign_id {
+                check_foreign_id(server, id)?;
+            }
+            if taggable {
+                server.require(Feature::Tagging)?;
+            }
+            Ok(())
+        }))
     }
 
     fn check(&self) -> Result<()> {
@@ -471,14 +518,7 @@ impl Collections {
     /// `POST /collections`. The label is checked (2 to 500 characters) before sending, and on
     /// OpenAleph the foreign id too (see [`NewCollection::foreign_id`]).
     pub fn create(&self, collection: NewCollection) -> CreateCollection {
-        let gate = collection
-            .foreign_id
-            .clone()
-            .filter(|id| !is_dataset_name(id))
-            .map(|id| {
-                self.known
-                    .check(move |server| check_foreign_id(server, &id))
-            });
+        let gate = collection.server_check(&self.known);
         CreateCollection::new(
             self.transport
                 .post(&["collections"])
@@ -533,11 +573,13 @@ impl Collections {
 
     /// `POST /collections/{id}`: replaces the metadata. Aleph requires the label here too.
     pub fn update(&self, id: impl fmt::Display, collection: NewCollection) -> UpdateCollection {
+        let gate = collection.server_check(&self.known);
         UpdateCollection::new(
             self.transport
                 .post(&["collections", &id.to_string()])
                 .json(&collection)
-                .checked(collection.check()),
+                .checked(collection.check())
+                .gated(gate),
         )
     }
 

@@ -116,6 +116,9 @@ pub struct Entity {
     /// Highlighted fragments, in search results with highlighting.
     #[serde(default, skip_serializing_if = "Highlight::is_empty")]
     pub highlight: Highlight,
+    /// The users' tags on the entity (OpenAleph 5.1 and later, in a taggable collection).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// When it was created.
     #[serde(
         default,

@@ -768,6 +768,13 @@ pub struct Role {
     /// of the caller's own role).
     #[serde(default)]
     pub counts: Option<RoleCounts>,
+    /// Whether the role may create collections (OpenAleph 5.3 and later, own role only: admins
+    /// and members of the instance's investigator group; `None` on servers that do not say).
+    ///
+    /// OpenAleph also puts the user's API key, in plain text, in its own role; casefile does
+    /// not keep it, so that it cannot reach a log through this model.
+    #[serde(default)]
+    pub is_investigator: Option<bool>,
 }
 
 /// The longest query string casefile puts in a URL; a longer search goes as a form. Servers and

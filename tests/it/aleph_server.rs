@@ -332,3 +332,75 @@ fn dataset_names_follow_followthemoney() {
         assert!(!is_dataset_name(bad), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn openaleph_extras_are_read_and_the_key_in_a_users_own_role_is_not_kept() {
+    // openaleph `aleph/views/serializers.py` `RoleSerializer`: a user's own role carries its
+    // plain-text `api_key` and `is_investigator` (5.3); `CollectionSerializer` adds `name`,
+    // `taggable`, `external`, `contains_ai`.
+    let server = MockServer::start().await;
+    let secret = "2f0c1e5d7b9a4c3e8f6a1b2c3d4e5f60";
+    Mock::given(method("GET"))
+        .and(path("/api/2/roles/3"))
+        .respond_with(ok_json(
+            json!({"id": "3", "type": "user", "name": "Ana", "writeable": true,
+                   "api_key": secret, "is_investigator": false, "is_admin": false})
+            .to_string(),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/2/collections/12"))
+        .respond_with(ok_json(
+            json!({"id": "12", "foreign_id": "leak_2026", "name": "leak_2026", "label": "Leak",
+                   "taggable": true, "external": true, "contains_ai": true,
+                   "contains_ai_comment": "Transcripts by Whisper", "writeable": false})
+            .to_string(),
+        ))
+        .mount(&server)
+        .await;
+    let aleph = crate::support::aleph::client(&server);
+    let role = aleph.roles().get(3).await.unwrap();
+    assert_eq!(role.is_investigator, Some(false));
+    assert!(!format!("{role:?}").contains(secret));
+    assert!(!serde_json::to_string(&role).unwrap().contains(secret));
+    let collection = aleph.collections().get(12).await.unwrap();
+    assert_eq!(collection.name.as_deref(), Some("leak_2026"));
+    assert!(collection.taggable && collection.external && collection.contains_ai);
+    assert_eq!(
+        collection.contains_ai_comment.as_deref(),
+        Some("Transcripts by Whisper")
+    );
+}
+
+#[tokio::test]
+async fn a_taggable_collection_is_asked_for_only_where_tagging_exists() {
+    for (metadata, sent) in [
+        (openaleph_metadata(Some("5.1.0")), true),
+        (openaleph_metadata(Some("5.0.2")), false),
+        (aleph_metadata(), false),
+    ] {
+        let server = server_with(metadata).await;
+        let result = untold(&server)
+            .collections()
+            .create(NewCollection::new("Tagged").taggable(true))
+            .await;
+        let asked = paths(&server).await;
+        if sent {
+            assert_eq!(asked, ["/api/2/metadata", "/api/2/collections"]);
+        } else {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Unsupported {
+                        operation: "tags",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert_eq!(asked, ["/api/2/metadata"]);
+        }
+    }
+}

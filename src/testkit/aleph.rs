@@ -460,6 +460,18 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
                 "The browser (or proxy) sent a request that this server could not understand.",
             );
         }
+        // `aleph/views/util.py` `parse_request`: a body not sent as JSON is read as a form, its
+        // first value per name (`request.form.to_dict(flat=True)`), as openaleph-client's
+        // `make-list` sends it.
+        Err(_) if writes && !bytes.is_empty() => {
+            let mut fields = Map::new();
+            for (name, value) in url::form_urlencoded::parse(&bytes) {
+                fields
+                    .entry(name.into_owned())
+                    .or_insert_with(|| Value::String(value.into_owned()));
+            }
+            Some(Value::Object(fields))
+        }
         Err(_) => None,
     };
     // `POST /match` is open to anonymous callers (`require(can_browse_anonymous)`).

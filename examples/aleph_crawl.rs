@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! ALEPH_URL=https://aleph.example.org ALEPH_API_KEY=... \
-//!     cargo run --example aleph_crawl -- leak-2026 /data/leak --manifest leak.jsonl --language eng
+//!     cargo run --example aleph_crawl -- leak_2026 /data/leak --manifest leak.jsonl --language eng
 //! ```
 //!
 //! The exit status is 0 only when every file and folder is in Aleph.

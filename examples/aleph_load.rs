@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! ALEPH_URL=https://aleph.example.org ALEPH_API_KEY=... \
-//!     cargo run --example aleph_load -- leak-2026 entities.jsonl --chunk-size 1000 --concurrency 4
+//!     cargo run --example aleph_load -- leak_2026 entities.jsonl --chunk-size 1000 --concurrency 4
 //! ```
 //!
 //! A progress bar of the entities written runs on stderr when it is a terminal.

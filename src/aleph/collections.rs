@@ -290,7 +290,7 @@ impl TaskCounts {
 ///
 /// let new = NewCollection::new("Leak 2026")
 ///     .category(Category::Leak)
-///     .foreign_id("leak-2026")
+///     .foreign_id("leak_2026")
 ///     .countries(["ua", "cy"]);
 /// assert_eq!(new.label, "Leak 2026");
 /// ```
@@ -553,7 +553,7 @@ impl Collections {
     ///
     /// let leak = aleph
     ///     .collections()
-    ///     .get_or_create(NewCollection::new("Leak 2026").foreign_id("leak-2026"))
+    ///     .get_or_create(NewCollection::new("Leak 2026").foreign_id("leak_2026"))
     ///     .await?;
     /// # Ok(()) }
     /// ```

@@ -52,7 +52,7 @@
 //! let aleph = Client::from_env()?; // ALEPH_URL, ALEPH_API_KEY
 //! let leak = aleph
 //!     .collections()
-//!     .create(NewCollection::new("Leak 2026").category(Category::Leak).foreign_id("leak-2026"))
+//!     .create(NewCollection::new("Leak 2026").category(Category::Leak).foreign_id("leak_2026"))
 //!     .await?;
 //! let people: Vec<_> = aleph
 //!     .collections()

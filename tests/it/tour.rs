@@ -93,8 +93,34 @@ fn the_tour_runs_every_operation_on_the_sandbox_and_exits_0() {
     for section in [
         "== Atlos (sandbox)",
         "== Aleph (sandbox)",
+        "== Aleph (sandbox, OpenAleph flavor)",
         "== Atlas (sandbox)",
     ] {
         assert!(stdout.contains(section), "{section}");
     }
+    // The Aleph tour runs on both servers, each recognised, and what OpenAleph lacks is refused
+    // there (and only there) before it is sent.
+    let aleph = section(&stdout, "== Aleph (sandbox)");
+    let openaleph = section(&stdout, "== Aleph (sandbox, OpenAleph flavor)");
+    assert!(aleph.contains("Aleph 4.1.6"), "{aleph}");
+    assert!(aleph.contains("touched"), "{aleph}");
+    assert!(openaleph.contains("OpenAleph 5.3.1"), "{openaleph}");
+    assert!(
+        openaleph.contains("refused: `touch` does not exist on OpenAleph 5.3.1"),
+        "{openaleph}"
+    );
+    assert!(
+        openaleph.contains("collections().delete(id)"),
+        "{openaleph}"
+    );
+}
+
+/// The lines of the tour's section that starts with `title`, up to the next section.
+fn section<'a>(stdout: &'a str, title: &str) -> &'a str {
+    let start = stdout
+        .find(&format!("{title}\n"))
+        .unwrap_or_else(|| panic!("no section {title}"));
+    let rest = &stdout[start + title.len()..];
+    let end = rest.find("\n== ").unwrap_or(rest.len());
+    &rest[..end]
 }

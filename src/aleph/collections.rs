@@ -222,6 +222,67 @@ pub struct CollectionStatus {
     /// The jobs (one per upload or bulk session), on servers that group stages by job.
     #[serde(default)]
     pub jobs: Vec<JobStatus>,
+    /// The batches of queued work, each with its queues (ingest, analyze, index, ...): what
+    /// OpenAleph 5 sends instead of stages (openaleph-procrastinate `model.py`).
+    #[serde(default)]
+    pub batches: Vec<BatchStatus>,
+    /// How long the remaining work should take, an ISO 8601 duration such as `PT1M33S`
+    /// (OpenAleph only).
+    #[serde(default)]
+    pub remaining_time: Option<String>,
+}
+
+impl CollectionStatus {
+    /// The counts per stage of processing (`ingest`, `index`, ...), from either server: Aleph
+    /// 4.1's `stages`, or the queues of OpenAleph's batches, added up by name. In the order the
+    /// server listed them.
+    pub fn stage_counts(&self) -> Vec<(String, TaskCounts)> {
+        let mut counts: Vec<(String, TaskCounts)> = Vec::new();
+        let stages = self
+            .stages
+            .iter()
+            .chain(self.jobs.iter().flat_map(|job| &job.stages))
+            .map(|stage| (stage.stage.clone().unwrap_or_default(), stage.tasks));
+        let queues = self
+            .batches
+            .iter()
+            .flat_map(|batch| &batch.queues)
+            .map(|queue| (queue.name.clone().unwrap_or_default(), queue.tasks));
+        for (name, tasks) in stages.chain(queues) {
+            match counts.iter_mut().find(|(known, _)| *known == name) {
+                Some((_, sum)) => sum.add(&tasks),
+                None => counts.push((name, tasks)),
+            }
+        }
+        counts
+    }
+}
+
+/// A batch of OpenAleph's queued work and its queues.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct BatchStatus {
+    /// The batch's name (`default` when the work was queued without one).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The batch's tasks.
+    #[serde(flatten)]
+    pub tasks: TaskCounts,
+    /// Its queues: `ingest`, `analyze`, `index`, ...
+    #[serde(default)]
+    pub queues: Vec<QueueStatus>,
+}
+
+/// One queue of an OpenAleph batch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct QueueStatus {
+    /// The queue's name, e.g. `ingest`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The queue's tasks.
+    #[serde(flatten)]
+    pub tasks: TaskCounts,
 }
 
 /// The status of one job of a collection.
@@ -276,6 +337,14 @@ pub struct TaskCounts {
 }
 
 impl TaskCounts {
+    /// Adds `other`'s counts to these (saturating: the counts are the server's).
+    fn add(&mut self, other: &TaskCounts) {
+        self.finished = self.finished.saturating_add(other.finished);
+        self.running = self.running.saturating_add(other.running);
+        self.pending = self.pending.saturating_add(other.pending);
+        self.failed = self.failed.saturating_add(other.failed);
+    }
+
     /// Whether work is going on: a task running or waiting.
     pub fn is_active(&self) -> bool {
         self.running > 0 || self.pending > 0

@@ -243,10 +243,10 @@ pub use alerts::{Alert, Alerts, CreateAlert, DeleteAlert, GetAlert, ListAlerts};
 pub use archive::{Archive, Download};
 pub use bulk::{BulkLoad, BulkReport, FailedChunk};
 pub use collections::{
-    CancelCollection, Category, Collection, CollectionStatus, Collections, CreateCollection,
-    DeleteCollection, Frequency, GetCollection, GetStatus, JobStatus, ListCollections,
-    NewCollection, ReindexCollection, ReingestCollection, StageStatus, StreamEntities, TaskCounts,
-    TouchCollection, UpdateCollection, is_dataset_name,
+    BatchStatus, CancelCollection, Category, Collection, CollectionStatus, Collections,
+    CreateCollection, DeleteCollection, Frequency, GetCollection, GetStatus, JobStatus,
+    ListCollections, NewCollection, QueueStatus, ReindexCollection, ReingestCollection,
+    StageStatus, StreamEntities, TaskCounts, TouchCollection, UpdateCollection, is_dataset_name,
 };
 pub use crawl::{
     CrawlEvent, CrawlFailure, CrawlProgress, CrawlReport, EntryKind, IngestDir, Manifest,

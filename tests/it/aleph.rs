@@ -662,9 +662,25 @@ async fn delete_reingest_reindex_status_cancel_and_touch() {
     let aleph_416 = json!({"finished": 120, "running": 2, "pending": 37,
         "stages": [{"job_id": "", "stage": "ingest", "pending": 30, "running": 2, "finished": 100}],
         "start_time": "2025-08-01T10:00:00.123456", "last_update": null});
+    // openaleph-procrastinate `model.py`: batches -> queues -> tasks, each with the counters.
+    let counters = |todo: u64, doing: u64, finished: u64| {
+        json!({"todo": todo, "doing": doing, "succeeded": finished, "failed": 0, "aborted": 0,
+               "aborting": 0, "cancelled": 0, "finished": finished})
+    };
+    let queue = |name: &str, todo, doing, finished| {
+        let mut q = counters(todo, doing, finished);
+        q["name"] = json!(name);
+        q["tasks"] = json!([{"name": format!("aleph.procrastinate.tasks.{name}"), "todo": todo}]);
+        q
+    };
     let openaleph = json!({"todo": 37, "doing": 2, "succeeded": 118, "failed": 2, "aborted": 0,
-        "aborting": 0, "cancelled": 0, "total": 159, "active": 39, "finished": 120,
-        "name": "collection_12", "batches": []});
+    "aborting": 0, "cancelled": 0, "total": 159, "active": 39, "finished": 120,
+    "remaining_time": "PT1M33S", "took": "PT5M", "name": "collection_12", "batches": [
+        {"name": "default", "todo": 30, "doing": 2, "finished": 100,
+         "queues": [queue("ingest", 30, 2, 90), queue("index", 0, 0, 10)]},
+        {"name": "upload-7", "todo": 7, "finished": 20,
+         "queues": [queue("ingest", 7, 0, 20)]}
+    ]});
     for (id, body) in [("5", &aleph_416), ("6", &openaleph)] {
         Mock::given(method("GET"))
             .and(path(format!("/api/2/collections/{id}/status")))
@@ -675,12 +691,30 @@ async fn delete_reingest_reindex_status_cancel_and_touch() {
     let status = c.status("5").await.unwrap();
     assert_eq!(status.stages[0].tasks.pending, 30);
     assert!(status.tasks.is_active());
-    let t = c.status("6").await.unwrap().tasks;
+    let aleph_stages = status.stage_counts();
+    assert_eq!(aleph_stages.len(), 1);
+    assert_eq!(
+        (aleph_stages[0].0.as_str(), aleph_stages[0].1.pending),
+        ("ingest", 30)
+    );
+    let status = c.status("6").await.unwrap();
+    let t = status.tasks;
     assert_eq!(
         (t.finished, t.running, t.pending, t.failed),
         (120, 2, 37, 2)
     );
     assert!(t.is_active(), "work is going on");
+    assert_eq!(status.remaining_time.as_deref(), Some("PT1M33S"));
+    // The queues of both batches, added up per stage, in the server's order.
+    let stages: Vec<(String, u64, u64, u64)> = status
+        .stage_counts()
+        .into_iter()
+        .map(|(name, t)| (name, t.pending, t.running, t.finished))
+        .collect();
+    assert_eq!(
+        stages,
+        [("ingest".into(), 37, 2, 110), ("index".into(), 0, 0, 10)]
+    );
 }
 
 #[test]

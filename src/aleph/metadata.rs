@@ -130,11 +130,16 @@ pub struct AuthInfo {
     pub oauth_uri: Option<String>,
 }
 
-/// The FollowTheMoney model (`followthemoney/model.py` `Model.to_dict`, v3.5.9).
+/// The FollowTheMoney model (`followthemoney/model.py` `Model.to_dict`): followthemoney 3.5.9
+/// on Aleph 4.1, 4.x on OpenAleph 5 (which adds [`version`](Model::version) and the
+/// `maxLength`, `format` and `examples` of properties and types). A type name the client does
+/// not know (a future followthemoney's) is kept as it is; [`Model::check`] treats its values as
+/// strings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Model {
-    /// The FollowTheMoney release of the model (only FollowTheMoney 4 says, so only OpenAleph).
+    /// The FollowTheMoney release of the model (only FollowTheMoney 4 says, so only OpenAleph;
+    /// `followthemoney/model.py` `Model.to_dict` 4.x).
     #[serde(default)]
     pub version: Option<String>,
     /// Every schema by name.
@@ -277,6 +282,29 @@ pub struct SchemaProperty {
     /// Whether it is deprecated.
     #[serde(default)]
     pub deprecated: bool,
+    /// The longest value, in characters, that stores downstream are sized for (followthemoney
+    /// 4 only, `maxLength`: the type's unless the property sets its own, `property.py`
+    /// `Property.__init__`). followthemoney 4.10's validation measures values against the
+    /// *type's* [`max_length`](PropertyType::max_length), not this one (`property.py`
+    /// `Property.validate` calls `PropertyType.validate`); see [`Model::check`].
+    #[serde(
+        default,
+        rename = "maxLength",
+        deserialize_with = "de_length",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_length: Option<u64>,
+    /// The format of an identifier (followthemoney 4 only: `iban`, `bic`, `lei`, `isin`, ...;
+    /// `property.py`), which the server's cleaning applies when it stores a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Example values (followthemoney 4 only).
+    #[serde(
+        default,
+        deserialize_with = "de_examples",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub examples: Vec<String>,
 }
 
 /// One property type of the model (`followthemoney/types/common.py` `PropertyType.to_dict`).
@@ -304,6 +332,40 @@ pub struct PropertyType {
     /// For an enumeration (`country`, `language`, `gender`, `topic`), the codes and labels.
     #[serde(default)]
     pub values: BTreeMap<String, String>,
+    /// The longest value, in characters, that followthemoney 4's validation accepts
+    /// (`maxLength`, `types/common.py` `PropertyType.validate`; 1024 for `string`, 64 for
+    /// `identifier`, ...). Absent from followthemoney 3 models.
+    #[serde(
+        default,
+        rename = "maxLength",
+        deserialize_with = "de_length",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_length: Option<u64>,
+}
+
+/// A `maxLength` as sent: a whole number, or nothing for anything else (a model whose lengths
+/// a future followthemoney writes otherwise is still read, its lengths are just not checked).
+fn de_length<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
+    Ok(value.as_ref().and_then(serde_json::Value::as_u64))
+}
+
+/// `examples` as sent: strings kept, numbers as their text (followthemoney writes `str(e)`),
+/// anything else left out.
+fn de_examples<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
+    let Some(serde_json::Value::Array(items)) = value else {
+        return Ok(Vec::new());
+    };
+    Ok(items
+        .into_iter()
+        .filter_map(|item| match item {
+            serde_json::Value::String(text) => Some(text),
+            serde_json::Value::Number(number) => Some(number.to_string()),
+            _ => None,
+        })
+        .collect())
 }
 
 /// What `GET /status` answers: the collections with work going on (`{"total", "results"}`,

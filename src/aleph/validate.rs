@@ -7,6 +7,13 @@
 //! added, reverse (stub) properties are ignored (followthemoney 3.5.9 `EntityProxy.__init__` and
 //! `add(..., quiet=True)`). A load that "succeeds" can thus lose data without a word; these
 //! checks find such entities before anything is sent.
+//!
+//! The checks follow the model they are given, so the same entity can fit Aleph 4.1's
+//! followthemoney 3.5.9 and not OpenAleph's 4.x, or the other way round: a schema or a
+//! property one model has and the other lacks (`Risk`, `Company.ibcRuc`), a type whose values
+//! the model limits in length (`maxLength`, followthemoney 4 only), the `required` properties
+//! of each schema. Nothing here names a type or a schema of one followthemoney release; what
+//! differs comes from the model the server sent.
 
 use std::fmt;
 
@@ -51,6 +58,30 @@ pub enum Problem {
         /// The property name.
         property: String,
     },
+    /// A value longer than its type's `maxLength` (followthemoney 4 models only: `string` 1024
+    /// characters, `identifier` 64, `name` 384, ...). followthemoney 4 refuses it
+    /// (`types/common.py` `PropertyType.validate`), so OpenAleph answers 400 to it on
+    /// `POST /entities?validate=true`; a `_bulk` load stores it whole, longer than what the
+    /// stores downstream are sized for.
+    TooLong {
+        /// The property name.
+        property: String,
+        /// The value, cut to 80 characters.
+        value: String,
+        /// Its length in characters (after squeezing runs of white space, as the server's
+        /// cleaning of names and addresses does).
+        length: u64,
+        /// The most the type allows.
+        max: u64,
+    },
+    /// A property the schema requires has no value. [`Model::check`] flags a required
+    /// property given with an empty list (`"number": []`), which followthemoney 3.5.9 and 4
+    /// both refuse (`schema.py` `Schema.validate`); [`Model::check_strict`] also flags one
+    /// that is absent.
+    Required {
+        /// The property name.
+        property: String,
+    },
     /// A value does not fit the property's type; Aleph drops it silently.
     BadValue {
         /// The property name.
@@ -80,6 +111,18 @@ impl fmt::Display for Problem {
                 f,
                 "property {property:?} is the reverse of a reference and cannot be written"
             ),
+            Problem::TooLong {
+                property,
+                value,
+                length,
+                max,
+            } => write!(
+                f,
+                "{property}: {value:?} has {length} characters, more than the {max} its type allows"
+            ),
+            Problem::Required { property } => {
+                write!(f, "required property {property:?} has no value")
+            }
             Problem::BadValue {
                 property,
                 value,
@@ -169,20 +212,55 @@ impl Model {
     /// - no schema, an unknown schema, or an abstract one;
     /// - a property that neither the schema nor any schema it extends has, or a reverse
     ///   (`stub`) property;
-    /// - a value its type refuses, where the type makes that decidable, as followthemoney
-    ///   3.5.9's `PropertyType.validate` does: an `entity` value must be an entity id (or a
+    /// - a required property (the schema's `required`) given with no value (`"number": []`):
+    ///   both followthemoney 3.5.9 and 4 refuse it (`schema.py` `Schema.validate`);
+    /// - a value its type refuses, where the type makes that decidable, as followthemoney's
+    ///   `PropertyType.validate` does: an `entity` value must be an entity id (or a
     ///   nested entity with one); a `date` must be `YYYY`, `YYYY-MM`, `YYYY-MM-DD`,
     ///   `YYYY-MM-DDTHH`, `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS` (optionally with
     ///   fractions of a second and `Z` or an offset), a real calendar date with a year from 1000
-    ///   to 2999 (`types/date.py`, prefixdate).
+    ///   to 2999 (`types/date.py`, prefixdate);
+    /// - in a model whose types have a `maxLength` (followthemoney 4, OpenAleph), a value
+    ///   longer than its type's (`types/common.py` `PropertyType.validate`, 4.10), counted in
+    ///   characters after squeezing runs of white space. followthemoney 4.10 measures against
+    ///   the type's length, not the property's [`max_length`](SchemaProperty::max_length):
+    ///   an `Address.postalCode` (16) of 20 characters passes its validation, a `string` of
+    ///   1,025 does not. Types whose own `validate` ignores the length (enumerations such as
+    ///   `country`, and `date`, `email`, `entity`, `ip`, `phone`: `types/*.py`) are not
+    ///   measured; a type the model does not list (a future followthemoney's) is measured as a
+    ///   `string`.
     ///
     /// Values of the other types are not refused: the server keeps them, or cleans them into
     /// what it stores (a country name becomes its code, `countrynames.to_code` in
     /// `types/country.py`; a number property keeps any text, `types/number.py`), and refusing
-    /// them would refuse loads Aleph accepts. Nor are the schema's `required` properties checked
-    /// (Aleph's `_bulk` does not check them either). The date check is stricter than the server's prefix parser, which keeps
+    /// them would refuse loads Aleph accepts. Nor is a required property that is absent
+    /// flagged: Aleph's and OpenAleph's `_bulk` store such entities, and followthemoney 4's
+    /// `Schema.validate` looks only at the properties given; [`check_strict`](Self::check_strict)
+    /// flags it. The date check is stricter than the server's prefix parser, which keeps
     /// `2021` of `2021 or 2022` and drops the rest without a word.
     pub fn check(&self, entity: &Entity) -> Vec<Problem> {
+        self.problems(entity, false)
+    }
+
+    /// [`check`](Self::check), and also every required property of the schema that the
+    /// entity does not have at all. The servers' own validation of one entity refuses such an
+    /// entity (`POST /entities?validate=true`, `PUT /entities/{id}?validate=true`): Aleph
+    /// 4.1.6 through followthemoney 3.5.9, whose `Schema.validate` goes through every
+    /// property of the schema (`aleph/logic/entities.py` `validate_entity`), and OpenAleph
+    /// 5.2 and later, which checks `schema.required` itself because followthemoney 4 no longer
+    /// does (`aleph/logic/entities.py` `validate_entity`, OpenAleph commit f8ac5d28), so this
+    /// is the check to run before writing entities one by one with `validate(true)`.
+    /// A `_bulk` load (and OpenAleph 5.0 and 5.1) stores such entities, so bulk loads use
+    /// [`check`](Self::check).
+    ///
+    /// Which properties are required comes from the model: a `Passport` needs
+    /// `passportNumber` under followthemoney 3.5.9, `holder` and `number` under 4.
+    pub fn check_strict(&self, entity: &Entity) -> Vec<Problem> {
+        self.problems(entity, true)
+    }
+
+    /// Everything wrong with `entity`; `absent_required` flags required properties it lacks.
+    fn problems(&self, entity: &Entity, absent_required: bool) -> Vec<Problem> {
         let mut problems = Vec::new();
         match entity.id.as_deref() {
             None | Some("") => problems.push(Problem::MissingId),
@@ -220,12 +298,23 @@ impl Model {
                 }
                 continue;
             }
+            if values.is_empty() && schema.required.iter().any(|r| r == name) {
+                problems.push(Problem::Required {
+                    property: name.clone(),
+                });
+            }
             for value in values {
-                if let Some(expected) = self.refused(property, value) {
-                    problems.push(Problem::BadValue {
+                if let Some(problem) = self.refused(name, property, value) {
+                    problems.push(problem);
+                }
+            }
+        }
+        if absent_required {
+            // The dump's `required` already holds the inherited ones (`Schema.to_dict`).
+            for name in &schema.required {
+                if !entity.properties.contains_key(name) {
+                    problems.push(Problem::Required {
                         property: name.clone(),
-                        value: shown(value),
-                        expected,
                     });
                 }
             }
@@ -251,15 +340,27 @@ impl Model {
         })
     }
 
-    /// What `value` should have been, if `property`'s type refuses it.
-    fn refused(&self, property: &SchemaProperty, value: &PropertyValue) -> Option<&'static str> {
+    /// What is wrong with `value` of the property `name`, if its type refuses it.
+    fn refused(
+        &self,
+        name: &str,
+        property: &SchemaProperty,
+        value: &PropertyValue,
+    ) -> Option<Problem> {
+        let bad = |expected| {
+            Some(Problem::BadValue {
+                property: name.to_owned(),
+                value: shown(value),
+                expected,
+            })
+        };
         let type_name = property.type_name.as_str();
         let text = match value {
             PropertyValue::Entity(entity) => {
                 if type_name == "entity" && entity.id.as_deref().is_some_and(is_entity_id) {
                     return None;
                 }
-                return Some(if type_name == "entity" {
+                return bad(if type_name == "entity" {
                     "a nested entity with an entity id"
                 } else {
                     "a text value (a nested entity was given)"
@@ -268,12 +369,52 @@ impl Model {
             PropertyValue::Text(text) => text.as_str(),
         };
         match type_name {
-            "entity" => (!is_entity_id(text)).then_some("an entity id"),
-            "date" => (!is_ftm_date(text))
-                .then_some("a date (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS])"),
-            _ => None,
+            "entity" if !is_entity_id(text) => return bad("an entity id"),
+            "date" if !is_ftm_date(text) => {
+                return bad("a date (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS])");
+            }
+            _ => {}
         }
+        let max = self.max_length(type_name)?;
+        let length = squeezed_length(text);
+        (length > max).then(|| Problem::TooLong {
+            property: name.to_owned(),
+            value: shown(value),
+            length,
+            max,
+        })
     }
+
+    /// The longest value followthemoney 4's validation lets a type have, if it measures that
+    /// type at all: the type's `maxLength` (a type the model does not list counts as a
+    /// `string`); none for the types whose own `validate` ignores it — enumerations (those
+    /// with `values`: `types/common.py` `EnumType.validate`) and `date`, `email`, `entity`,
+    /// `ip`, `phone` (`types/date.py`, `email.py`, `entity.py`, `ip.py`, `phone.py`, 4.10) —
+    /// and none in a followthemoney 3 model, which has no lengths.
+    fn max_length(&self, type_name: &str) -> Option<u64> {
+        const OWN_VALIDATE: [&str; 5] = ["date", "email", "entity", "ip", "phone"];
+        if OWN_VALIDATE.contains(&type_name) {
+            return None;
+        }
+        let kind = self
+            .types
+            .get(type_name)
+            .or_else(|| self.types.get("string"))?;
+        if !kind.values.is_empty() {
+            return None;
+        }
+        kind.max_length
+    }
+}
+
+/// The length of `text` in characters once runs of white space are one space and the ends
+/// trimmed (never more than followthemoney counts after cleaning: names and addresses are
+/// squeezed so, strings are not, so an overlong string of mostly spaces may pass unseen).
+fn squeezed_length(text: &str) -> u64 {
+    text.split_whitespace()
+        .map(|word| word.chars().count() as u64 + 1)
+        .sum::<u64>()
+        .saturating_sub(1)
 }
 
 /// A value for a message: its text (or a nested entity's id), cut to 80 characters.
@@ -414,6 +555,15 @@ mod tests {
         ] {
             assert!(!is_ftm_date(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn lengths_count_characters_with_white_space_squeezed() {
+        assert_eq!(squeezed_length(""), 0);
+        assert_eq!(squeezed_length("   "), 0);
+        assert_eq!(squeezed_length("abc"), 3);
+        assert_eq!(squeezed_length("  a \t\n b  "), 3);
+        assert_eq!(squeezed_length("ééé"), 3, "characters, not bytes");
     }
 
     #[test]

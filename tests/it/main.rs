@@ -33,6 +33,7 @@ mod aleph_search;
 mod aleph_server;
 mod aleph_transfer;
 mod aleph_validate;
+mod aleph_validate_ftm4;
 mod aleph_xref;
 mod atlas;
 mod atlos;

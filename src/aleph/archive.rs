@@ -224,8 +224,8 @@ enum Hop {
     /// The file itself: an archive token URL (on the instance) or a signed storage URL.
     Fetch(RequestBuilder),
     /// OpenAleph's `archive/resolve` (on the instance, `redirect=false`): its answer's `url` is
-    /// the file.
-    Resolve(RequestBuilder, Url),
+    /// the file. With the URL asked, redacted, for errors.
+    Resolve(RequestBuilder, String),
 }
 
 /// What a [`Download`] does first.
@@ -281,7 +281,7 @@ fn hop(transport: &Transport, url: &str) -> Hop {
             let request = transport
                 .get_url(&on_instance)
                 .query_param("redirect", "false");
-            Hop::Resolve(request, on_instance)
+            Hop::Resolve(request, redact_url(&on_instance))
         }
         Kind::Token => Hop::Fetch(transport.get_url(&url)),
         Kind::External => Hop::Fetch(transport.get_external(url)),
@@ -294,7 +294,7 @@ fn hop(transport: &Transport, url: &str) -> Hop {
 async fn resolve(
     transport: &Transport,
     request: RequestBuilder,
-    asked: &Url,
+    asked: &str,
 ) -> Result<RequestBuilder> {
     let body = request.send_bytes().await?;
     let url = serde_json::from_slice::<serde_json::Value>(&body)
@@ -306,7 +306,7 @@ async fn resolve(
             path: "url".into(),
             message: "expected a JSON object with the string `url`".into(),
             method: "GET".into(),
-            url: redact_url(asked),
+            url: asked.to_owned(),
             body: "(not shown: a resolve answer carries a signed URL)".into(),
         }
         .into());
@@ -314,10 +314,7 @@ async fn resolve(
     match hop(transport, &url) {
         Hop::Resolve(..) => Err(Error::invalid(
             "url",
-            format!(
-                "{} answered with another `archive/resolve` URL; casefile follows one",
-                redact_url(asked)
-            ),
+            format!("{asked} answered with another `archive/resolve` URL; casefile follows one"),
         )),
         Hop::Fetch(request) => Ok(request),
     }

@@ -1,19 +1,94 @@
 //! The archive: the stored files behind document entities (originals, PDF and CSV renditions).
-//!
-//! A document entity's `links.file`, `links.pdf` and `links.csv` are signed URLs of
-//! `GET /archive?token=<jwt>`; the token names the file and expires. The server answers with the
-//! file, or with a `302` redirect to its storage host (a signed bucket URL). casefile follows
-//! the redirect without the API key: credentials never leave for another host.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use url::Url;
 
-use crate::error::{Error, Result};
+use super::Entity;
+use crate::error::{DecodeError, Error, Result, redact_url};
 use crate::progress::{Progress, Reporter};
 use crate::transport::{ByteStream, RequestBuilder, Transport};
 
+/// One of the files stored for a document: what [`Archive::file`] fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rendition {
+    /// The file as it was ingested: `links.file`, the `contentHash` property.
+    Original,
+    /// The PDF made of it (office documents, e-mails; schema `Pages`): `links.pdf`, `pdfHash`.
+    Pdf,
+    /// The CSV made of a table (spreadsheets; schema `Table`): `links.csv`, `csvHash`.
+    Csv,
+}
+
+impl Rendition {
+    /// The key of the entity's `links` that holds this file's URL: `file`, `pdf` or `csv`.
+    pub fn link(self) -> &'static str {
+        match self {
+            Rendition::Original => "file",
+            Rendition::Pdf => "pdf",
+            Rendition::Csv => "csv",
+        }
+    }
+
+    /// The property that holds this file's hash: `contentHash`, `pdfHash` or `csvHash` (the
+    /// `prop` of OpenAleph's `archive/resolve`).
+    pub fn property(self) -> &'static str {
+        match self {
+            Rendition::Original => "contentHash",
+            Rendition::Pdf => "pdfHash",
+            Rendition::Csv => "csvHash",
+        }
+    }
+}
+
+impl fmt::Display for Rendition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rendition::Original => "original file",
+            Rendition::Pdf => "PDF rendition",
+            Rendition::Csv => "CSV rendition",
+        })
+    }
+}
+
 /// The archive: `client.archive()`.
+///
+/// Where a document's files are, and who may fetch them, depends on the server
+/// (spec: `aleph/views/serializers.py` `EntitySerializer`, `aleph/views/archive_api.py` of each):
+///
+/// - **Aleph 4.1** (and OpenAleph up to 5.1) puts `links.file`, `links.pdf` and `links.csv` on
+///   every serialization of a document (search hits too). Each is a bearer URL
+///   `…/api/2/archive?token=<jwt>`: the token names the file and expires after a day, and no
+///   credentials are needed.
+/// - **OpenAleph 5.2 and later** put them only on the detail view, `GET /entities/{id}`
+///   (`aleph/views/entities_api.py`): search hits and streamed entities have none.
+/// - **OpenAleph 5.3.1** (`main`, 2026-07) links to
+///   `…/api/2/archive/resolve?entity=<id>&prop=contentHash|pdfHash|csvHash` instead, which checks
+///   the caller's own credentials and answers with a freshly signed URL: the storage host's, or
+///   an `archive?token=` URL when the storage cannot sign.
+///
+/// [`Archive::file`] hides all three: it takes the link from the entity, or from its detail view
+/// when the entity has none, and follows it as [`Archive::download_link`] does.
+///
+/// # Where credentials go
+///
+/// The API key is sent to the configured instance only, never to the host a link names:
+///
+/// - an archive URL (path `…/api/2/archive` or `…/api/2/archive/resolve`) is **rebased** onto the
+///   configured instance, whatever host it names. The server builds these on its public UI URL
+///   (`APP_UI_URL`), which may be another host name than the one the client talks to; a link
+///   naming a host that is neither (another instance, a tampered link) is rebased the same way,
+///   so that host receives nothing at all and the configured instance answers (a `404` if it does
+///   not know the entity or token);
+/// - a `resolve` URL is asked with `redirect=false`, so that the signed URL comes back as JSON
+///   (`{"url": …}`) instead of as a redirect that carries the request further. casefile follows
+///   that one answer and no other `resolve` after it;
+/// - any other URL (a storage host's signed URL) is fetched without the client's credentials or
+///   headers and without a `Referer`, and, being a capability, never over plain `http://` to a
+///   remote host (see [`Transport::get_external`](crate::Transport::get_external)). A redirect of
+///   the instance to another origin loses the `Authorization` header on the way.
 #[derive(Debug, Clone)]
 pub struct Archive {
     transport: Transport,
@@ -22,6 +97,59 @@ pub struct Archive {
 impl Archive {
     pub(crate) fn new(transport: Transport) -> Self {
         Archive { transport }
+    }
+
+    /// A stored file of the document `entity`, from Aleph 4.1 or OpenAleph 5 alike (see the
+    /// [`Archive`] documentation).
+    ///
+    /// The URL is the entity's `links.file`, `links.pdf` or `links.csv`; an entity that has none
+    /// (an OpenAleph 5.2+ search hit, a streamed entity) is first fetched with
+    /// `GET /entities/{id}`, whose detail view has them. An entity whose detail view has no such
+    /// link has no such file: the download fails with [`Error::InvalidInput`] (argument
+    /// `rendition`) naming the entity, before anything else is asked. An entity with neither the
+    /// link nor an id is refused before any request.
+    ///
+    /// ```no_run
+    /// # async fn run(aleph: casefile::aleph::Client) -> casefile::Result<()> {
+    /// use casefile::aleph::Rendition;
+    /// use futures::TryStreamExt;
+    ///
+    /// let hits: Vec<_> = aleph
+    ///     .entities()
+    ///     .search()
+    ///     .query("invoice")
+    ///     .schema("Pages")
+    ///     .max_items(10)
+    ///     .stream()
+    ///     .try_collect()
+    ///     .await?;
+    /// for doc in &hits {
+    ///     let id = doc.id.as_deref().unwrap_or("unnamed");
+    ///     aleph.archive().file(doc, Rendition::Pdf).save_in("pdfs", &format!("{id}.pdf")).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn file(&self, entity: &Entity, rendition: Rendition) -> Download {
+        let step = match (entity.links.get(rendition.link()), entity.id.as_deref()) {
+            (Some(link), _) => Step::Hop(self.hop(link.expose())),
+            (None, Some(id)) if !id.trim().is_empty() => Step::Entity {
+                request: self.transport.get(&["entities", id]),
+                id: id.to_owned(),
+                rendition,
+            },
+            (None, _) => Step::Hop(Hop::Fetch(self.refused(
+                "entity",
+                format!(
+                    "has no `links.{}` and no id to look it up",
+                    rendition.link()
+                ),
+            ))),
+        };
+        Download {
+            transport: self.transport.clone(),
+            step,
+            progress: None,
+        }
     }
 
     /// `GET /archive?token=<token>`: the file a signed archive token names.
@@ -33,21 +161,27 @@ impl Archive {
             true => Err(Error::invalid("token", "must not be empty")),
             false => Ok(()),
         };
+        let request = self
+            .transport
+            .get(&["archive"])
+            .query(&[("token", token)])
+            .checked(check);
         Download {
-            request: self
-                .transport
-                .get(&["archive"])
-                .query(&[("token", token)])
-                .checked(check),
+            transport: self.transport.clone(),
+            step: Step::Hop(Hop::Fetch(request)),
             progress: None,
         }
     }
 
-    /// The file behind a signed URL from an entity's `links` (`file`, `pdf`, `csv`).
+    /// The file behind a URL from an entity's `links` (`file`, `pdf`, `csv`) or an export's
+    /// `links.download`.
     ///
-    /// An archive URL (`…/api/2/archive?token=…`) is fetched from the configured instance even
-    /// when the server wrote it with another host name; any other URL (a storage host's signed
-    /// URL) is fetched without credentials.
+    /// An archive URL (`…/api/2/archive?token=…`, or OpenAleph's
+    /// `…/api/2/archive/resolve?entity=…&prop=…`) is asked of the configured instance, with the
+    /// client's credentials, whatever host it names; a `resolve` URL is asked with
+    /// `redirect=false` and the URL it answers is fetched in turn. Any other http(s) URL (a
+    /// storage host's signed URL) is fetched without credentials. See the [`Archive`]
+    /// documentation; [`file`](Self::file) finds the link of an entity that has none.
     ///
     /// ```no_run
     /// # async fn run(aleph: casefile::aleph::Client) -> casefile::Result<()> {
@@ -59,28 +193,140 @@ impl Archive {
     /// # Ok(()) }
     /// ```
     pub fn download_link(&self, url: &str) -> Download {
-        let refused = |reason: String| {
-            let error = Error::invalid("url", reason);
-            self.transport.get(&["archive"]).checked(Err(error))
-        };
-        let request = match Url::parse(url) {
-            Ok(url) if url.path().contains("/api/2/archive") => self.transport.get_url(&url),
-            Ok(url) if matches!(url.scheme(), "http" | "https") => self.transport.get_external(url),
-            Ok(url) => refused(format!("`{}` is not an http(s) URL", url.scheme())),
-            Err(e) => refused(format!("does not parse: {e}")),
-        };
         Download {
-            request,
+            transport: self.transport.clone(),
+            step: Step::Hop(self.hop(url)),
             progress: None,
         }
     }
+
+    /// What fetching `url` takes; see [`Hop`].
+    fn hop(&self, url: &str) -> Hop {
+        hop(&self.transport, url)
+    }
+
+    /// A request that fails, when sent, with `argument` refused for `reason`.
+    fn refused(&self, argument: &'static str, reason: String) -> RequestBuilder {
+        refused(&self.transport, argument, reason)
+    }
 }
 
-/// A file download; from [`Archive::download`] or [`Archive::download_link`].
+/// A request that fails, when sent, with `argument` refused for `reason`; nothing is sent.
+fn refused(transport: &Transport, argument: &'static str, reason: String) -> RequestBuilder {
+    transport
+        .get(&["archive"])
+        .checked(Err(Error::invalid(argument, reason)))
+}
+
+/// Where a file's URL leads.
+#[derive(Debug)]
+enum Hop {
+    /// The file itself: an archive token URL (on the instance) or a signed storage URL.
+    Fetch(RequestBuilder),
+    /// OpenAleph's `archive/resolve` (on the instance, `redirect=false`): its answer's `url` is
+    /// the file. With the URL asked, redacted, for errors.
+    Resolve(RequestBuilder, String),
+}
+
+/// What a [`Download`] does first.
+#[derive(Debug)]
+enum Step {
+    Hop(Hop),
+    /// `GET /entities/{id}` for the entity's `links`.
+    Entity {
+        request: RequestBuilder,
+        id: String,
+        rendition: Rendition,
+    },
+}
+
+/// What kind of URL `url` is, by its path: an archive route of Aleph (under any prefix the
+/// instance is served at), or anything else.
+enum Kind {
+    /// `…/api/2/archive/resolve`.
+    Resolve,
+    /// `…/api/2/archive`.
+    Token,
+    /// Elsewhere: storage.
+    External,
+}
+
+fn kind(url: &Url) -> Kind {
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    match segments.as_slice() {
+        [.., "api", "2", "archive", "resolve"] => Kind::Resolve,
+        [.., "api", "2", "archive"] => Kind::Token,
+        _ => Kind::External,
+    }
+}
+
+/// What fetching `url` takes: an archive URL goes to the configured instance (rebased, with
+/// credentials), a `resolve` one with `redirect=false`; any other http(s) URL goes to its
+/// host without credentials. A URL that does not parse, or is not http(s), is refused.
+fn hop(transport: &Transport, url: &str) -> Hop {
+    let url = match Url::parse(url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+        Ok(url) => {
+            let reason = format!("`{}` is not an http(s) URL", url.scheme());
+            return Hop::Fetch(refused(transport, "url", reason));
+        }
+        Err(e) => return Hop::Fetch(refused(transport, "url", format!("does not parse: {e}"))),
+    };
+    match kind(&url) {
+        Kind::Resolve => {
+            let on_instance = transport.rebase(&url);
+            let request = transport
+                .get_url(&on_instance)
+                .query_param("redirect", "false");
+            Hop::Resolve(request, redact_url(&on_instance))
+        }
+        Kind::Token => Hop::Fetch(transport.get_url(&url)),
+        Kind::External => Hop::Fetch(transport.get_external(url)),
+    }
+}
+
+/// Asks `archive/resolve` (`aleph/views/archive_api.py` `resolve` on OpenAleph) for the file's
+/// URL and gives the request that fetches it. The answer's URL is a capability, so it is never
+/// shown in an error; a second `resolve` is refused rather than followed.
+async fn resolve(
+    transport: &Transport,
+    request: RequestBuilder,
+    asked: &str,
+) -> Result<RequestBuilder> {
+    let body = request.send_bytes().await?;
+    let url = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|answer| answer.get("url")?.as_str().map(str::to_owned));
+    let Some(url) = url else {
+        return Err(DecodeError {
+            status: 200,
+            path: "url".into(),
+            message: "expected a JSON object with the string `url`".into(),
+            method: "GET".into(),
+            url: asked.to_owned(),
+            body: "(not shown: a resolve answer carries a signed URL)".into(),
+        }
+        .into());
+    };
+    match hop(transport, &url) {
+        Hop::Resolve(..) => Err(Error::invalid(
+            "url",
+            format!("{asked} answered with another `archive/resolve` URL; casefile follows one"),
+        )),
+        Hop::Fetch(request) => Ok(request),
+    }
+}
+
+/// A file download; from [`Archive::file`], [`Archive::download`] or
+/// [`Archive::download_link`].
 #[derive(Debug)]
 #[must_use = "a download does nothing until it is sent or awaited"]
 pub struct Download {
-    request: RequestBuilder,
+    transport: Transport,
+    step: Step,
     progress: Option<Reporter>,
 }
 
@@ -93,8 +339,39 @@ impl Download {
 
     /// The file as a stream of bytes, read as it arrives.
     pub async fn send(self) -> Result<ByteStream> {
-        let stream = self.request.send_stream().await?;
-        Ok(stream.report_to(self.progress))
+        let Download {
+            transport,
+            step,
+            progress,
+        } = self;
+        let hop = match step {
+            Step::Hop(hop) => hop,
+            Step::Entity {
+                request,
+                id,
+                rendition,
+            } => {
+                let entity: Entity = request.send().await?;
+                let Some(link) = entity.links.get(rendition.link()) else {
+                    return Err(Error::invalid(
+                        "rendition",
+                        format!(
+                            "entity `{id}` has no {rendition}: `GET /entities/{id}` gives no \
+                             `links.{}` (no `{}`, or not a document)",
+                            rendition.link(),
+                            rendition.property()
+                        ),
+                    ));
+                };
+                hop(&transport, link.expose())
+            }
+        };
+        let request = match hop {
+            Hop::Fetch(request) => request,
+            Hop::Resolve(request, asked) => resolve(&transport, request, &asked).await?,
+        };
+        let stream = request.send_stream().await?;
+        Ok(stream.report_to(progress))
     }
 
     /// Writes the file to `path` (through `<path>.part`, renamed when complete and removed on
@@ -110,13 +387,13 @@ impl Download {
     ///
     /// ```no_run
     /// # async fn run(aleph: casefile::aleph::Client) -> casefile::Result<()> {
+    /// use casefile::aleph::Rendition;
+    ///
     /// let doc = aleph.entities().get("b2c0104f5c8a1cd9b075be4b0100000007").await?;
-    /// if let (Some(id), Some(link), Some(name)) =
-    ///     (&doc.id, doc.links.get("file"), doc.first("fileName"))
-    /// {
+    /// if let (Some(id), Some(name)) = (&doc.id, doc.first("fileName")) {
     ///     // The id keeps two documents of the same name apart.
     ///     let name = format!("{id}-{name}");
-    ///     let (path, bytes) = aleph.archive().download_link(link.expose()).save_in("evidence", &name).await?;
+    ///     let (path, bytes) = aleph.archive().file(&doc, Rendition::Original).save_in("evidence", &name).await?;
     /// }
     /// # Ok(()) }
     /// ```

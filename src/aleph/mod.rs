@@ -240,7 +240,7 @@ use crate::transport::{
 
 pub use crate::namespace::namespaced_id;
 pub use alerts::{Alert, Alerts, CreateAlert, DeleteAlert, GetAlert, ListAlerts};
-pub use archive::{Archive, Download};
+pub use archive::{Archive, Download, Rendition};
 pub use bulk::{BulkLoad, BulkReport, FailedChunk};
 pub use collections::{
     BatchStatus, CancelCollection, Category, Collection, CollectionStatus, Collections,

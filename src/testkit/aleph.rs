@@ -12,6 +12,7 @@
 //! refusing; a method no route takes is Werkzeug's 405 with `Allow`, a JSON body that does not
 //! parse Flask's generic 400, and flags are read as banal's `as_bool`.
 
+mod archive;
 mod entitysets;
 mod graph;
 
@@ -599,7 +600,7 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
                 return forbidden();
             }
             match method {
-                Method::GET => state.entity_response(id, user),
+                Method::GET => state.entity_detail(id, user),
                 Method::POST | Method::PUT => {
                     let Some(Value::Object(mut fields)) = body else {
                         return validation("schema", "Missing data for required field.");
@@ -661,6 +662,9 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
                 }
                 _ => not_found(),
             }
+        }
+        (method, ["archive", "resolve"]) if state.flavor == Flavor::OpenAleph => {
+            archive::resolve(&state, &method, &query, user)
         }
         (Method::GET, ["archive"]) => {
             // `aleph/views/archive_api.py`: a missing token fails to decode like a bad one
@@ -1077,13 +1081,7 @@ impl State {
             "tags": format!("{}/api/2/entities/{id}/tags", self.ui),
             "ui": format!("{}/entities/{id}", self.ui),
         });
-        if let Some(hash) = entity["properties"]["contentHash"][0].as_str() {
-            view["links"]["file"] = json!(format!(
-                "{}/api/2/archive?token={hash}.{}",
-                self.ui,
-                sign(&["archive", hash])
-            ));
-        }
+        self.file_links(entity, &mut view, false);
         view["writeable"] = json!(true);
         view
     }

@@ -138,6 +138,27 @@ def crawl():
         assert expected in names, f"{expected} not ingested; names {sorted(names)}"
 
 
+@step("fetchdir: nothing to fetch, as on OpenAleph >= 5.2, whose search hits carry no file links")
+def fetchdir():
+    # openaleph_client fetchdir reads `links.file` from search results; OpenAleph 5.2 gives them
+    # only in GET /entities/{id} (openaleph `aleph/views/serializers.py`, `detail_view`), so the
+    # official client fetches nothing there. casefile's `archive().file` fetches the entity.
+    with tempfile.TemporaryDirectory() as target:
+        ok(openaleph("fetchdir", "-f", DOCS, "-p", target))
+        fetched = [p for p in Path(target).rglob("*") if p.is_file()]
+        assert fetched == [], f"fetched {fetched}: the sandbox put file links in search hits"
+    params = {"filter:schemata": "Document", "filter:collection_id": collection(DOCS)["id"]}
+    hits = api("GET", "entities", params={**params, "limit": 50})["results"]
+    assert hits, "no documents to look at"
+    with_links = [h["id"] for h in hits if "file" in h.get("links", {})]
+    assert with_links == [], f"search hits with file links: {with_links}"
+    links = [api("GET", f"entities/{h['id']}").get("links", {}).get("file") for h in hits]
+    links = [link for link in links if link]
+    assert links, "no document's detail view has a file link"
+    for link in links:
+        assert "/api/2/archive/resolve?" in link, f"detail link {link}"
+
+
 @step("make-list and entitysets: the list is there")
 def lists():
     made = ok(openaleph("make-list", "Suspects", "-f", ENTITIES, "-s", "from interop"))

@@ -157,6 +157,19 @@ pub enum Error {
         instead: String,
     },
 
+    /// A download's bytes do not hash to the checksum the platform recorded for them (see
+    /// [`ByteStream::verify`](crate::transport::ByteStream::verify)): altered in storage or on
+    /// the way. Nothing was kept under the final name.
+    #[error("{what}: the body does not match its checksum: expected {expected}, got {actual}")]
+    Mismatch {
+        /// The request, its URL redacted.
+        what: String,
+        /// The checksum the platform recorded.
+        expected: crate::Checksum,
+        /// What the bytes received hash to.
+        actual: crate::Checksum,
+    },
+
     /// A paginated listing could not go on, e.g. the server handed out the same cursor twice.
     #[error("pagination stopped: {0}")]
     Pagination(String),

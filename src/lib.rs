@@ -329,6 +329,7 @@
 
 #[macro_use]
 mod macros;
+mod checksum;
 
 #[cfg(feature = "aleph")]
 pub mod aleph;
@@ -355,6 +356,7 @@ mod time;
 pub mod transport;
 mod upload;
 
+pub use checksum::{Algorithm, Checksum};
 pub use error::{
     ApiError, DecodeError, Error, ErrorKind, HttpError, HttpErrorKind, PartialError, Rejected,
     Result,

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use tokio::io::AsyncWriteExt;
 
 use super::Prepared;
+use crate::checksum::Checksum;
 use crate::error::{DecodeError, Error, Limit, LimitError, Result, redact_url, snippet};
 use crate::progress::{Progress, Reporter};
 
@@ -81,6 +82,44 @@ impl ByteStream {
                 .count_bytes(self.inner, self.content_length)
                 .boxed();
         }
+        self
+    }
+
+    /// Checks the body against `expected` as it streams: once the last chunk has arrived, a body
+    /// that hashes to anything else ends the stream with [`Error::Mismatch`] instead of ending
+    /// it. [`save`](Self::save) then removes what it wrote, so a tampered or truncated file never
+    /// sits under the final name.
+    ///
+    /// ```no_run
+    /// # async fn run(stream: casefile::transport::ByteStream) -> casefile::Result<()> {
+    /// use casefile::Checksum;
+    /// let expected = Checksum::sha1("2ef7bde608ce5404e97d5f042f95f89f1c232871")?;
+    /// stream.verify(expected).save("evidence/report.pdf").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn verify(mut self, expected: Checksum) -> Self {
+        let mut inner = std::mem::replace(&mut self.inner, futures::stream::empty().boxed());
+        let what = format!("{} {}", self.method, self.url);
+        self.inner = async_stream::stream! {
+            let mut hasher = expected.algorithm().hasher();
+            while let Some(chunk) = inner.next().await {
+                match chunk {
+                    Ok(bytes) => {
+                        hasher.update(&bytes);
+                        yield Ok(bytes);
+                    }
+                    Err(error) => {
+                        yield Err(error);
+                        return;
+                    }
+                }
+            }
+            let actual = hasher.finish();
+            if actual != expected {
+                yield Err(Error::Mismatch { what, expected, actual });
+            }
+        }
+        .boxed();
         self
     }
 

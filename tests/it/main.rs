@@ -12,6 +12,7 @@
 mod support;
 
 // The core: transport, paginator, failures, tracing, hostile input.
+mod checksum;
 mod faults;
 mod from_lookup;
 mod hostile_bounds;

@@ -218,6 +218,7 @@ mod ingest;
 mod mappings;
 mod metadata;
 mod notifications;
+mod openaleph;
 mod permissions;
 mod profiles;
 mod roles;
@@ -276,6 +277,11 @@ pub use metadata::{
 };
 pub use notifications::{
     EventName, ListNotifications, Notification, NotificationEvent, NotificationParams,
+};
+pub use openaleph::{
+    AddTag, ClearTags, GetThread, ListTagCounts, ListUserTags, MAX_TAG_LENGTH, MAX_THREAD, Mention,
+    Mentions, MoreLikeThis, NearbyEntities, NearbyEntity, Percolate, Percolated, RemoveTag,
+    Screening, TagCount, Tagging, UserTag,
 };
 pub use permissions::{
     GetPermissions, Permission, PermissionUpdate, Permissions, PermissionsList, UpdatePermissions,
@@ -435,6 +441,17 @@ impl Client {
     /// Roles and groups: find a colleague, the caller's groups and profile, API keys.
     pub fn roles(&self) -> Roles {
         Roles::new(self.transport.clone(), self.known.clone())
+    }
+
+    /// Users' tags on entities of taggable collections (OpenAleph 5.1; refused on Aleph).
+    pub fn tags(&self) -> Tagging {
+        Tagging::new(self.transport.clone(), self.known.clone())
+    }
+
+    /// `GET /screening` (OpenAleph 5.3; refused on Aleph): the documents that mention any
+    /// entity of a set, e.g. a sanctions list (see [`Screening`]).
+    pub fn screening(&self) -> Screening {
+        Screening::new(self.transport.clone(), &self.known)
     }
 
     handles! {

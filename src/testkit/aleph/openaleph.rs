@@ -983,3 +983,113 @@ fn tags(
         _ => not_found(),
     }
 }
+
+/// The tags of a taggable collection, over HTTP against the OpenAleph flavor: no public route
+/// makes a collection taggable yet (the collection fields are another area's), so the test
+/// seeds one.
+#[cfg(all(test, feature = "aleph"))]
+mod tests {
+    use futures::TryStreamExt;
+    use serde_json::json;
+
+    use crate::aleph::{Client, Flavor};
+    use crate::testkit::{Faults, Server, bind, credentials, seed};
+
+    async fn taggable_sandbox() -> (Server, Server, Client, String) {
+        let mut data = seed::aleph(7, &[4, 6]);
+        data.collections[1]["taggable"] = json!(true);
+        let (listener, addr) = bind(0).await.unwrap();
+        let (storage_listener, storage_addr) = bind(0).await.unwrap();
+        let (app, storage) = super::super::router(
+            data,
+            Flavor::OpenAleph,
+            addr,
+            storage_addr,
+            Faults::default(),
+        );
+        let servers = (
+            Server::spawn(listener, addr, app),
+            Server::spawn(storage_listener, storage_addr, storage),
+        );
+        let aleph = Client::builder()
+            .base_url(format!("http://{addr}"))
+            .api_key(credentials::ALEPH_API_KEY)
+            .build()
+            .unwrap();
+        (servers.0, servers.1, aleph, format!("http://{addr}"))
+    }
+
+    #[tokio::test]
+    async fn tags_are_added_counted_listed_and_removed() {
+        let (_api, _storage, aleph, url) = taggable_sandbox().await;
+        let people: Vec<String> = aleph
+            .entities()
+            .search()
+            .schema("Person")
+            .collection(2)
+            .first_page()
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter_map(|e| e.id)
+            .collect();
+        let (first, second) = (&people[0], &people[1]);
+        let tags = aleph.tags();
+
+        let added = tags.add(first, "follow up").await.unwrap();
+        assert_eq!(added.tag, "follow up");
+        assert_eq!(added.entity_id.as_deref(), Some(first.as_str()));
+        assert_eq!(added.collection_id.as_deref(), Some("2"));
+        assert_eq!(added.role_id.as_deref(), Some("3"));
+        assert_eq!(
+            added.entity.as_ref().and_then(|e| e.id.as_deref()),
+            Some(first.as_str())
+        );
+        // The same tag again is the one already there (`200`).
+        let again = tags.add(first, "follow up").await.unwrap();
+        assert_eq!(again.id, added.id);
+        tags.add(first, "checked").await.unwrap();
+        tags.add(second, "follow up").await.unwrap();
+
+        let counts: Vec<(String, u64)> = tags
+            .counts(2)
+            .stream()
+            .map_ok(|c| (c.tag, c.count))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(counts, [("follow up".into(), 2), ("checked".into(), 1)]);
+        let on_first = |tags: Vec<crate::aleph::UserTag>| -> Vec<String> {
+            tags.into_iter().map(|t| t.tag).collect()
+        };
+        let listed = tags.of_entity(first).stream().try_collect().await.unwrap();
+        assert_eq!(on_first(listed), ["checked", "follow up"]);
+
+        tags.remove(first, "follow up").await.unwrap();
+        let listed = tags.of_entity(first).stream().try_collect().await.unwrap();
+        assert_eq!(on_first(listed), ["checked"]);
+        let counts: Vec<(String, u64)> = tags
+            .counts(2)
+            .stream()
+            .map_ok(|c| (c.tag, c.count))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(counts, [("checked".into(), 1), ("follow up".into(), 1)]);
+
+        tags.clear(first).await.unwrap();
+        let listed = tags.of_entity(first).stream().try_collect().await.unwrap();
+        assert!(on_first(listed).is_empty());
+        // A public collection's tags can be read without signing in.
+        let anonymous = Client::builder().base_url(url).build().unwrap();
+        let listed = anonymous
+            .tags()
+            .of_entity(second)
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(on_first(listed), ["follow up"]);
+    }
+}

@@ -20,7 +20,12 @@
 //!   judgements;
 //! - [`Client::xref`] (cross-referencing and exports) and [`Client::profiles`] (pairwise
 //!   judgements);
-//! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`].
+//! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`];
+//! - on OpenAleph only (refused on Aleph before sending): the documents like an entity
+//!   ([`Entities::more_like_this`]), the entities near it ([`Entities::nearby`]), the documents
+//!   that mention it ([`Entities::mentions`]), the entities a document mentions
+//!   ([`Entities::percolate`]), an e-mail's thread ([`Entities::thread`]), the documents that
+//!   mention any entity of a set ([`Client::screening`]) and users' tags ([`Client::tags`]).
 //!
 //! Listings are Aleph's offset pages (`{"results", "total", "total_type", "limit", "offset",
 //! "next", ...}`). casefile reads the offset and limit of each page's `next` link and asks for

@@ -892,3 +892,51 @@ async fn the_aleph_flavor_answers_404_to_a_client_told_it_is_openaleph() {
         .unwrap_err();
     assert_eq!(api_status(&err), (404, "This path does not exist."));
 }
+
+#[tokio::test]
+async fn a_method_no_openaleph_route_takes_is_werkzeugs_405_and_the_aleph_flavor_knows_no_path() {
+    let send = |s: &Sandbox, method: reqwest::Method, route: &str| {
+        reqwest::Client::new()
+            .request(method, format!("{}/api/2/{route}", s.aleph_url()))
+            .header("Authorization", format!("ApiKey {}", s.aleph_api_key()))
+            .send()
+    };
+    let open = sandbox(Flavor::OpenAleph).await;
+    // `tags_api.py` routes GET and DELETE on `/tags/<entity_id>`; Flask answers the rest 405
+    // (HTML: no JSON handler for it), OPTIONS with the methods.
+    let response = send(&open, reqwest::Method::PUT, "tags/x").await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(
+        response.headers()["allow"].to_str().unwrap(),
+        "DELETE, GET, HEAD, OPTIONS"
+    );
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Method Not Allowed")
+    );
+    let response = send(&open, reqwest::Method::OPTIONS, "screening")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["allow"].to_str().unwrap(),
+        "GET, HEAD, OPTIONS"
+    );
+    // Aleph 4.1.6 has no such path: its JSON 404, whatever the method.
+    let aleph = sandbox(Flavor::Aleph).await;
+    for (method, route) in [
+        (reqwest::Method::PUT, "tags/x"),
+        (reqwest::Method::GET, "screening"),
+    ] {
+        let response = send(&aleph, method, route).await.unwrap();
+        assert_eq!(response.status(), 404);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"status": "error", "message": "This path does not exist."})
+        );
+    }
+}

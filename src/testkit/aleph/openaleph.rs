@@ -1065,6 +1065,9 @@ mod tests {
         };
         let listed = tags.of_entity(first).stream().try_collect().await.unwrap();
         assert_eq!(on_first(listed), ["checked", "follow up"]);
+        // Re-indexed: the entity carries its tags.
+        let entity = aleph.entities().get(first).await.unwrap();
+        assert_eq!(entity.tags, ["checked", "follow up"]);
 
         tags.remove(first, "follow up").await.unwrap();
         let listed = tags.of_entity(first).stream().try_collect().await.unwrap();
@@ -1081,6 +1084,8 @@ mod tests {
         tags.clear(first).await.unwrap();
         let listed = tags.of_entity(first).stream().try_collect().await.unwrap();
         assert!(on_first(listed).is_empty());
+        let entity = aleph.entities().get(first).await.unwrap();
+        assert!(entity.tags.is_empty(), "{:?}", entity.tags);
         // A public collection's tags can be read without signing in.
         let anonymous = Client::builder().base_url(url).build().unwrap();
         let listed = anonymous

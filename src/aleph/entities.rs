@@ -358,8 +358,8 @@ impl Serialize for WriteEntity<'_> {
 /// Entities: `client.entities()`.
 #[derive(Debug, Clone)]
 pub struct Entities {
-    transport: Transport,
-    known: Known,
+    pub(super) transport: Transport,
+    pub(super) known: Known,
 }
 
 impl Entities {

@@ -20,7 +20,12 @@
 //!   judgements;
 //! - [`Client::xref`] (cross-referencing and exports) and [`Client::profiles`] (pairwise
 //!   judgements);
-//! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`].
+//! - [`Client::alerts`], [`Client::mappings`], [`Client::permissions`], [`Client::archive`];
+//! - on OpenAleph only (refused on Aleph before sending): the documents like an entity
+//!   ([`Entities::more_like_this`]), the entities near it ([`Entities::nearby`]), the documents
+//!   that mention it ([`Entities::mentions`]), the entities a document mentions
+//!   ([`Entities::percolate`]), an e-mail's thread ([`Entities::thread`]), the documents that
+//!   mention any entity of a set ([`Client::screening`]) and users' tags ([`Client::tags`]).
 //!
 //! Listings are Aleph's offset pages (`{"results", "total", "total_type", "limit", "offset",
 //! "next", ...}`). casefile reads the offset and limit of each page's `next` link and asks for
@@ -218,6 +223,7 @@ mod ingest;
 mod mappings;
 mod metadata;
 mod notifications;
+mod openaleph;
 mod permissions;
 mod profiles;
 mod roles;
@@ -276,6 +282,11 @@ pub use metadata::{
 };
 pub use notifications::{
     EventName, ListNotifications, Notification, NotificationEvent, NotificationParams,
+};
+pub use openaleph::{
+    AddTag, ClearTags, GetThread, ListTagCounts, ListUserTags, MAX_TAG_LENGTH, MAX_THREAD, Mention,
+    Mentions, MoreLikeThis, NearbyEntities, NearbyEntity, Percolate, Percolated, RemoveTag,
+    Screening, TagCount, Tagging, UserTag,
 };
 pub use permissions::{
     GetPermissions, Permission, PermissionUpdate, Permissions, PermissionsList, UpdatePermissions,
@@ -435,6 +446,17 @@ impl Client {
     /// Roles and groups: find a colleague, the caller's groups and profile, API keys.
     pub fn roles(&self) -> Roles {
         Roles::new(self.transport.clone(), self.known.clone())
+    }
+
+    /// Users' tags on entities of taggable collections (OpenAleph 5.1; refused on Aleph).
+    pub fn tags(&self) -> Tagging {
+        Tagging::new(self.transport.clone(), self.known.clone())
+    }
+
+    /// `GET /screening` (OpenAleph 5.3; refused on Aleph): the documents that mention any
+    /// entity of a set, e.g. a sanctions list (see [`Screening`]).
+    pub fn screening(&self) -> Screening {
+        Screening::new(self.transport.clone(), &self.known)
     }
 
     handles! {

@@ -15,6 +15,7 @@
 mod archive;
 mod entitysets;
 mod graph;
+mod openaleph;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -236,6 +237,8 @@ struct State {
     xref: xref::XrefState,
     /// Roles, API keys and the rest of `graph`'s area.
     graph: graph::GraphState,
+    /// OpenAleph's users' tags.
+    openaleph: openaleph::OpenAlephState,
 }
 
 /// The API's router, and the router of the storage host its archive redirects to: another
@@ -268,6 +271,7 @@ pub(super) fn router(
         entitysets: entitysets::EntitySets::default(),
         xref: xref::XrefState::default(),
         graph: graph::GraphState::new(),
+        openaleph: openaleph::OpenAlephState::default(),
     }));
     {
         let mut state = lock(&state);
@@ -695,6 +699,9 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
         }
         (method, path) if graph::owns(path) => {
             graph::route(&mut state, method, path, &query, body, user)
+        }
+        (method, path) if openaleph::owns(path) => {
+            openaleph::route(&mut state, method, path, &query, body, user)
         }
         _ => not_found(),
     }

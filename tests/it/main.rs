@@ -40,6 +40,7 @@ mod aleph_xref;
 mod atlas;
 mod atlos;
 mod client_fidelity;
+mod openaleph_routes;
 
 // The sandbox, and the examples run as built binaries against it or against wiremock.
 mod aleph_examples;

@@ -280,8 +280,8 @@ async fn aleph_tour(
 ) -> casefile::Result<()> {
     use casefile::Upload;
     use casefile::aleph::{
-        Category, Entity, EntitySetType, IngestMeta, Judgement, NewCollection, NewEntitySet,
-        NewMapping, PermissionUpdate,
+        Category, Entity, EntitySetType, Feature, IngestMeta, Judgement, NewCollection,
+        NewEntitySet, NewMapping, PermissionUpdate,
     };
 
     tour.section("Aleph", &target.label);
@@ -355,6 +355,19 @@ async fn aleph_tour(
             "entities().matching(person).limit(5)",
             format!("{} matches for {name:?}", matches.results.len()),
         );
+        // Routes only OpenAleph has (on Aleph they are refused before sending).
+        if let (Some(id), true) = (&person.id, server.supports(Feature::Mentions)) {
+            let mentions = aleph.entities().mentions(id).first_page().await?;
+            tour.step(
+                "entities().mentions(id).first_page()",
+                format!("{} documents name {name:?}", mentions.items.len()),
+            );
+            let alike = aleph.entities().more_like_this(id).first_page().await?;
+            tour.step(
+                "entities().more_like_this(id).first_page()",
+                format!("{} like it", alike.items.len()),
+            );
+        }
     }
     let streamed: Vec<_> = aleph
         .collections()

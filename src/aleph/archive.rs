@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use url::Url;
 
 use super::Entity;
+use crate::checksum::Checksum;
 use crate::error::{DecodeError, Error, Result, redact_url};
 use crate::progress::{Progress, Reporter};
 use crate::transport::{ByteStream, RequestBuilder, Transport};
@@ -149,6 +150,7 @@ impl Archive {
             transport: self.transport.clone(),
             step,
             progress: None,
+            expected: recorded(entity, rendition),
         }
     }
 
@@ -170,6 +172,7 @@ impl Archive {
             transport: self.transport.clone(),
             step: Step::Hop(Hop::Fetch(request)),
             progress: None,
+            expected: None,
         }
     }
 
@@ -197,6 +200,7 @@ impl Archive {
             transport: self.transport.clone(),
             step: Step::Hop(self.hop(url)),
             progress: None,
+            expected: None,
         }
     }
 
@@ -328,6 +332,8 @@ pub struct Download {
     transport: Transport,
     step: Step,
     progress: Option<Reporter>,
+    /// The digest the file must hash to (see [`verify`](Self::verify)).
+    expected: Option<Result<Checksum>>,
 }
 
 impl Download {
@@ -337,12 +343,23 @@ impl Download {
         self
     }
 
+    /// Checks the file against `checksum` as it arrives: a file that hashes to anything else
+    /// ends with [`Error::Mismatch`](crate::Error::Mismatch), and [`save`](Self::save) keeps
+    /// nothing under the final name. [`Archive::file`] checks against the entity's own hash
+    /// (`contentHash`, `pdfHash`, `csvHash`, SHA-1 in Aleph's archive) without being asked; an
+    /// export's [`content_hash`](super::Export::content_hash) is given here.
+    pub fn verify(mut self, checksum: Checksum) -> Self {
+        self.expected = Some(Ok(checksum));
+        self
+    }
+
     /// The file as a stream of bytes, read as it arrives.
     pub async fn send(self) -> Result<ByteStream> {
         let Download {
             transport,
             step,
             progress,
+            mut expected,
         } = self;
         let hop = match step {
             Step::Hop(hop) => hop,
@@ -352,6 +369,7 @@ impl Download {
                 rendition,
             } => {
                 let entity: Entity = request.send().await?;
+                expected = expected.or_else(|| recorded(&entity, rendition));
                 let Some(link) = entity.links.get(rendition.link()) else {
                     return Err(Error::invalid(
                         "rendition",
@@ -370,7 +388,11 @@ impl Download {
             Hop::Fetch(request) => request,
             Hop::Resolve(request, asked) => resolve(&transport, request, &asked).await?,
         };
-        let stream = request.send_stream().await?;
+        let expected = expected.transpose()?;
+        let mut stream = request.send_stream().await?;
+        if let Some(checksum) = expected {
+            stream = stream.verify(checksum);
+        }
         Ok(stream.report_to(progress))
     }
 
@@ -403,3 +425,21 @@ impl Download {
 }
 
 send_on_await!(Download => ByteStream);
+
+/// The digest Aleph's archive recorded for `entity`'s `rendition` (its `contentHash`,
+/// `pdfHash` or `csvHash`: a SHA-1, servicelayer `archive/util.py` `checksum`), if the entity has
+/// one. A value that is not a SHA-1 digest is an error of the download, not a file left
+/// unchecked.
+fn recorded(entity: &Entity, rendition: Rendition) -> Option<Result<Checksum>> {
+    let hash = entity.first(rendition.property())?;
+    Some(Checksum::sha1(hash).map_err(|_| {
+        Error::invalid(
+            "entity",
+            format!(
+                "its `{}` is not a SHA-1 digest: {:?}",
+                rendition.property(),
+                crate::error::snippet(hash.as_bytes())
+            ),
+        )
+    }))
+}

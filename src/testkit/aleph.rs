@@ -50,6 +50,16 @@ const PROXY_INCLUDES: [&str; 8] = [
     "updated_at",
 ];
 
+/// The SHA-1 of `bytes` in hexadecimal: how Aleph's archive names a file (servicelayer
+/// `archive/util.py` `checksum`), its `contentHash` and an export's `content_hash`.
+fn sha1_hex(bytes: &[u8]) -> String {
+    use sha1::Digest;
+    sha1::Sha1::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Searches cap `offset + limit` at this.
 const WINDOW: usize = 9999;
 
@@ -1755,12 +1765,8 @@ async fn ingest(state: &Shared<State>, collection: &str, request: Request) -> Re
         properties["language"] = languages.clone();
     }
     let schema = if let Some((name, bytes)) = file {
-        use sha2::Digest;
-        let hash: String = sha2::Sha256::digest(&bytes)
-            .iter()
-            .take(20)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        // servicelayer's archive keys a file by its SHA-1 (`archive/util.py` `checksum`).
+        let hash = sha1_hex(&bytes);
         properties["contentHash"] = json!([hash]);
         properties["fileSize"] = json!([bytes.len().to_string()]);
         state.blobs.retain(|(h, ..)| *h != hash);

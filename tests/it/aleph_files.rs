@@ -381,6 +381,8 @@ mod sandbox {
 /// the API key and `redirect=false`, and fetches the storage URL it answers bare.
 #[tokio::test]
 async fn a_hit_without_links_is_resolved_on_the_instance_and_fetched_bare() {
+    // `printf '%PDF-1.7' | sha1sum`: the download is checked against the entity's `pdfHash`.
+    const PDF_SHA1: &str = "baf6c1a3fb25f0af5aabbc32aa841e27cb025020";
     let api = MockServer::start().await;
     let ui = MockServer::start().await;
     let storage = MockServer::start().await;
@@ -390,7 +392,7 @@ async fn a_hit_without_links_is_resolved_on_the_instance_and_fetched_bare() {
         .respond_with(ok_json(
             json!({
                 "id": id, "schema": "Pages",
-                "properties": {"fileName": ["report.docx"], "pdfHash": ["5b8e"]},
+                "properties": {"fileName": ["report.docx"], "pdfHash": [PDF_SHA1]},
                 "links": {
                     "self": format!("{}/api/2/entities/{id}", ui.uri()),
                     "file": format!("{}/api/2/archive/resolve?entity={id}&prop=contentHash", ui.uri()),
@@ -653,4 +655,82 @@ async fn refusals_are_clear_and_send_nothing_more() {
         .unwrap_err();
     assert_invalid(&err, "entity");
     assert_eq!(requests(&api).await.len(), 4, "refused before sending");
+}
+
+/// A file that does not hash to the entity's `contentHash` (SHA-1 in Aleph's archive,
+/// servicelayer `archive/util.py` `checksum`) is refused, and `save` keeps nothing: on either
+/// server, with the hash from the entity given or from its detail view.
+#[tokio::test]
+async fn a_file_that_does_not_match_its_content_hash_is_refused_and_not_kept() {
+    let api = MockServer::start().await;
+    let storage = MockServer::start().await;
+    // `printf 'the report\n' | sha1sum`
+    let recorded = "31d9d7413d95227306cacaf8f1ae644f2afd35ad";
+    let id = "doc-1";
+    Mock::given(method("GET"))
+        .and(path(format!("/api/2/entities/{id}")))
+        .respond_with(ok_json(
+            json!({"id": id, "schema": "Pages",
+                   "properties": {"fileName": ["report.txt"], "contentHash": [recorded]},
+                   "links": {"file": format!("{}/api/2/archive/resolve?entity={id}&prop=contentHash", api.uri())}})
+            .to_string(),
+        ))
+        .mount(&api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/2/archive/resolve"))
+        .respond_with(ok_json(
+            json!({"url": format!("{}/bucket/report", storage.uri())}).to_string(),
+        ))
+        .mount(&api)
+        .await;
+    // Altered in storage: one byte differs.
+    Mock::given(method("GET"))
+        .and(path("/bucket/report"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"the rep0rt\n".to_vec()))
+        .mount(&storage)
+        .await;
+    let aleph = openaleph(&api);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("report.txt");
+    let err = aleph
+        .archive()
+        .file(&hit(id), Rendition::Original)
+        .save(&target)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Mismatch { expected, .. } => assert_eq!(expected.hex(), recorded),
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+
+    // The right bytes pass.
+    storage.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/bucket/report"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"the report\n".to_vec()))
+        .mount(&storage)
+        .await;
+    let written = aleph
+        .archive()
+        .file(&hit(id), Rendition::Original)
+        .save(&target)
+        .await
+        .unwrap();
+    assert_eq!(written, 11);
+
+    // A hash that is no SHA-1 digest is refused, not a file left unchecked.
+    let mut odd = hit(id);
+    odd.properties.insert(
+        "contentHash".into(),
+        vec![casefile::aleph::PropertyValue::Text("5b8e".into())],
+    );
+    let err = aleph
+        .archive()
+        .file(&odd, Rendition::Original)
+        .send()
+        .await
+        .unwrap_err();
+    crate::support::assert_invalid(&err, "entity");
 }

@@ -559,8 +559,8 @@ fn export(state: &mut State, collection: &str, label: &str) -> Response {
     let id = state.xref.next.to_string();
     let label = format!("{label} - Crossreference results");
     let file_name = format!("{label}.xlsx");
-    let hash = sign(&["export", &id]);
     let bytes = rows.into_bytes();
+    let hash = super::sha1_hex(&bytes);
     let now = Utc::now();
     let export = json!({
         "id": id, "label": label, "operation": "exportxref", "creator_id": "3",

@@ -222,7 +222,10 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         match self {
             Error::Http(h) => h.kind == HttpErrorKind::Timeout,
-            Error::Limit(l) => matches!(l.limit, Limit::Idle { .. } | Limit::Total { .. }),
+            Error::Limit(l) => matches!(
+                l.limit,
+                Limit::Idle { .. } | Limit::Total { .. } | Limit::Wait { .. }
+            ),
             _ => false,
         }
     }
@@ -547,6 +550,11 @@ pub enum Limit {
         /// The total timeout.
         after: std::time::Duration,
     },
+    /// Work the server queued (an export) was not done after `after` of waiting for it.
+    Wait {
+        /// How long the call waited.
+        after: std::time::Duration,
+    },
 }
 
 impl fmt::Display for Limit {
@@ -570,6 +578,11 @@ impl fmt::Display for Limit {
                 f,
                 "the call took longer than its total timeout of {after:?}; raise it with \
                  ClientBuilder::total_timeout or RequestBuilder::total_timeout"
+            ),
+            Limit::Wait { after } => write!(
+                f,
+                "the server had not done the work after {after:?} of waiting; wait longer \
+                 (the call's `timeout`), or look again later"
             ),
         }
     }

@@ -154,6 +154,40 @@ impl Archive {
         }
     }
 
+    /// The file of an export (from [`Xref::exports`](super::Xref::exports) or
+    /// [`ReadyExport`](super::ReadyExport)), through its `links.download`, checked against its
+    /// `content_hash` (SHA-1) as it arrives. An export that is not
+    /// [`Successful`](super::ExportStatus::Successful), or has no download link, is refused
+    /// before anything is sent.
+    pub fn export(&self, export: &super::Export) -> Download {
+        let refused = |reason: String| Hop::Fetch(self.refused("export", reason));
+        let hop = match (&export.status, export.links.get("download")) {
+            (Some(super::ExportStatus::Successful), Some(link)) => self.hop(link.expose()),
+            (status, _) => refused(format!(
+                "export {} has no file to download (status {})",
+                export.id,
+                status.as_ref().map_or("unknown".into(), |s| s.to_string())
+            )),
+        };
+        let expected = export.content_hash.as_deref().map(|hash| {
+            Checksum::sha1(hash).map_err(|_| {
+                Error::invalid(
+                    "export",
+                    format!(
+                        "its content_hash is not a SHA-1 digest: {:?}",
+                        crate::error::snippet(hash.as_bytes())
+                    ),
+                )
+            })
+        });
+        Download {
+            transport: self.transport.clone(),
+            step: Step::Hop(hop),
+            progress: None,
+            expected,
+        }
+    }
+
     /// `GET /archive?token=<token>`: the file a signed archive token names.
     ///
     /// The seed API (3.2) named this parameter `claim`; current servers take the signed

@@ -528,6 +528,22 @@ impl SearchEntities {
         self
     }
 
+    /// `POST /search/export`: queues a zip of this search's results (an Excel sheet of the
+    /// entities and the files of the documents; at most `EXPORT_MAX_RESULTS`, 100,000 by
+    /// default) to be made in the background; needs an API key (`aleph/views/entities_api.py`
+    /// `export`, `aleph/logic/export.py` `export_entities`). `.await` queues it,
+    /// `.ready().await` waits for it (see [`ReadyExport`](super::ReadyExport)).
+    ///
+    /// ```no_run
+    /// # async fn run(aleph: casefile::aleph::Client) -> casefile::Result<()> {
+    /// let export = aleph.entities().search().query("Meridian").schema("Company").export().ready().await?;
+    /// aleph.archive().export(&export).save("meridian.zip").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn export(self) -> super::ExportSearch {
+        super::ExportSearch::new(self.list.request_to(&["search", "export"]))
+    }
+
     list_methods!(Entity);
 }
 

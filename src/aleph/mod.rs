@@ -304,8 +304,8 @@ pub(crate) use server::Known;
 pub use server::{Feature, Flavor, Server, Version};
 pub use validate::{Invalid, Problem, validate};
 pub use xref::{
-    Accepted, Export, ExportStatus, ExportXref, ListExports, ListXref, RunXref, Xref, XrefMatch,
-    XrefSort,
+    Accepted, Export, ExportSearch, ExportStatus, ExportXref, ListExports, ListXref, ReadyExport,
+    RunXref, Xref, XrefMatch, XrefSort,
 };
 
 /// The API prefix under the instance root.
@@ -944,6 +944,18 @@ impl Listing {
             }
         }
         .gated(self.gate.clone())
+    }
+
+    /// A `POST` of `segments` with the listing's parameters (completed) as its query: the same
+    /// search handed to another route (`POST /search/export`).
+    pub(crate) fn request_to(mut self, segments: &[&str]) -> RequestBuilder {
+        let check = self.checked();
+        (self.complete)(&mut self.params);
+        self.transport
+            .post(segments)
+            .query(&self.params)
+            .checked(check)
+            .gated(self.gate)
     }
 
     /// The first page, as the server sent it.

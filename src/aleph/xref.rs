@@ -304,6 +304,138 @@ operation! {
 }
 
 operation! {
-    /// Queues the Excel export of a collection's matches; from [`Xref::export`].
+    /// Queues the Excel export of a collection's matches; from [`Xref::export`]. `.await`
+    /// queues it; [`ready`](Self::ready) also waits for the file.
     ExportXref => ()
 }
+
+impl ExportXref {
+    /// Queues the export and waits until the server has made it (see [`ReadyExport`]).
+    pub fn ready(self) -> ReadyExport {
+        ReadyExport::new(self.request, EXPORT_XREF)
+    }
+}
+
+operation! {
+    /// Queues the export of a search's results; from
+    /// [`SearchEntities::export`](super::SearchEntities::export). `.await` queues it;
+    /// [`ready`](Self::ready) also waits for the file.
+    ExportSearch => ()
+}
+
+impl ExportSearch {
+    /// Queues the export and waits until the server has made it (see [`ReadyExport`]).
+    pub fn ready(self) -> ReadyExport {
+        ReadyExport::new(self.request, EXPORT_SEARCH)
+    }
+}
+
+/// The operation of an xref export (`aleph/settings.py` `STAGE_EXPORT_XREF`).
+const EXPORT_XREF: &str = "exportxref";
+/// The operation of a search export (`aleph/settings.py` `STAGE_EXPORT_SEARCH`).
+const EXPORT_SEARCH: &str = "exportsearch";
+
+/// The newest exports [`ReadyExport`] looks at, in each poll: the page size of `GET /exports`.
+const EXPORTS_PAGE: u64 = 50;
+
+/// Queues an export and waits, polling `GET /exports` with a bound, until the server has made
+/// it; from [`ExportXref::ready`] or [`SearchEntities::export`](super::SearchEntities::export).
+///
+/// The server answers the request to export with `202` and no id (`aleph/views/xref_api.py`
+/// `export`, `aleph/views/entities_api.py` `export`), so the export is recognised as the one of
+/// this kind that was not among the caller's newest exports before it was queued. The answer is
+/// the export once it is done, [`Successful`](ExportStatus::Successful) or
+/// [`Failed`](ExportStatus::Failed); past the [`timeout`](Self::timeout) (default 10 minutes)
+/// the call fails with [`Limit::Wait`](crate::error::Limit::Wait). Download it with
+/// [`Archive::export`](super::Archive::export), which checks the file against its
+/// `content_hash`.
+///
+/// ```no_run
+/// # async fn run(aleph: casefile::aleph::Client) -> casefile::Result<()> {
+/// let export = aleph.xref().export("7").ready().await?;
+/// aleph.archive().export(&export).save("matches.xlsx").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "an export does nothing until it is sent or awaited"]
+pub struct ReadyExport {
+    queue: crate::transport::RequestBuilder,
+    operation: &'static str,
+    every: std::time::Duration,
+    timeout: std::time::Duration,
+}
+
+impl ReadyExport {
+    pub(super) fn new(queue: crate::transport::RequestBuilder, operation: &'static str) -> Self {
+        ReadyExport {
+            queue,
+            operation,
+            every: std::time::Duration::from_secs(2),
+            timeout: std::time::Duration::from_secs(600),
+        }
+    }
+
+    /// How long to wait between two looks at the exports (default 2 seconds).
+    pub fn poll_every(mut self, every: std::time::Duration) -> Self {
+        self.every = every;
+        self
+    }
+
+    /// How long to wait for the export in all (default 10 minutes).
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Queues the export and waits for it.
+    pub async fn send(self) -> crate::Result<Export> {
+        let ReadyExport {
+            queue,
+            operation,
+            every,
+            timeout,
+        } = self;
+        if every.is_zero() {
+            return Err(crate::Error::invalid("poll_every", "must be more than 0"));
+        }
+        let transport = queue.transport().clone();
+        let newest = || async {
+            let page: crate::Result<super::ResultSet<Export>> = transport
+                .get(&["exports"])
+                .query(&[("limit", EXPORTS_PAGE)])
+                .send()
+                .await;
+            page.map(|page| page.results)
+        };
+        let before: std::collections::BTreeSet<String> =
+            newest().await?.into_iter().map(|e| e.id).collect();
+        queue.send_empty().await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let made = newest()
+                .await?
+                .into_iter()
+                .find(|e| e.operation.as_deref() == Some(operation) && !before.contains(&e.id));
+            if let Some(export) = made
+                && matches!(
+                    export.status,
+                    Some(ExportStatus::Successful | ExportStatus::Failed)
+                )
+            {
+                return Ok(export);
+            }
+            if tokio::time::Instant::now() + every > deadline {
+                let limit = crate::error::Limit::Wait { after: timeout };
+                return Err(crate::error::LimitError {
+                    limit,
+                    method: "GET".into(),
+                    url: format!("{}exports", crate::error::redact_url(transport.api_base())),
+                }
+                .into());
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
+send_on_await!(ReadyExport => Export);

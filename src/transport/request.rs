@@ -125,6 +125,12 @@ impl RequestBuilder {
         }
     }
 
+    /// The transport the request will be sent with.
+    #[cfg_attr(not(feature = "aleph"), allow(dead_code))]
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
     /// The same request, sent only when `gate` passes; a gate that fails is the send call's
     /// error, and nothing goes over the network (but what the gate itself asks).
     pub(crate) fn gated(mut self, gate: Option<Gate>) -> Self {

@@ -28,6 +28,7 @@ mod transport;
 mod aleph;
 mod aleph_crawl;
 mod aleph_entitysets;
+mod aleph_exports;
 mod aleph_files;
 mod aleph_graph;
 mod aleph_resources;

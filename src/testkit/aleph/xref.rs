@@ -50,6 +50,8 @@ pub(super) struct XrefState {
     matches: Vec<Match>,
     profiles: Vec<ProfileSet>,
     exports: Vec<Value>,
+    /// Search exports being made, with the listings of `GET /exports` left before each is done.
+    making: Vec<(String, u32)>,
     next: u64,
 }
 
@@ -88,7 +90,10 @@ struct Item {
 pub(super) fn owns(path: &[&str]) -> bool {
     matches!(
         path,
-        ["collections", _, "xref" | "xref.xlsx"] | ["exports"] | ["profiles", ..]
+        ["collections", _, "xref" | "xref.xlsx"]
+            | ["exports"]
+            | ["profiles", ..]
+            | ["search", "export"]
     )
 }
 
@@ -103,7 +108,9 @@ pub(super) fn route(
 ) -> Response {
     let allowed: &[&str] = match path {
         ["collections", _, "xref"] => &["GET", "HEAD", "OPTIONS", "POST"],
-        ["collections", _, "xref.xlsx"] | ["profiles", "_pairwise"] => &["OPTIONS", "POST"],
+        ["collections", _, "xref.xlsx"] | ["profiles", "_pairwise"] | ["search", "export"] => {
+            &["OPTIONS", "POST"]
+        }
         _ => &["GET", "HEAD", "OPTIONS"],
     };
     if !allowed.contains(&method.as_str()) {
@@ -138,11 +145,19 @@ pub(super) fn route(
                 _ => matches(state, id, query, user),
             }
         }
+        ["search", "export"] => {
+            // `require(request.authz.session_write)`.
+            if !user {
+                return forbidden();
+            }
+            export_search(state, query)
+        }
         ["exports"] => {
             // `require(request.authz.logged_in)`.
             if !user {
                 return forbidden();
             }
+            advance_exports(state);
             let now = naive(Utc::now());
             let items: Vec<Value> = state
                 .xref
@@ -576,6 +591,72 @@ fn export(state: &mut State, collection: &str, label: &str) -> Response {
     state.blobs.push((hash, file_name, bytes));
     state.xref.exports.push(export);
     empty(202)
+}
+
+/// `POST /search/export` (`aleph/views/entities_api.py` `export`): an export of the search's
+/// results, made in the background (`aleph/logic/export.py` `export_entities`). Here it is
+/// `pending` in the first listing of `GET /exports` after it was asked for and done in the next;
+/// its file is a tab-separated list of the entities (id, schema, name) rather than the zip of an
+/// Excel sheet and the documents' files.
+fn export_search(state: &mut State, query: &[(String, String)]) -> Response {
+    let mut rows = String::from("id\tschema\tname\n");
+    for (_, entity) in state.search_matches(query, true) {
+        rows.push_str(&format!(
+            "{}\t{}\t{}\n",
+            entity["id"].as_str().unwrap_or_default(),
+            entity["schema"].as_str().unwrap_or_default(),
+            values(entity, "name").join("; ")
+        ));
+    }
+    let text = query
+        .iter()
+        .find(|(k, _)| k == "q")
+        .map_or("*".to_owned(), |(_, v)| v.clone());
+    state.xref.next += 1;
+    let id = state.xref.next.to_string();
+    let bytes = rows.into_bytes();
+    let hash = super::sha1_hex(&bytes);
+    let label = format!("Search: {text}");
+    let now = Utc::now();
+    let export = json!({
+        "id": id, "label": label, "operation": "exportsearch", "creator_id": "3",
+        "status": "pending", "content_hash": hash, "file_size": bytes.len(),
+        "file_name": "export.zip", "mime_type": "application/zip", "deleted": false,
+        "meta": {}, "writeable": false, "expires_at": naive(now + Duration::days(30)),
+        "created_at": naive(now), "updated_at": naive(now),
+    });
+    state.blobs.push((hash, "export.zip".into(), bytes));
+    state.xref.exports.push(export);
+    state.xref.making.push((id, 1));
+    empty(202)
+}
+
+/// Moves the search exports being made on by one listing of `GET /exports`: one whose time
+/// has come is done, with its download link (`aleph/logic/export.py` `complete_export`).
+fn advance_exports(state: &mut State) {
+    let ui = state.ui.clone();
+    let making = std::mem::take(&mut state.xref.making);
+    for (id, left) in making {
+        if left > 0 {
+            state.xref.making.push((id, left - 1));
+            continue;
+        }
+        if let Some(export) = state
+            .xref
+            .exports
+            .iter_mut()
+            .find(|e| e["id"] == id.as_str())
+        {
+            let hash = export["content_hash"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            export["status"] = json!("successful");
+            export["links"] = json!({"download": format!(
+                "{ui}/api/2/archive?token={hash}.{}", sign(&["archive", &hash])
+            )});
+        }
+    }
 }
 
 /// `POST /profiles/_pairwise` (`aleph/views/profiles_api.py` `pairwise`, schema `Pairwise` in

@@ -218,6 +218,7 @@ mod collections;
 pub mod crawl;
 mod entities;
 mod entitysets;
+mod fetch;
 mod graph;
 mod ingest;
 mod mappings;
@@ -266,6 +267,9 @@ pub use entitysets::{
     AddEntity, CreateEntitySet, DeleteEntitySet, EntitySet, EntitySetItem, EntitySetType,
     EntitySets, GetEntitySet, Judgement, ListEntitySets, ListItems, ListSetsOfEntity, NewEntitySet,
     SetEntities, SetItem, UpdateEntitySet,
+};
+pub use fetch::{
+    FETCH_MANIFEST, FetchDir, FetchFailure, FetchProgress, FetchReport, FetchedEntry, Renamed,
 };
 pub use graph::{
     EntityTags, ExpandEntity, Expansion, Expansions, MAX_EXPAND, MatchEntity, Similar,

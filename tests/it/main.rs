@@ -29,6 +29,7 @@ mod aleph;
 mod aleph_crawl;
 mod aleph_entitysets;
 mod aleph_exports;
+mod aleph_fetch;
 mod aleph_files;
 mod aleph_graph;
 mod aleph_resources;

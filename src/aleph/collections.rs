@@ -813,7 +813,8 @@ pub struct ReingestCollection {
 }
 
 impl ReingestCollection {
-    /// Also index the documents again (`index=true`).
+    /// Also index the documents again (`index=true`). OpenAleph ignores it and always indexes
+    /// (openaleph `aleph/views/collections_api.py` `reingest`).
     pub fn index(mut self, index: bool) -> Self {
         self.index = Some(index);
         self

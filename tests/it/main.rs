@@ -47,6 +47,7 @@ mod openaleph_routes;
 // The sandbox, and the examples run as built binaries against it or against wiremock.
 mod aleph_examples;
 mod examples;
+mod openaleph_sandbox;
 mod progress;
 mod quickstart;
 mod sandbox;

@@ -15,8 +15,8 @@ use serde_json::{Map, Value, json};
 
 use super::super::seed::naive;
 use super::{
-    METHOD_NOT_ALLOWED, State, as_bool, clean_references, empty, error, forbidden, is_a, not_found,
-    ok, property_filters_match, references, with_allow,
+    Ftm, METHOD_NOT_ALLOWED, State, as_bool, clean_references, empty, error, forbidden, not_found,
+    ok, property_filters_match, with_allow,
 };
 use crate::namespace::namespaced_id;
 
@@ -123,7 +123,7 @@ fn check_base(body: &Map<String, Value>, errors: &mut Vec<(String, String)>) {
 }
 
 /// The checks of `EntityUpdate` (`aleph/validation/schema/entity.yml`) on an entity at `path`.
-fn check_entity(entity: &Value, path: &str, errors: &mut Vec<(String, String)>) {
+fn check_entity(model: &Ftm, entity: &Value, path: &str, errors: &mut Vec<(String, String)>) {
     let at = |field: &str| {
         if path.is_empty() {
             field.to_owned()
@@ -140,7 +140,7 @@ fn check_entity(entity: &Value, path: &str, errors: &mut Vec<(String, String)>) 
     };
     match object.get("schema") {
         None => errors.push((path.into(), "'schema' is a required property".into())),
-        Some(Value::String(s)) if references(s).is_none() => {
+        Some(Value::String(s)) if model.references(s).is_none() => {
             errors.push((at("schema"), not_a(s, "schema")))
         }
         Some(Value::String(_)) => {}
@@ -331,7 +331,7 @@ impl State {
         };
         let mut fields = entity.clone();
         fields.insert("id".into(), json!(signed));
-        clean_references(&mut fields, sign.then_some(foreign_id.as_str()));
+        clean_references(self.ftm(), &mut fields, sign.then_some(foreign_id.as_str()));
         self.upsert(collection, fields)
     }
 }
@@ -428,7 +428,7 @@ pub(super) fn route(
                 Value::Array(list) => {
                     for (n, entity) in list.iter().enumerate() {
                         let path = format!("entities.{n}");
-                        check_entity(entity, &path, &mut errors);
+                        check_entity(state.ftm(), entity, &path, &mut errors);
                         for field in ["id", "properties"] {
                             if entity.get(field).is_none() && entity.is_object() {
                                 errors.push((
@@ -570,7 +570,8 @@ pub(super) fn route(
                 .filter(|e| {
                     let kind = e["schema"].as_str().unwrap_or_default();
                     (schema.is_empty() || schema.iter().any(|s| s == kind))
-                        && (schemata.is_empty() || schemata.iter().any(|s| is_a(kind, s)))
+                        && (schemata.is_empty()
+                            || schemata.iter().any(|s| state.ftm().is_a(kind, s)))
                 })
                 .filter(|e| property_filters_match(e, query))
                 .filter(|e| {
@@ -595,7 +596,7 @@ pub(super) fn route(
                 return not_an_object(&body);
             };
             let mut errors = Vec::new();
-            check_entity(&Value::Object(fields.clone()), "", &mut errors);
+            check_entity(state.ftm(), &Value::Object(fields.clone()), "", &mut errors);
             if !errors.is_empty() {
                 return invalid(errors);
             }
@@ -607,7 +608,7 @@ pub(super) fn route(
                 Some((collection, _)) if !state.readable(&collection, user) => return forbidden(),
                 Some((collection, _)) => {
                     let mut fields = fields.clone();
-                    clean_references(&mut fields, None);
+                    clean_references(state.ftm(), &mut fields, None);
                     state.upsert(&collection, fields).map(|id| (id, collection))
                 }
                 None => {

@@ -1,12 +1,15 @@
 //! The entity graph and matching, roles and groups, notifications, status and metadata, as
 //! Aleph 4.1.6 answers them (issue 16, spec §4, §6, §7; `aleph/views/entities_api.py`,
-//! `roles_api.py`, `groups_api.py`, `notifications_api.py`, `status_api.py`, `base_api.py`).
+//! `roles_api.py`, `groups_api.py`, `notifications_api.py`, `status_api.py`, `base_api.py`),
+//! and as OpenAleph 5.3.1-rc3 does where it differs (issue 20: metadata, the own role, the
+//! processing status).
 //!
 //! Left out: `/expand` of an edge entity's own properties returns the entities they name
 //! (followthemoney's graph is not traced further); `/tags` counts
 //! names and identifiers only; `/similar` and `/match` use a deterministic matcher (same schema
 //! family and an equal name or registration number) instead of Elasticsearch and
-//! followthemoney's `compare`; `/status` is always empty (the sandbox's work is done at once);
+//! followthemoney's `compare`; the status shows queued uploads, re-ingests and re-indexes for a few
+//! reads, though the sandbox did their work at once;
 //! the notifications are made from the seed (a `CREATE_COLLECTION` per collection and a
 //! `MATCH_ALERT` per alert whose text is in an entity's name), not from later actions.
 
@@ -16,8 +19,7 @@ use chrono::{Duration, Utc};
 use serde_json::{Map, Value};
 
 use super::{
-    FTM_MODEL, State, check_schema, error, forbidden, is_a, json, naive, not_found, ok,
-    reference_id, references, validation,
+    State, check_schema, error, forbidden, json, naive, not_found, ok, reference_id, validation,
 };
 use crate::aleph::Flavor;
 
@@ -32,6 +34,303 @@ const LOCALES: [&str; 12] = [
     "ru", "es", "de", "bs", "en", "fr", "nl", "pt_BR", "ar", "tr", "uk", "sq",
 ];
 
+/// Work queued for a collection: tasks of one stage (Aleph) or one queue and task (OpenAleph).
+pub(super) struct Work {
+    collection: String,
+    stage: Stage,
+    todo: u64,
+    doing: u64,
+    succeeded: u64,
+    queued_at: chrono::DateTime<Utc>,
+    updated_at: chrono::DateTime<Utc>,
+}
+
+/// What queued the work.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// An upload (`POST /collections/{id}/ingest`), or a document re-ingested.
+    Ingest,
+    /// `POST /collections/{id}/reingest`.
+    Reingest,
+    /// `POST /collections/{id}/reindex`.
+    Reindex,
+}
+
+impl Stage {
+    /// The stage as Aleph 4.1.6 names it (`aleph/settings.py` `STAGE_*`).
+    fn aleph(self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest",
+            Stage::Reingest => "reingest",
+            Stage::Reindex => "reindex",
+        }
+    }
+
+    /// The Procrastinate queue and task OpenAleph defers it to (openaleph-procrastinate 5.3.1
+    /// `settings.py` `DeferSettings`: ingest-file's `ingest` queue, OpenAleph's own
+    /// `openaleph` queue; a reingest defers every document to ingest again,
+    /// openaleph `aleph/logic/collections.py` `reingest_collection`).
+    fn openaleph(self) -> (&'static str, &'static str) {
+        match self {
+            Stage::Ingest | Stage::Reingest => ("ingest", "ingestors.tasks.ingest"),
+            Stage::Reindex => ("openaleph", "aleph.procrastinate.tasks.reindex_collection"),
+        }
+    }
+}
+
+/// Queues `tasks` tasks of `stage` for `collection`. The sandbox's workers take them up as the
+/// status is read: each read of a collection's status (`GET /collections/{id}/status`, or the
+/// collection in `GET /status`) reports it, then finishes the running tasks and starts half of
+/// the waiting ones (at least one), so a collection stays busy for a few reads and then is
+/// idle.
+pub(super) fn queue_work(state: &mut State, collection: &str, stage: Stage, tasks: u64) {
+    let now = Utc::now();
+    let work = &mut state.graph.work;
+    match work
+        .iter_mut()
+        .find(|w| w.collection == collection && w.stage == stage)
+    {
+        Some(w) => {
+            w.todo += tasks;
+            w.updated_at = now;
+        }
+        None => work.push(Work {
+            collection: collection.to_owned(),
+            stage,
+            todo: tasks,
+            doing: 0,
+            succeeded: 0,
+            queued_at: now,
+            updated_at: now,
+        }),
+    }
+}
+
+/// Forgets a collection's work: `DELETE /collections/{id}/status` cancels it (Aleph: the
+/// dataset's queue is emptied, `aleph/queues.py` `cancel_queue`; OpenAleph: the jobs are
+/// cancelled, `aleph/procrastinate/queues.py`, and a dataset with no job to do or doing is
+/// not reported).
+pub(super) fn cancel_work(state: &mut State, collection: &str) {
+    state.graph.work.retain(|w| w.collection != collection);
+}
+
+/// Whether `collection` has tasks to do or doing.
+fn active(state: &State, collection: &str) -> bool {
+    state
+        .graph
+        .work
+        .iter()
+        .any(|w| w.collection == collection && w.todo + w.doing > 0)
+}
+
+/// One step of the workers on `collection`'s tasks; work all done is forgotten (Aleph cleans
+/// a finished dataset's counters up, servicelayer `Dataset.cleanup_dataset_status`; OpenAleph
+/// reports only datasets with a job to do or doing, openaleph-procrastinate
+/// `manage/sql.py` `STATUS_SUMMARY_ACTIVE`).
+fn tick(state: &mut State, collection: &str) {
+    let now = Utc::now();
+    for w in state
+        .graph
+        .work
+        .iter_mut()
+        .filter(|w| w.collection == collection)
+    {
+        w.succeeded += w.doing;
+        let started = w.todo.div_ceil(2);
+        w.doing = started;
+        w.todo -= started;
+        w.updated_at = now;
+    }
+    if !active(state, collection) {
+        cancel_work(state, collection);
+    }
+}
+
+/// A collection's processing status as the flavor reports it (spec20 §2), then one step of
+/// work. Aleph 4.1.6 sends servicelayer's counters (`Dataset.get_status`, servicelayer 1.25.0
+/// `taskqueue.py`): `finished`, `running`, `pending`, a `stages` list and the raw Redis times;
+/// OpenAleph sends openaleph-procrastinate's `DatasetStatus` (`model.py`): the job counters,
+/// their sums `total`, `active` and `finished`, the times, the dataset `name` and the
+/// `batches` → `queues` → `tasks` tree, plus the `collection` (openaleph
+/// `aleph/procrastinate/status.py` `CollectionStatus`). Both are sent by `jsonify`, so their
+/// nulls and empty lists stay.
+pub(super) fn collection_status(state: &mut State, collection: &str) -> Value {
+    let status = status_view(state, collection);
+    tick(state, collection);
+    status
+}
+
+/// The status without a step of work (the one `GET /collections/{id}` embeds).
+pub(super) fn status_view(state: &State, collection: &str) -> Value {
+    let work: Vec<&Work> = state
+        .graph
+        .work
+        .iter()
+        .filter(|w| w.collection == collection)
+        .collect();
+    let first = work.iter().map(|w| w.queued_at).min();
+    let last = work.iter().map(|w| w.updated_at).max();
+    match state.flavor {
+        Flavor::Aleph => {
+            let stages: Vec<Value> = work
+                .iter()
+                .map(|w| {
+                    json!({"job_id": "", "stage": w.stage.aleph(), "pending": w.todo,
+                           "running": w.doing, "finished": w.succeeded})
+                })
+                .collect();
+            let time = |t: Option<chrono::DateTime<Utc>>| {
+                t.map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string())
+            };
+            json!({
+                "finished": work.iter().map(|w| w.succeeded).sum::<u64>(),
+                "running": work.iter().map(|w| w.doing).sum::<u64>(),
+                "pending": work.iter().map(|w| w.todo).sum::<u64>(),
+                "stages": stages, "start_time": time(first), "last_update": time(last),
+            })
+        }
+        Flavor::OpenAleph => {
+            let tasks: Vec<Value> = work
+                .iter()
+                .map(|w| {
+                    let (_, task) = w.stage.openaleph();
+                    counters(
+                        task,
+                        w.todo,
+                        w.doing,
+                        w.succeeded,
+                        Some(w.queued_at),
+                        Some(w.updated_at),
+                    )
+                })
+                .collect();
+            let mut queues: Vec<Value> = Vec::new();
+            for (w, task) in work.iter().zip(tasks) {
+                let (queue, _) = w.stage.openaleph();
+                match queues.iter_mut().find(|q| q["name"] == queue) {
+                    Some(q) => q["tasks"]
+                        .as_array_mut()
+                        .into_iter()
+                        .for_each(|t| t.push(task.clone())),
+                    None => queues.push(json!({"name": queue, "tasks": [task]})),
+                }
+            }
+            let sum = |items: &[Value], key: &str| -> u64 {
+                items.iter().map(|i| i[key].as_u64().unwrap_or(0)).sum()
+            };
+            for q in &mut queues {
+                let tasks = q["tasks"].as_array().cloned().unwrap_or_default();
+                let name = q["name"].as_str().unwrap_or_default().to_owned();
+                let mut summed = counters(
+                    &name,
+                    sum(&tasks, "todo"),
+                    sum(&tasks, "doing"),
+                    sum(&tasks, "succeeded"),
+                    first,
+                    last,
+                );
+                summed["tasks"] = json!(tasks);
+                *q = summed;
+            }
+            let (todo, doing, succeeded) = (
+                sum(&queues, "todo"),
+                sum(&queues, "doing"),
+                sum(&queues, "succeeded"),
+            );
+            let batches = if queues.is_empty() {
+                Vec::new()
+            } else {
+                let mut batch = counters("default", todo, doing, succeeded, first, last);
+                batch["queues"] = json!(queues);
+                vec![batch]
+            };
+            let mut status = counters(
+                &format!("collection_{collection}"),
+                todo,
+                doing,
+                succeeded,
+                first,
+                last,
+            );
+            status["batches"] = json!(batches);
+            status["collection"] = state
+                .data
+                .collections
+                .iter()
+                .find(|c| c["id"] == collection)
+                .map(|c| super::prune(state.collection_view(c)))
+                .unwrap_or_else(|| json!({}));
+            status
+        }
+    }
+}
+
+/// openaleph-procrastinate's `StatusCounts` as pydantic dumps it: the counters, the times as
+/// ISO datetimes with `Z`, `took` and `remaining_time` as ISO-8601 durations, and the sums.
+fn counters(
+    name: &str,
+    todo: u64,
+    doing: u64,
+    succeeded: u64,
+    first: Option<chrono::DateTime<Utc>>,
+    last: Option<chrono::DateTime<Utc>>,
+) -> Value {
+    let time = |t: Option<chrono::DateTime<Utc>>| {
+        t.map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+    };
+    let finished = succeeded;
+    let took = match (first, last) {
+        (Some(first), Some(last)) if finished > 0 => Some(last - first),
+        (Some(first), _) => Some(Utc::now() - first),
+        _ => None,
+    };
+    let remaining = match (took, finished) {
+        (Some(took), f) if f > 0 => Some(
+            took * i32::try_from(todo).unwrap_or(i32::MAX) / i32::try_from(f).unwrap_or(i32::MAX),
+        ),
+        _ => None,
+    };
+    json!({
+        "name": name, "todo": todo, "doing": doing, "succeeded": succeeded, "failed": 0,
+        "aborted": 0, "aborting": 0, "cancelled": 0,
+        "min_ts": time(first), "max_ts": time(last),
+        "remaining_time": remaining.map(iso_duration), "took": took.map(iso_duration),
+        "total": todo + doing + succeeded, "active": todo + doing, "finished": finished,
+    })
+}
+
+/// A duration as pydantic writes a `timedelta` in JSON: ISO 8601, `PT1M33S`, `P1DT2H`,
+/// `PT1.5S`, `PT0S`.
+fn iso_duration(duration: Duration) -> String {
+    let micros = duration.num_microseconds().unwrap_or(i64::MAX).max(0);
+    let (days, rest) = (micros / 86_400_000_000, micros % 86_400_000_000);
+    let (hours, rest) = (rest / 3_600_000_000, rest % 3_600_000_000);
+    let (minutes, rest) = (rest / 60_000_000, rest % 60_000_000);
+    let (seconds, fraction) = (rest / 1_000_000, rest % 1_000_000);
+    let mut out = String::from("P");
+    if days > 0 {
+        out.push_str(&format!("{days}D"));
+    }
+    let mut time = String::new();
+    if hours > 0 {
+        time.push_str(&format!("{hours}H"));
+    }
+    if minutes > 0 {
+        time.push_str(&format!("{minutes}M"));
+    }
+    if fraction > 0 {
+        let fraction = format!("{fraction:06}");
+        time.push_str(&format!("{seconds}.{}S", fraction.trim_end_matches('0')));
+    } else if seconds > 0 || (days == 0 && time.is_empty()) {
+        time.push_str(&format!("{seconds}S"));
+    }
+    if !time.is_empty() {
+        out.push('T');
+        out.push_str(&time);
+    }
+    out
+}
+
 /// What this area keeps: the user's profile and its current API key.
 pub(super) struct GraphState {
     /// The key that replaced the sandbox's key, once one was generated.
@@ -43,6 +342,8 @@ pub(super) struct GraphState {
     password: String,
     expires: String,
     generated: u64,
+    /// The collections' queued work.
+    work: Vec<Work>,
 }
 
 impl GraphState {
@@ -56,6 +357,7 @@ impl GraphState {
             password: OWN_PASSWORD.into(),
             expires: naive(Utc::now() + Duration::days(90)),
             generated: 0,
+            work: Vec::new(),
         }
     }
 }
@@ -126,7 +428,7 @@ pub(super) fn route(
             if !fields.contains_key("schema") {
                 return validation("", "'schema' is a required property");
             }
-            if let Err(response) = check_schema(&fields) {
+            if let Err(response) = check_schema(state.ftm(), &fields) {
                 return response;
             }
             let only: Vec<String> = query
@@ -162,12 +464,39 @@ pub(super) fn route(
             }
             notifications(state, query)
         }
-        // `status_api.py`: `{"results", "total"}`; nothing in the sandbox is ever still running.
+        // `status_api.py`: `{"results", "total"}`, by `jsonify`: the collections with work to
+        // do or doing that the caller may read (Aleph 4.1.6 `get_active_dataset_status`;
+        // openaleph `get_active_collections_status`), each status with its `collection`.
         (Method::GET, ["status"]) => {
             if !user {
                 return denied(user);
             }
-            ok(json!({"results": [], "total": 0}))
+            let mut busy: Vec<String> = state
+                .graph
+                .work
+                .iter()
+                .map(|w| w.collection.clone())
+                .collect();
+            busy.sort();
+            busy.dedup();
+            busy.retain(|c| active(state, c) && state.readable(c, user));
+            let results: Vec<Value> = busy
+                .iter()
+                .map(|c| {
+                    let mut status = collection_status(state, c);
+                    if state.flavor == Flavor::Aleph {
+                        status["collection"] = state
+                            .data
+                            .collections
+                            .iter()
+                            .find(|x| x["id"] == c.as_str())
+                            .map(|x| super::prune(state.collection_view(x)))
+                            .unwrap_or_else(|| json!({}));
+                    }
+                    status
+                })
+                .collect();
+            json(200, &json!({"results": results, "total": results.len()}))
         }
         (Method::GET, ["metadata"]) => metadata(state),
         _ => not_found(),
@@ -184,17 +513,6 @@ impl State {
         }
         raw
     }
-}
-
-/// followthemoney's model as Aleph serves it (`model.to_dict()`), read once.
-fn ftm() -> &'static Value {
-    static MODEL: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    MODEL.get_or_init(|| serde_json::from_str(FTM_MODEL).unwrap_or(Value::Null))
-}
-
-/// The model's schemata, as `Schema.to_dict` writes them (own properties, stubs included).
-fn model() -> Option<&'static Map<String, Value>> {
-    ftm()["schemata"].as_object()
 }
 
 /// The reverse name of `schema`'s entity-typed `property`, looked up on the schema and its
@@ -233,12 +551,12 @@ fn expand(state: &State, entity: &Value, query: &[(String, String)], user: bool)
         .collect();
     let chosen = |name: &str| wanted.is_empty() || wanted.contains(&name);
     let empty = Map::new();
-    let model = model().unwrap_or(&empty);
+    let model = state.ftm().schemata_json().unwrap_or(&empty);
     let id = entity["id"].as_str().unwrap_or_default();
     let schema = entity["schema"].as_str().unwrap_or_default();
     let mut results: Vec<(String, usize, Vec<Value>)> = Vec::new();
     // Forward: the values of the entity's own entity-typed properties, resolved.
-    for name in references(schema).unwrap_or_default() {
+    for name in state.ftm().references(schema).unwrap_or_default() {
         let values = ids(entity, name);
         if values.is_empty() || !chosen(name) {
             continue;
@@ -261,7 +579,7 @@ fn expand(state: &State, entity: &Value, query: &[(String, String)], user: bool)
         }
         for other in list {
             let kind = other["schema"].as_str().unwrap_or_default();
-            for name in references(kind).unwrap_or_default() {
+            for name in state.ftm().references(kind).unwrap_or_default() {
                 if !ids(other, name).iter().any(|v| v == id) {
                     continue;
                 }
@@ -331,7 +649,11 @@ fn tags(state: &State, entity: &Value, user: bool) -> Response {
                 .iter()
                 .filter(|(c, _)| state.readable(c, user))
                 .flat_map(|(_, list)| list.iter())
-                .filter(|e| is_a(e["schema"].as_str().unwrap_or_default(), "Thing"))
+                .filter(|e| {
+                    state
+                        .ftm()
+                        .is_a(e["schema"].as_str().unwrap_or_default(), "Thing")
+                })
                 .filter(|e| ids(e, property).contains(&value))
                 .count();
             if count > 1 {
@@ -389,7 +711,8 @@ fn candidates(state: &State, entity: &Value, user: bool, only: &[String]) -> Vec
         .filter(|e| e["id"] != entity["id"] || entity["id"].is_null())
         .filter(|e| {
             let kind = e["schema"].as_str().unwrap_or_default();
-            !is_a(kind, "Interval") && (is_a(kind, schema) || is_a(schema, kind))
+            let model = state.ftm();
+            !model.is_a(kind, "Interval") && (model.is_a(kind, schema) || model.is_a(schema, kind))
         })
         .filter_map(|e| {
             let shared = own
@@ -406,17 +729,38 @@ fn candidates(state: &State, entity: &Value, user: bool, only: &[String]) -> Vec
     found
 }
 
+/// The sandbox user's role as its owner reads it. Aleph 4.1.6 keeps a digest of the key and
+/// says whether there is one and when it expires (`aleph/model/role.py` `Role.to_dict`);
+/// OpenAleph keeps the key itself, sends it to whoever may write the role, and says whether the
+/// user may create investigations (openaleph `aleph/model/role.py` `Role.to_dict`,
+/// `aleph/views/serializers.py` `RoleSerializer`; `is_investigator` is true with no
+/// `ALEPH_INVESTIGATOR_GROUP` set).
 fn own_role(state: &State) -> Value {
     let g = &state.graph;
     let now = naive(Utc::now());
-    json!({
+    let mut role = json!({
         "id": "3", "type": "user", "name": g.name, "label": g.name, "email": OWN_EMAIL,
         "locale": g.locale, "is_admin": false, "is_muted": g.is_muted, "is_tester": g.is_tester,
-        "has_password": true, "has_api_key": true, "api_key_expires_at": g.expires,
+        "has_password": true,
         "created_at": "2026-01-01T00:00:00", "updated_at": now,
         "links": {"self": format!("{}/api/2/roles/3", state.ui)},
         "writeable": true, "shallow": true,
-    })
+    });
+    match state.flavor {
+        Flavor::Aleph => {
+            role["has_api_key"] = json!(true);
+            role["api_key_expires_at"] = json!(g.expires);
+        }
+        Flavor::OpenAleph => {
+            let key = g
+                .api_key
+                .as_deref()
+                .unwrap_or(super::credentials::ALEPH_API_KEY);
+            role["api_key"] = json!(key);
+            role["is_investigator"] = json!(true);
+        }
+    }
+    role
 }
 
 fn group(state: &State, id: &str, name: &str) -> Value {
@@ -635,7 +979,14 @@ fn notifications(state: &State, query: &[(String, String)]) -> Response {
     state.listing("notifications", items, query, true)
 }
 
-/// `base_api.py` `metadata`: the same for every caller.
+/// `base_api.py` `metadata`: the same for every caller, sent by `jsonify` with its empty
+/// values. The flavors differ (spec20 §6): Aleph 4.1.6 (`aleph/views/base_api.py`
+/// `_metadata_locale`) has `auth.role_blocked` and the `bookmarks` flag only; OpenAleph
+/// (openaleph `aleph/views/base_api.py` `_metadata_locale`) drops `role_blocked` and adds
+/// `app.entity_banner_rules`, the `timelines`, `lists` and `diagrams` flags (on by default,
+/// `aleph/settings.py`), `service_urls` and `services`, and serves followthemoney 4's model.
+/// The sandbox's OpenAleph is set up with `FTM_ASSETS_URL` and
+/// `FTM_TRANSLATE_SOURCE_LANGUAGES=en,de,ru`.
 fn metadata(state: &State) -> Response {
     let (version, ftm_version) = match state.flavor {
         Flavor::Aleph => ("4.1.6", "3.5.9"),
@@ -645,18 +996,35 @@ fn metadata(state: &State) -> Response {
         .iter()
         .map(|c| ((*c).to_owned(), json!(c[..1].to_uppercase() + &c[1..])))
         .collect();
-    let body = json!({
+    let mut body = json!({
         "status": "ok", "maintenance": false,
-        "app": {"title": "Aleph Sandbox", "version": version, "ftm_version": ftm_version, "ui_uri": state.ui,
-                "publish": false, "locale": "en", "locales": {"en": "English", "de": "Deutsch"}},
+        "app": {"title": "Aleph Sandbox", "version": version, "ftm_version": ftm_version,
+                "banner": null, "ui_uri": state.ui, "messages_url": null,
+                "publish": false, "logo": null, "favicon": null,
+                "locale": "en", "locales": {"en": "English", "de": "Deutsch"}},
         "categories": categories,
         "frequencies": {"unknown": "not known", "never": "not updated", "daily": "daily"},
         "pages": [],
-        "model": ftm(),
+        "model": state.ftm().json,
         "token": null,
         "auth": {"oauth": false, "require_logged_in": false,
                  "password_login_uri": format!("{}/api/2/sessions/login", state.ui)},
         "feature_flags": {"bookmarks": false},
+        "feedback_urls": {"documents": null, "timelines": null},
     });
+    match state.flavor {
+        // `ALEPH_ROLE_BLOCKED_MESSAGE` defaults to this text, the link and its label to None
+        // (`aleph/settings.py`).
+        Flavor::Aleph => {
+            body["auth"]["role_blocked"] = json!({"message": "Your account has been blocked.", "link": null, "link_label": null});
+        }
+        Flavor::OpenAleph => {
+            body["app"]["entity_banner_rules"] = json!([]);
+            body["feature_flags"] =
+                json!({"bookmarks": false, "timelines": true, "lists": true, "diagrams": true});
+            body["service_urls"] = json!({"ftm_assets": format!("{}/ftm-assets", state.ui)});
+            body["services"] = json!({"translate": {"source_languages": ["eng", "deu", "rus"]}});
+        }
+    }
     json(200, &body)
 }

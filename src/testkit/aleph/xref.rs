@@ -26,8 +26,8 @@ use chrono::{Duration, Utc};
 use serde_json::Value;
 
 use super::{
-    METHOD_NOT_ALLOWED, State, WINDOW, empty, forbidden, is_a, json, naive, not_found, ok, prune,
-    raw, reference_id, references, sign, validation, with_allow,
+    Ftm, METHOD_NOT_ALLOWED, State, WINDOW, empty, forbidden, json, naive, not_found, ok, prune,
+    raw, reference_id, sign, validation, with_allow,
 };
 
 /// Matches scoring at most this are hidden unless sorted by doubt or random
@@ -198,13 +198,13 @@ fn readable(state: &State, collection: &str, user: bool) -> bool {
         .any(|c| c["id"] == collection && c["secret"] != true)
 }
 
-fn matchable(schema: &str) -> bool {
-    is_a(schema, "LegalEntity") || is_a(schema, "Vehicle")
+fn matchable(model: &Ftm, schema: &str) -> bool {
+    model.is_a(schema, "LegalEntity") || model.is_a(schema, "Vehicle")
 }
 
 /// followthemoney's `common_schema` exists: one schema is the other or descends from it.
-fn compatible(a: &str, b: &str) -> bool {
-    is_a(a, b) || is_a(b, a)
+fn compatible(model: &Ftm, a: &str, b: &str) -> bool {
+    model.is_a(a, b) || model.is_a(b, a)
 }
 
 /// A name as the matcher compares it.
@@ -245,7 +245,7 @@ fn run(state: &mut State, collection: &str) {
     let mut by_name: HashMap<String, Vec<(&str, &Value)>> = HashMap::new();
     for (cid, list) in &state.data.entities {
         for entity in list {
-            if matchable(entity["schema"].as_str().unwrap_or_default()) {
+            if matchable(state.ftm(), entity["schema"].as_str().unwrap_or_default()) {
                 for name in values(entity, "name") {
                     by_name
                         .entry(normalise(&name))
@@ -259,7 +259,7 @@ fn run(state: &mut State, collection: &str) {
     let mut found = Vec::new();
     for entity in state.entities_of(collection).into_iter().flatten() {
         let schema = entity["schema"].as_str().unwrap_or_default();
-        if !matchable(schema) {
+        if !matchable(state.ftm(), schema) {
             continue;
         }
         let mut candidates: Vec<(f64, &str, &Value)> = Vec::new();
@@ -267,7 +267,7 @@ fn run(state: &mut State, collection: &str) {
             for (cid, candidate) in by_name.get(&normalise(&name)).into_iter().flatten() {
                 let other = candidate["schema"].as_str().unwrap_or_default();
                 if candidate["id"] == entity["id"]
-                    || !compatible(schema, other)
+                    || !compatible(state.ftm(), schema, other)
                     || candidates
                         .iter()
                         .any(|(_, _, c)| c["id"] == candidate["id"])
@@ -694,7 +694,7 @@ fn pairwise(state: &mut State, body: Option<Value>, user: bool) -> Response {
         entity["schema"].as_str().unwrap_or_default(),
         candidate["schema"].as_str().unwrap_or_default(),
     );
-    if !compatible(left, right) {
+    if !compatible(state.ftm(), left, right) {
         // `followthemoney.exc.InvalidData` (`aleph/views/base_api.py`).
         return json(
             400,
@@ -762,7 +762,7 @@ fn merged(state: &State, index: usize, user: bool) -> Value {
     let mut properties = serde_json::Map::new();
     for (n, proxy) in proxies.iter().enumerate() {
         let own = proxy["schema"].as_str().unwrap_or_default();
-        if n == 0 || is_a(own, &schema) {
+        if n == 0 || state.ftm().is_a(own, &schema) {
             own.clone_into(&mut schema);
         }
         for (name, list) in proxy["properties"].as_object().into_iter().flatten() {
@@ -851,7 +851,13 @@ fn similar(state: &State, index: usize, query: &[(String, String)], user: bool) 
                 .iter()
                 .any(|i| e["id"] == i.entity_id.as_str())
         })
-        .filter(|e| compatible(schema, e["schema"].as_str().unwrap_or_default()))
+        .filter(|e| {
+            compatible(
+                state.ftm(),
+                schema,
+                e["schema"].as_str().unwrap_or_default(),
+            )
+        })
         .filter(|e| {
             values(e, "name")
                 .iter()
@@ -916,7 +922,7 @@ fn expand(state: &State, index: usize, query: &[(String, String)], user: bool) -
     };
     for proxy in proxies(state, index, user) {
         let schema = proxy["schema"].as_str().unwrap_or_default();
-        for property in references(schema).unwrap_or_default() {
+        for property in state.ftm().references(schema).unwrap_or_default() {
             for id in values(&proxy, property) {
                 if let Some((_, target)) = state.find_entity(&id) {
                     add((*property).to_owned(), &target);
@@ -929,7 +935,7 @@ fn expand(state: &State, index: usize, query: &[(String, String)], user: bool) -
             }
             for other in list {
                 let kind = other["schema"].as_str().unwrap_or_default();
-                for property in references(kind).unwrap_or_default() {
+                for property in state.ftm().references(kind).unwrap_or_default() {
                     if values(other, property)
                         .iter()
                         .any(|v| proxy["id"] == v.as_str())

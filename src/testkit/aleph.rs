@@ -1930,8 +1930,25 @@ impl State {
                     }) else {
                         continue;
                     };
-                    if !ROLES.iter().any(|(r, ..)| *r == role) {
+                    let colleague = role == graph::COLLEAGUE.0;
+                    if !colleague && !ROLES.iter().any(|(r, ..)| *r == role) {
                         continue; // invalid items are silently dropped
+                    }
+                    // Aleph 4.1.6 grants a user role that holds no permission on the collection
+                    // yet only when the item's `email` is that user's, compared without case
+                    // (`aleph/views/permissions_api.py` `update`, against guessing ids);
+                    // OpenAleph dropped the check (openaleph `permissions_api.py` `update`).
+                    let held = self
+                        .permission_rows
+                        .iter()
+                        .any(|(c, r, ..)| *c == id && *r == role);
+                    let email = item["email"].as_str().unwrap_or_default();
+                    if colleague
+                        && self.flavor == Flavor::Aleph
+                        && !held
+                        && !email.eq_ignore_ascii_case(graph::COLLEAGUE.2)
+                    {
+                        continue;
                     }
                     let write = item["write"].as_bool().unwrap_or(false) && role != "1";
                     let read = item["read"].as_bool().unwrap_or(false) || write;
@@ -2046,8 +2063,17 @@ impl State {
     /// a bare `read`/`write` for the roles holding none (`aleph/views/permissions_api.py`
     /// `index`, `PermissionSerializer`).
     fn permissions_view(&self, collection: &str) -> Response {
+        // A colleague is listed once a permission was stored for them.
+        let (colleague, colleague_name, _) = graph::COLLEAGUE;
+        let shared = self
+            .permission_rows
+            .iter()
+            .any(|(c, r, ..)| c == collection && r == colleague);
+        let extra = shared.then_some((colleague, "user", colleague_name));
         let results: Vec<Value> = ROLES
             .iter()
+            .copied()
+            .chain(extra)
             .map(|(role, kind, name)| {
                 let granted = self.permissions.iter().find(|(c, r, ..)| c == collection && r == role);
                 let (read, write) = granted.map_or((false, false), |(_, _, r, w)| (*r, *w));

@@ -570,3 +570,55 @@ async fn openaleph_search_envelope_and_hits_carry_more() {
         assert_eq!(page.items[0].caption.is_some(), !aleph);
     }
 }
+
+/// §12 "Sharing": Aleph 4.1.6 grants a user who holds no permission on the collection only when
+/// the change carries that user's e-mail (`aleph/views/permissions_api.py` `update`); OpenAleph
+/// dropped the check (openaleph `permissions_api.py` `update`).
+#[tokio::test]
+async fn sharing_with_a_user_needs_their_email_only_on_aleph() {
+    use casefile::aleph::PermissionUpdate;
+    let shared_with_dana = |list: &casefile::aleph::PermissionsList| {
+        list.results
+            .iter()
+            .any(|p| p.role.as_ref().is_some_and(|r| r.id == "6") && p.read)
+    };
+    for flavor in FLAVORS {
+        let s = start(flavor).await;
+        let client = s.aleph().unwrap();
+        let without = client
+            .permissions()
+            .update("2", [PermissionUpdate::new("6", true, false)])
+            .await
+            .unwrap();
+        assert_eq!(
+            shared_with_dana(&without),
+            flavor == Flavor::OpenAleph,
+            "{flavor}"
+        );
+        let with = client
+            .permissions()
+            .update(
+                "2",
+                [PermissionUpdate::new("6", true, false).email("Dana.Reyes@example.org")],
+            )
+            .await
+            .unwrap();
+        assert!(shared_with_dana(&with), "{flavor}");
+        // Once she holds one, a change needs no e-mail on Aleph either.
+        let (status, body) = send(
+            reqwest::Client::new()
+                .post(api(&s, "collections/2/permissions"))
+                .json(&json!([{"role_id": "6", "read": true, "write": true}])),
+            &s,
+        )
+        .await;
+        assert_eq!(status, 200);
+        let dana = body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["role"]["id"] == "6")
+            .unwrap();
+        assert_eq!(dana["write"], true, "{flavor}: {body}");
+    }
+}

@@ -26,7 +26,7 @@ use crate::aleph::Flavor;
 /// The sandbox user's e-mail and password, and a colleague to find with `_suggest`.
 const OWN_EMAIL: &str = "analyst@example.org";
 const OWN_PASSWORD: &str = "sandbox-password";
-const COLLEAGUE: (&str, &str, &str) = ("6", "Dana Reyes", "dana.reyes@example.org");
+pub(super) const COLLEAGUE: (&str, &str, &str) = ("6", "Dana Reyes", "dana.reyes@example.org");
 /// The groups the sandbox user belongs to (`ROLES` in the parent).
 const GROUPS: [(&str, &str); 2] = [("4", "Investigations Desk"), ("5", "Data Team")];
 /// `ALEPH_UI_LANGUAGES` (`aleph/settings.py`).

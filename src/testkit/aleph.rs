@@ -599,7 +599,7 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
                 .filter(|c| filters_match(c, &query))
                 .map(|c| state.collection_view(c))
                 .collect();
-            state.listing("collections", items, &query, false)
+            state.search_listing("collections", items, &query, false)
         }
         (Method::POST | Method::PUT, ["collections"]) => {
             let Some(Value::Object(fields)) = body else {
@@ -1672,6 +1672,22 @@ impl State {
             "collection_id": collection, "created_at": created, "updated_at": now,
         }));
         Ok(id)
+    }
+
+    /// The page of a route that is a search on the server (`SearchQueryResult`): on OpenAleph
+    /// with `query_q`, `filters` and `metrics` ([`search_extras`]).
+    fn search_listing(
+        &self,
+        path: &str,
+        items: Vec<Value>,
+        query: &[(String, String)],
+        window: bool,
+    ) -> Response {
+        let mut page = self.listing_value(path, items, query, window);
+        if self.flavor == Flavor::OpenAleph {
+            search_extras(&mut page, query);
+        }
+        json(200, &page)
     }
 
     /// An offset page in Aleph's shape, with `next` built on the UI origin.

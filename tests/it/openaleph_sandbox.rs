@@ -537,6 +537,21 @@ async fn openaleph_search_envelope_and_hits_carry_more() {
                 .collect();
             assert!(sorts.windows(2).all(|w| w[0] >= w[1]), "{sorts:?}");
         }
+        // Every route that is a search on the server has the extras too.
+        for path in [
+            "collections?filter:category=company&q=registry",
+            "notifications",
+        ] {
+            let (status, page) = get(&s, path).await;
+            assert_eq!(status, 200, "{path}");
+            assert!(page["results"].is_array(), "{path}: {page}");
+            assert_eq!(page.get("metrics").is_some(), !aleph, "{path}: {page}");
+        }
+        let (_, collections) = get(&s, "collections?filter:category=company&q=registry").await;
+        if !aleph {
+            assert_eq!(collections["query_q"], "registry");
+            assert_eq!(collections["filters"], json!({"category": ["company"]}));
+        }
         // Sorting is honoured on both.
         let created: Vec<&str> = hits
             .iter()

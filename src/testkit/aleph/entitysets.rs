@@ -583,7 +583,7 @@ pub(super) fn route(
                 })
                 .map(|e| state.entity_view(&e, user))
                 .collect();
-            state.listing(&format!("entitysets/{id}/entities"), members, query, true)
+            state.search_listing(&format!("entitysets/{id}/entities"), members, query, true)
         }
         // `entities_update`: the id looked up as given; found, it is updated in its own
         // collection; not found, created in the set's collection; added as positive.

@@ -415,7 +415,7 @@ pub(super) fn route(
                                    "entity": state.entity_view(&e, user), "writeable": user})
                         })
                         .collect();
-                    state.listing(&format!("entities/{id}/similar"), items, query, true)
+                    state.search_listing(&format!("entities/{id}/similar"), items, query, true)
                 }
             }
         }
@@ -445,7 +445,7 @@ pub(super) fn route(
                     view
                 })
                 .collect();
-            state.listing("match", items, query, true)
+            state.search_listing("match", items, query, true)
         }
         (method, ["roles", rest @ ..]) => roles(state, method, rest, query, body, user),
         (Method::GET, ["groups"]) => {
@@ -976,7 +976,7 @@ fn notifications(state: &State, query: &[(String, String)]) -> Response {
             events.is_empty() || events.contains(&n["event"]["name"].as_str().unwrap_or_default())
         })
         .collect();
-    state.listing("notifications", items, query, true)
+    state.search_listing("notifications", items, query, true)
 }
 
 /// `base_api.py` `metadata`: the same for every caller, sent by `jsonify` with its empty

@@ -496,7 +496,7 @@ fn matches(state: &State, collection: &str, query: &[(String, String)], user: bo
             })
         })
         .collect();
-    state.listing(
+    state.search_listing(
         &format!("collections/{collection}/xref"),
         items,
         query,
@@ -868,7 +868,7 @@ fn similar(state: &State, index: usize, query: &[(String, String)], user: bool) 
                    "entity": state.entity_view(e, user), "writeable": writeable})
         })
         .collect();
-    state.listing(
+    state.search_listing(
         &format!("profiles/{}/similar", profile.id),
         items,
         query,

@@ -637,3 +637,36 @@ async fn sharing_with_a_user_needs_their_email_only_on_aleph() {
         assert_eq!(dana["write"], true, "{flavor}: {body}");
     }
 }
+
+/// §13: each flavor checks a written entity's schema against its own model: followthemoney
+/// 4.10.0 has `Risk` and no `Assessment`, 3.5.9 the other way round (Aleph
+/// `aleph/validation/formats.py` `check_schema`).
+#[tokio::test]
+async fn each_flavor_checks_schemata_against_its_own_model() {
+    for flavor in FLAVORS {
+        let s = start(flavor).await;
+        let aleph = flavor == Flavor::Aleph;
+        for (schema, known) in [("Risk", !aleph), ("Assessment", aleph), ("Person", true)] {
+            let (status, body) = send(
+                reqwest::Client::new()
+                    .post(api(&s, "entities"))
+                    .json(&json!({
+                        "schema": schema, "collection_id": "2",
+                        "properties": {"name": ["Risk of flooding"]},
+                    })),
+                &s,
+            )
+            .await;
+            if known {
+                assert_eq!(status, 200, "{flavor} {schema}: {body}");
+                assert_eq!(body["schema"], schema);
+            } else {
+                assert_eq!(status, 400, "{flavor} {schema}: {body}");
+                assert_eq!(
+                    body["errors"]["schema"],
+                    format!("'{schema}' is not a 'schema'")
+                );
+            }
+        }
+    }
+}

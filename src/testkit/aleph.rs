@@ -1451,10 +1451,18 @@ impl State {
     /// the page of matching entities and the facets asked for.
     fn search(&self, query: &[(String, String)], user: bool) -> Response {
         let wanted = |key: &str| query.iter().any(|(k, _)| k == key);
-        // `EntitiesQuery.get_index`: the schema picks the index.
+        let sent = query;
+        let mut defaulted = query.to_vec();
+        // `EntitiesQuery.get_index`: the schema picks the index, and Aleph 4.1.6 refuses a
+        // search without one (`aleph/search/__init__.py`); openaleph-search searches things
+        // then (`query/queries.py` `EntitiesQuery.schemata`: `["Thing"]`).
         if !wanted("filter:schema") && !wanted("filter:schemata") {
-            return error(400, "No schema is specified for the query.");
+            if self.flavor == Flavor::Aleph {
+                return error(400, "No schema is specified for the query.");
+            }
+            defaulted.push(("filter:schemata".into(), "Thing".into()));
         }
+        let query = defaulted.as_slice();
         let mut matches = self.search_matches(query, user);
         // `sort=<field>[:asc|desc]` (`aleph/search/parser.py` `sorts`); the sandbox sorts on
         // one field, the first.
@@ -1486,10 +1494,10 @@ impl State {
             })
             .collect();
         let facets = self.facets(query, user);
-        let mut response = self.listing_value("entities", items, query, true);
+        let mut response = self.listing_value("entities", items, sent, true);
         response["facets"] = facets;
         if openaleph {
-            search_extras(&mut response, query);
+            search_extras(&mut response, sent);
         }
         json(200, &response)
     }

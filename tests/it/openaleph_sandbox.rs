@@ -670,3 +670,38 @@ async fn each_flavor_checks_schemata_against_its_own_model() {
         }
     }
 }
+
+/// An entity search without a schema: Aleph 4.1.6 refuses it (`aleph/search/__init__.py`
+/// `EntitiesQuery.get_index`), openaleph-search searches things (`query/queries.py`
+/// `EntitiesQuery.schemata`).
+#[tokio::test]
+async fn a_search_without_a_schema_is_refused_only_on_aleph() {
+    for flavor in FLAVORS {
+        let s = start(flavor).await;
+        let (status, body) = get(&s, "search?filter:collection_id=2&limit=50").await;
+        match flavor {
+            Flavor::Aleph => {
+                assert_eq!(status, 400);
+                assert_eq!(body["message"], "No schema is specified for the query.");
+            }
+            _ => {
+                assert_eq!(status, 200, "{body}");
+                let schemata: Vec<&str> = body["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| h["schema"].as_str().unwrap())
+                    .collect();
+                assert!(schemata.contains(&"Person"), "{schemata:?}");
+                assert!(
+                    !schemata.contains(&"Ownership"),
+                    "not a thing: {schemata:?}"
+                );
+                // The default is the server's: the next page's URL does not carry it.
+                let (_, first) = get(&s, "search?filter:collection_id=2&limit=2").await;
+                let next = first["next"].as_str().unwrap();
+                assert!(!next.contains("schemata"), "{next}");
+            }
+        }
+    }
+}

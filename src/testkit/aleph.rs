@@ -1917,9 +1917,15 @@ impl State {
                     .into_iter()
                     .flatten()
                     .filter(|e| schemata.is_empty() || schemata.iter().any(|s| e["schema"] == *s))
-                    .map(|e| {
+                    .enumerate()
+                    .map(|(n, e)| {
                         let mut line = Map::new();
                         line.insert("id".into(), e["id"].clone());
+                        if self.flavor == Flavor::OpenAleph {
+                            // openaleph-search `iter_entities` scrolls in `_doc` order, and
+                            // `unpack_result` keeps each hit's sort value as `_sort`.
+                            line.insert("_sort".into(), json!([n]));
+                        }
                         for field in &includes {
                             let value = match *field {
                                 "collection_id" => json!(id.parse::<u64>().ok()),

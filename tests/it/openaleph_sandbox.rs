@@ -585,6 +585,18 @@ async fn openaleph_search_envelope_and_hits_carry_more() {
         let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(first.get("dataset").is_some(), !aleph, "{first}");
         assert_eq!(first.get("caption").is_some(), !aleph, "{first}");
+        assert_eq!(first.get("_sort").is_some(), !aleph, "{first}");
+        let streamed: Vec<casefile::aleph::Entity> = futures::TryStreamExt::try_collect(
+            s.aleph()
+                .unwrap()
+                .collections()
+                .stream_entities("2")
+                .stream(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(streamed.len(), text.lines().count());
+        assert_eq!(streamed[0].caption.is_some(), !aleph);
 
         // casefile reads the hits on both.
         let page = s

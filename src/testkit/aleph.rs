@@ -17,8 +17,10 @@
 //! model, highlights per field and a 500 for a custom highlight, Procrastinate's status, no
 //! `touch` or `generate_api_key`, the health check under `/api/2`, foreign ids that must be
 //! dataset names (the seed's are written with `_`), `name` / `contains_ai` / `taggable` /
-//! `external` on collections, the API key in the own role, and `query_q` / `filters` /
-//! `metrics`, `caption` / `dataset` / `_sort` in searches and streams.
+//! `external` on collections, the API key in the own role, `query_q` / `filters` /
+//! `metrics`, `caption` / `dataset` / `_sort` in searches and streams, things searched when a
+//! search names no schema, `processing_status` in a document's detail view, and no e-mail
+//! check when sharing with a user.
 
 mod archive;
 mod entitysets;

@@ -19,8 +19,7 @@
 //! dataset names (the seed's are written with `_`), `name` / `contains_ai` / `taggable` /
 //! `external` on collections, the API key in the own role, `query_q` / `filters` /
 //! `metrics`, `caption` / `dataset` / `_sort` in searches and streams, things searched when a
-//! search names no schema, `processing_status` in a document's detail view, and no e-mail
-//! check when sharing with a user.
+//! search names no schema, and no e-mail check when sharing with a user.
 
 mod archive;
 mod entitysets;

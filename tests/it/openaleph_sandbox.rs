@@ -309,6 +309,11 @@ async fn status_has_each_servers_shape_and_an_upload_makes_a_collection_busy() {
         let status = client.collections().status("2").await.unwrap();
         assert!(status.tasks.is_active(), "{flavor}: {status:?}");
         assert_eq!(status.tasks.running, 1, "{flavor}: {status:?}");
+        // Aleph's stage and OpenAleph's queue read alike.
+        let stages = status.stage_counts();
+        assert_eq!(stages.len(), 1, "{flavor}: {stages:?}");
+        assert_eq!(stages[0].0, "ingest");
+        assert_eq!(stages[0].1.running, 1);
         let mut reads = 1;
         while client
             .collections()

@@ -838,7 +838,8 @@ fn openaleph_has(path: &[&str]) -> bool {
 /// view that calls `get_query_result` without a parser of its own, or builds one:
 /// `collections_api.py` `index`, `entities_api.py` `index`, `match`, `similar`,
 /// `entitysets_api.py` `entities`, `notifications_api.py` `index`, `profiles_api.py`
-/// `similar`, `xref_api.py` `index`).
+/// `similar`, `xref_api.py` `index`; and OpenAleph's own `more_like_this`, `nearby`,
+/// `mentions`, `percolate`, `thread` and `screening`, `entities_api.py`).
 fn is_search_route(method: &Method, path: &[&str]) -> bool {
     match *method {
         Method::GET | Method::HEAD => matches!(
@@ -846,6 +847,12 @@ fn is_search_route(method: &Method, path: &[&str]) -> bool {
             ["collections"]
                 | ["entities" | "search" | "notifications"]
                 | ["entities" | "profiles", _, "similar"]
+                | [
+                    "entities",
+                    _,
+                    "more_like_this" | "nearby" | "mentions" | "percolate" | "thread"
+                ]
+                | ["screening"]
                 | ["entitysets", _, "entities"]
                 | ["collections", _, "xref"]
         ),

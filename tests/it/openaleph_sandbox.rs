@@ -202,6 +202,17 @@ async fn custom_highlights_are_a_server_error_on_openaleph() {
                 );
             }
         }
+        // OpenAleph's own search routes build the parser too (Aleph has no such route).
+        let (_, people) = get(&s, "search?filter:schema=Person&limit=1").await;
+        let person = people["results"][0]["id"].as_str().unwrap().to_owned();
+        let (status, _) = get(
+            &s,
+            &format!("entities/{person}/mentions?highlight_text=maria"),
+        )
+        .await;
+        assert_eq!(status, if aleph { 404 } else { 500 });
+        let (status, _) = get(&s, &format!("entities/{person}/mentions")).await;
+        assert_eq!(status, if aleph { 404 } else { 200 });
         // `POST /search` reads them from the form as well; empty ones are no custom highlight.
         let (status, _) = send(
             reqwest::Client::new()

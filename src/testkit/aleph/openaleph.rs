@@ -24,8 +24,8 @@ use chrono::Utc;
 use serde_json::{Map, Value};
 
 use super::{
-    METHOD_NOT_ALLOWED, State, aleph_role, as_bool, empty, error, facet_values, forbidden, is_a,
-    json, naive, not_found, number_param, property_filters_match, ranges_match, raw, validation,
+    METHOD_NOT_ALLOWED, State, aleph_role, as_bool, empty, error, facet_values, forbidden, json,
+    naive, not_found, number_param, property_filters_match, ranges_match, raw, validation,
     with_allow,
 };
 use crate::aleph::Flavor;
@@ -236,7 +236,7 @@ fn in_scope<'s>(
         .filter(|(_, e)| {
             let kind = e["schema"].as_str().unwrap_or_default();
             if schema.is_empty() {
-                schemata.iter().any(|s| is_a(kind, s))
+                schemata.iter().any(|s| state.ftm().is_a(kind, s))
             } else {
                 schema.contains(&kind)
             }
@@ -247,7 +247,7 @@ fn in_scope<'s>(
                     "collection_id" => vec![(*cid).to_owned()],
                     // `dataset` is `collection_<id>` (openaleph-search `index/entities.py`).
                     "dataset" => vec![format!("collection_{cid}")],
-                    field => facet_values(cid, e, field),
+                    field => facet_values(state.ftm(), cid, e, field),
                 };
                 have.iter().any(|v| wanted.contains(&v.as_str())) == *keep
             })
@@ -570,7 +570,7 @@ fn mentions(
 fn percolate(state: &State, path: &str, entity: &Value, query: &[(String, String)]) -> Response {
     let id = entity["id"].as_str().unwrap_or_default();
     let schema = entity["schema"].as_str().unwrap_or_default();
-    if !is_a(schema, "Document") || body_text(entity).trim().is_empty() {
+    if !state.ftm().is_a(schema, "Document") || body_text(entity).trim().is_empty() {
         return error(
             400,
             &format!(

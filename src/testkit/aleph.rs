@@ -310,9 +310,11 @@ pub(super) fn router(
                 .unwrap_or_default()
                 .replace('-', "_");
             collection["foreign_id"] = json!(foreign_id);
-            collection["contains_ai"] = json!(false);
-            collection["taggable"] = json!(false);
-            collection["external"] = json!(false);
+            for field in ["contains_ai", "taggable", "external"] {
+                if collection[field].is_null() {
+                    collection[field] = json!(false);
+                }
+            }
         }
     }
     let permissions = data

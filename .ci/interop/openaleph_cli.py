@@ -138,6 +138,15 @@ def crawl():
         assert expected in names, f"{expected} not ingested; names {sorted(names)}"
 
 
+@step("crawldir with a foreign id that is no dataset name: refused, nothing created")
+def crawl_refused():
+    with tempfile.TemporaryDirectory() as source:
+        Path(source, "a.txt").write_bytes(b"a\n")
+        result = openaleph("crawldir", "-f", "interop-refused", source)
+    assert result.returncode != 0, "the sandbox took a foreign id OpenAleph refuses"
+    assert collection("interop-refused") is None, "a refused collection was stored"
+
+
 @step("fetchdir: nothing to fetch, as on OpenAleph >= 5.2, whose search hits carry no file links")
 def fetchdir():
     # openaleph_client fetchdir reads `links.file` from search results; OpenAleph 5.2 gives them

@@ -53,9 +53,10 @@ pub struct Metadata {
     /// languages).
     #[serde(default)]
     pub services: Option<serde_json::Value>,
-    /// The URLs of other services (OpenAleph only: `ftm_assets`).
+    /// The URLs of other services (OpenAleph only: `ftm_assets`, null unless the instance
+    /// sets `FTM_ASSETS_URL`).
     #[serde(default)]
-    pub service_urls: BTreeMap<String, String>,
+    pub service_urls: BTreeMap<String, Option<String>>,
 }
 
 impl Metadata {

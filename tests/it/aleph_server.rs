@@ -31,7 +31,8 @@ fn openaleph_metadata(version: Option<&str>) -> Value {
                    "entity_banner_rules": null},
            "auth": {"oauth": false},
            "feature_flags": {"bookmarks": true, "timelines": true, "lists": true, "diagrams": true},
-           "service_urls": {"ftm_assets": "https://assets.example.org"},
+           // `FTM_ASSETS_URL` unset, as by default (openaleph `aleph/settings.py`).
+           "service_urls": {"ftm_assets": null},
            "services": {"translate": {"source_languages": ["eng"]}},
            "model": {"version": "4.10.0", "schemata": {}, "types": {}}})
 }

@@ -388,6 +388,35 @@ impl ListIncidents {
         )
     }
 
+    /// The incidents created or changed since `since`, read newest change first with
+    /// `sort=modified_desc` (any [`sort`](Self::sort) set is replaced) and with this listing's
+    /// filters: see [`ReadChanges`](super::ReadChanges). An incident that changed so as to leave the filters is not
+    /// among them; comments do not change an incident (read [`Updates`](super::Updates) for
+    /// those).
+    ///
+    /// ```no_run
+    /// # async fn run(atlos: casefile::atlos::Client, since: casefile::atlos::Checkpoint) -> casefile::Result<()> {
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut changed = atlos.incidents().list().changes(&since).stream();
+    /// while let Some(incident) = changed.try_next().await? {
+    ///     println!("{} changed at {}", incident.slug, incident.updated_at);
+    /// }
+    /// let next = changed.checkpoint(); // store it for the next run
+    /// # Ok(()) }
+    /// ```
+    pub fn changes(mut self, since: &super::Checkpoint) -> super::ReadChanges<Incident> {
+        self.query.sort = Some(IncidentSort::ModifiedDesc);
+        self.bounds = Bounds::default();
+        let listing = match serde_html_form::to_string(&self.query) {
+            Ok(query) => format!("incidents?{query}"),
+            Err(_) => "incidents".to_owned(),
+        };
+        super::ReadChanges::new(self.paginator(), listing, since, |incident| {
+            (incident.updated_at, incident.id)
+        })
+    }
+
     listing_methods!(Incident, bounds);
 }
 

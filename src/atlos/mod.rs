@@ -50,9 +50,11 @@
 //! # Ok(()) }
 //! ```
 
+mod evidence;
 mod incident_models;
 mod incidents;
 mod source_material;
+mod sync;
 mod updates;
 
 use std::fmt;
@@ -71,6 +73,10 @@ use crate::transport::{
 
 use crate::paginate::Refusal;
 
+pub use evidence::{
+    ArchiverFeed, ArtifactFailure, ArtifactOutcome, ArtifactReport, DownloadArtifact,
+    DownloadArtifacts, SavedArtifact, UploadOutcome, UploadUnlessPresent, artifact_file_names,
+};
 pub use incident_models::{
     AttributeType, AttributeValue, CustomAttribute, Incident, IncidentStatus, Location, Project,
     ProjectAttribute, Restriction, Sensitivity,
@@ -83,6 +89,7 @@ pub use source_material::{
     SetMetadata, SourceMaterial, SourceMaterialStatus, SourceMaterials, UploadFile, UploadType,
     Visibility,
 };
+pub use sync::{Changes, Checkpoint, ReadChanges};
 pub use updates::{ListUpdates, RecordedValue, Update, UpdateType, Updates, User};
 
 /// The public Atlos instance.

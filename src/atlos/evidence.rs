@@ -68,7 +68,9 @@ impl SourceMaterials {
     /// name (see [`artifact_file_names`]). A file already in `dir` under its name whose SHA-256
     /// matches is left as it is, without a request: a second run, or a run after one that was
     /// killed, fetches only what is missing or different. A failed artifact does not stop the
-    /// others: the [`ArtifactReport`] lists it with the reason.
+    /// others: the [`ArtifactReport`] lists it with the reason. A file under an artifact's name
+    /// that does not hash to it is replaced by the download, or removed if the download fails,
+    /// so that only verified files stay under the artifacts' names.
     ///
     /// [`download_artifact`]: SourceMaterials::download_artifact
     ///

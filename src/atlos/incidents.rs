@@ -408,9 +408,16 @@ impl ListIncidents {
     pub fn changes(mut self, since: &super::Checkpoint) -> super::ReadChanges<Incident> {
         self.query.sort = Some(IncidentSort::ModifiedDesc);
         self.bounds = Bounds::default();
-        let listing = match serde_html_form::to_string(&self.query) {
-            Ok(query) => format!("incidents?{query}"),
-            Err(_) => "incidents".to_owned(),
+        // The filters may hold a search term, which stays out of the checkpoint (it is stored,
+        // shown by `Debug` and named in errors): only a digest of them identifies the listing.
+        let filters = serde_html_form::to_string(&self.query).unwrap_or_default();
+        let listing = if filters == "sort=modified_desc" {
+            "incidents".to_owned()
+        } else {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(filters.as_bytes());
+            let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            format!("incidents#{short}")
         };
         super::ReadChanges::new(self.paginator(), listing, since, |incident| {
             (incident.updated_at, incident.id)

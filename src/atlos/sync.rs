@@ -52,9 +52,10 @@ use crate::paginate::Paginator;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Checkpoint {
-    /// The listing it was taken from (`updates`, `updates?slug=AD12H4`, `incidents?...` with
-    /// the filters); empty before the first completed read. A checkpoint of another listing
-    /// is refused.
+    /// The listing it was taken from: `updates`, `updates?slug=AD12H4`, `incidents`, or
+    /// `incidents#<digest>` for incidents with filters (a digest, so that a search term is
+    /// not stored); empty before the first completed read. A checkpoint of another listing is
+    /// refused.
     #[serde(default)]
     pub listing: String,
     /// The time of the newest item seen (an incident's `updated_at`, an update's

@@ -601,6 +601,53 @@ async fn an_unmet_checkpoint_ends_in_an_error_not_an_endless_read() {
     assert_eq!(s.requests(Platform::Atlos), before);
 }
 
+/// A checkpoint of a filtered incident listing names the listing by a digest of its filters:
+/// the search term is neither stored nor shown, and the checkpoint is refused for the
+/// unfiltered listing.
+#[tokio::test]
+async fn a_filtered_checkpoint_keeps_no_search_term_and_fits_only_its_listing() {
+    let s = sandbox().await;
+    let atlos = client(&s);
+    let mut read = atlos
+        .incidents()
+        .list()
+        .query("confidential-lead")
+        .changes(&Checkpoint::default())
+        .stream();
+    while read.try_next().await.unwrap().is_some() {}
+    let checkpoint = read.checkpoint().unwrap();
+    assert!(
+        checkpoint.listing.starts_with("incidents#"),
+        "{checkpoint:?}"
+    );
+    let stored = serde_json::to_string(&checkpoint).unwrap();
+    assert!(
+        !stored.contains("confidential") && !format!("{checkpoint:?}").contains("confidential")
+    );
+
+    let before = s.requests(Platform::Atlos);
+    let err = atlos
+        .incidents()
+        .list()
+        .changes(&checkpoint)
+        .stream()
+        .next()
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_invalid(&err, "checkpoint");
+    assert_eq!(s.requests(Platform::Atlos), before);
+    // The same filters accept it.
+    let mut again = atlos
+        .incidents()
+        .list()
+        .query("confidential-lead")
+        .changes(&checkpoint)
+        .stream();
+    assert!(again.try_next().await.unwrap().is_none());
+    assert_eq!(again.checkpoint(), Some(checkpoint));
+}
+
 fn update(id: Uuid, at: &str) -> serde_json::Value {
     json!({"id": id, "type": "comment", "media_id": Uuid::new_v4(), "explanation": "x", "inserted_at": at})
 }

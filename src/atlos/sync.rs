@@ -107,6 +107,8 @@ impl<T: Send + 'static> ReadChanges<T> {
 
     /// Reads at most `n` items of the listing: a read that has not reached the checkpoint by
     /// then ends with [`Error::Pagination`] (and gives no checkpoint) instead of going on.
+    /// (The listing's own `max_items` and `max_pages` are not applied to a read of changes:
+    /// they end a listing quietly, which would give a checkpoint past unread changes.)
     pub fn max_items(mut self, n: u64) -> Self {
         self.max_items = Some(n);
         self

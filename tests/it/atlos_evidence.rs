@@ -146,6 +146,41 @@ async fn artifacts_land_verified_under_safe_distinct_names_and_a_second_run_fetc
     );
 }
 
+/// The storage host refuses a request that carries the API token (as an object store refuses a
+/// second auth mechanism), so a download that succeeds sent none.
+#[tokio::test]
+async fn the_storage_host_refuses_credentials_and_the_download_sends_none() {
+    let s = sandbox().await;
+    let atlos = client(&s);
+    let material = new_material(&atlos).await;
+    let material = with_files(&atlos, material.id, &[("a.txt", b"evidence".to_vec())]).await;
+    let artifact = &material.artifacts[0];
+    let url = artifact.access_url.as_ref().unwrap().expose().to_owned();
+    assert_ne!(
+        reqwest::Url::parse(&url).unwrap().origin(),
+        reqwest::Url::parse(&s.atlos_url()).unwrap().origin()
+    );
+    let with_token = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(s.atlos_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_token.status(), 400);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (path, bytes) = atlos
+        .source_material()
+        .download_artifact(artifact)
+        .save_in(dir.path(), "a.txt")
+        .await
+        .unwrap();
+    assert_eq!(
+        (std::fs::read(path).unwrap(), bytes),
+        (b"evidence".to_vec(), 8)
+    );
+}
+
 /// A stored file altered in storage (same length, the API's hash unchanged) is detected: the
 /// single download fails with `Error::Mismatch` and keeps nothing; the directory run lists it
 /// as failed with the reason, keeps the intact ones, and is not complete.

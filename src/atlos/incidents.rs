@@ -388,6 +388,42 @@ impl ListIncidents {
         )
     }
 
+    /// The incidents created or changed since `since`, read newest change first with
+    /// `sort=modified_desc` (any [`sort`](Self::sort) set is replaced) and with this listing's
+    /// filters: see [`ReadChanges`](super::ReadChanges). An incident that changed so as to leave the filters is not
+    /// among them; comments do not change an incident (read [`Updates`](super::Updates) for
+    /// those).
+    ///
+    /// ```no_run
+    /// # async fn run(atlos: casefile::atlos::Client, since: casefile::atlos::Checkpoint) -> casefile::Result<()> {
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut changed = atlos.incidents().list().changes(&since).stream();
+    /// while let Some(incident) = changed.try_next().await? {
+    ///     println!("{} changed at {}", incident.slug, incident.updated_at);
+    /// }
+    /// let next = changed.checkpoint(); // store it for the next run
+    /// # Ok(()) }
+    /// ```
+    pub fn changes(mut self, since: &super::Checkpoint) -> super::ReadChanges<Incident> {
+        self.query.sort = Some(IncidentSort::ModifiedDesc);
+        self.bounds = Bounds::default();
+        // The filters may hold a search term, which stays out of the checkpoint (it is stored,
+        // shown by `Debug` and named in errors): only a digest of them identifies the listing.
+        let filters = serde_html_form::to_string(&self.query).unwrap_or_default();
+        let listing = if filters == "sort=modified_desc" {
+            "incidents".to_owned()
+        } else {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(filters.as_bytes());
+            let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            format!("incidents#{short}")
+        };
+        super::ReadChanges::new(self.paginator(), listing, since, |incident| {
+            (incident.updated_at, incident.id)
+        })
+    }
+
     listing_methods!(Incident, bounds);
 }
 

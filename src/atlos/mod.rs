@@ -7,7 +7,14 @@
 //!   update one attribute;
 //! - [`Client::source_material`]: list, get, create (optionally archived by Atlos), set the
 //!   metadata of a namespace, upload a file;
-//! - [`Client::updates`]: the history of changes and comments, optionally of one incident.
+//! - [`Client::updates`]: the history of changes and comments, optionally of one incident;
+//! - evidence out, verified: an artifact through its signed `access_url` checked against its
+//!   `file_hash_sha256` ([`SourceMaterials::download_artifact`]), all of a source material's
+//!   into a directory that a second run completes ([`SourceMaterials::download_artifacts`]),
+//!   an upload skipped when the content is there ([`SourceMaterials::upload_unless_present`]),
+//!   an archiver's feed and its marks ([`SourceMaterials::feed`]), and incremental reads of
+//!   incidents and updates from a stored [`Checkpoint`] ([`ListUpdates::changes`],
+//!   [`ListIncidents::changes`]).
 //!
 //! Listings are streams ([`Paginator`]) over the server's cursors, 100 items a
 //! page, the next page fetched while the caller works on the current one.
@@ -50,9 +57,11 @@
 //! # Ok(()) }
 //! ```
 
+mod evidence;
 mod incident_models;
 mod incidents;
 mod source_material;
+mod sync;
 mod updates;
 
 use std::fmt;
@@ -71,6 +80,10 @@ use crate::transport::{
 
 use crate::paginate::Refusal;
 
+pub use evidence::{
+    ArchiverFeed, ArtifactFailure, ArtifactOutcome, ArtifactReport, DownloadArtifact,
+    DownloadArtifacts, SavedArtifact, UploadOutcome, UploadUnlessPresent, artifact_file_names,
+};
 pub use incident_models::{
     AttributeType, AttributeValue, CustomAttribute, Incident, IncidentStatus, Location, Project,
     ProjectAttribute, Restriction, Sensitivity,
@@ -83,6 +96,7 @@ pub use source_material::{
     SetMetadata, SourceMaterial, SourceMaterialStatus, SourceMaterials, UploadFile, UploadType,
     Visibility,
 };
+pub use sync::{Changes, Checkpoint, ReadChanges};
 pub use updates::{ListUpdates, RecordedValue, Update, UpdateType, Updates, User};
 
 /// The public Atlos instance.

@@ -153,7 +153,7 @@ pub struct Artifact {
 /// [`Client::source_material`](super::Client::source_material).
 #[derive(Clone, Debug)]
 pub struct SourceMaterials {
-    transport: Transport,
+    pub(super) transport: Transport,
 }
 
 impl SourceMaterials {

@@ -222,5 +222,30 @@ impl ListUpdates {
         )
     }
 
+    /// The updates made since `since`, newest first (of one incident with
+    /// [`slug`](Self::slug)): see [`ReadChanges`](super::ReadChanges).
+    ///
+    /// ```no_run
+    /// # async fn run(atlos: casefile::atlos::Client, since: casefile::atlos::Checkpoint) -> casefile::Result<()> {
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut changes = atlos.updates().list().changes(&since).stream();
+    /// while let Some(update) = changes.try_next().await? {
+    ///     println!("{} {}", update.inserted_at, update.kind);
+    /// }
+    /// let next = changes.checkpoint(); // `None` if the read did not complete
+    /// # Ok(()) }
+    /// ```
+    pub fn changes(mut self, since: &super::Checkpoint) -> super::ReadChanges<Update> {
+        self.bounds = Bounds::default();
+        let listing = match &self.query.slug {
+            Some(slug) => format!("updates?slug={slug}"),
+            None => "updates".to_owned(),
+        };
+        super::ReadChanges::new(self.paginator(), listing, since, |update| {
+            (update.inserted_at, update.id)
+        })
+    }
+
     listing_methods!(Update, bounds);
 }

@@ -36,15 +36,47 @@ struct State {
     storage: Option<String>,
 }
 
-pub(super) fn router(mut data: AtlosData, faults: Faults) -> Router {
+pub(super) fn router(mut data: AtlosData, faults: Faults) -> (Router, Control) {
     let files = seed_files(&mut data);
     let state: Shared<State> = Arc::new(std::sync::Mutex::new(State {
         data,
         files,
         storage: None,
     }));
+    let control = Control {
+        state: state.clone(),
+    };
     let app = Router::new().fallback(move |request: Request| handle(state.clone(), request));
-    super::faults::wrap(app, faults, Platform::Atlos)
+    (super::faults::wrap(app, faults, Platform::Atlos), control)
+}
+
+/// A test's hold on the Atlos server's storage, behind
+/// [`Sandbox::tamper_atlos_artifact`](super::Sandbox::tamper_atlos_artifact).
+#[derive(Clone)]
+pub(super) struct Control {
+    state: Shared<State>,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Control")
+    }
+}
+
+impl Control {
+    /// Alters one byte of the stored file of `artifact_id` (its length, and the
+    /// `file_hash_sha256` the API announces, unchanged). `false` if there is no such file.
+    pub(super) fn tamper(&self, artifact_id: &str) -> bool {
+        let mut st = lock(&self.state);
+        match st.files.get_mut(artifact_id) {
+            Some((_, bytes)) if !bytes.is_empty() => {
+                let middle = bytes.len() / 2;
+                bytes[middle] ^= 0x01;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Brings the seed data to what the real server stores: updates carry no `old_value` (see
@@ -87,7 +119,36 @@ fn seed_files(data: &mut AtlosData) -> HashMap<String, (String, Vec<u8>)> {
         sync_versions(incident);
         sync_deprecated(incident);
     }
+    settle_clock(data);
     files
+}
+
+/// Moves the server's clock past every seeded timestamp: on a real server nothing was written
+/// later than now, so a write (which stamps `updated_at` / `inserted_at` with the clock) lists
+/// as the newest, as incremental readers rely on.
+fn settle_clock(data: &mut AtlosData) {
+    let stamps = data
+        .incidents
+        .iter()
+        .flat_map(|i| {
+            let media = i["source_material"].as_array().cloned().unwrap_or_default();
+            let own = [i["inserted_at"].clone(), i["updated_at"].clone()];
+            own.into_iter().chain(
+                media
+                    .into_iter()
+                    .flat_map(|m| [m["inserted_at"].clone(), m["updated_at"].clone()]),
+            )
+        })
+        .chain(data.updates.iter().map(|u| u["inserted_at"].clone()))
+        .filter_map(|t| {
+            chrono::NaiveDateTime::parse_from_str(t.as_str()?, "%Y-%m-%dT%H:%M:%S").ok()
+        })
+        .max();
+    if let Some(latest) = stamps.map(|t| t.and_utc())
+        && latest >= data.clock
+    {
+        data.clock = latest + Duration::minutes(1);
+    }
 }
 
 /// The deprecated core keys the encoder adds (`material/media.ex`,

@@ -170,7 +170,8 @@ impl SandboxBuilder {
         let (atlas_listener, atlas_addr) = bind(self.ports[Platform::Atlas as usize]).await?;
         // Aleph's archive storage, on another origin: always a free port.
         let (storage_listener, storage_addr) = bind(0).await?;
-        let atlos = atlos::router(seed::atlos(self.seed, self.incidents), faults.clone());
+        let (atlos, atlos_control) =
+            atlos::router(seed::atlos(self.seed, self.incidents), faults.clone());
         let (aleph, aleph_storage) = aleph::router(
             seed::aleph(self.seed, &self.entities),
             self.aleph_flavor,
@@ -196,6 +197,7 @@ impl SandboxBuilder {
                 Server::spawn(storage_listener, storage_addr, aleph_storage),
             ],
             faults,
+            atlos: atlos_control,
         })
     }
 }
@@ -219,6 +221,7 @@ pub mod credentials {
 pub struct Sandbox {
     servers: Vec<Server>,
     faults: Faults,
+    atlos: atlos::Control,
 }
 
 impl Sandbox {
@@ -308,6 +311,23 @@ impl Sandbox {
     /// The faults injected into all three servers.
     pub fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    /// Alters the stored file of the Atlos artifact `artifact_id` in place, as corruption or
+    /// tampering in object storage would: one byte changes, while its length and the
+    /// `file_hash_sha256` the API announces stay as they were, so only a download that checks
+    /// the hash notices. Returns `false` when the sandbox stores no file of that id (the ids
+    /// are the `id` of each entry of a source material's `artifacts`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> casefile::Result<()> {
+    /// let sandbox = casefile::testkit::Sandbox::builder().incidents(5).start().await?;
+    /// assert!(!sandbox.tamper_atlos_artifact("00000000-0000-0000-0000-000000000000"));
+    /// # Ok(()) }
+    /// ```
+    pub fn tamper_atlos_artifact(&self, artifact_id: &str) -> bool {
+        self.atlos.tamper(artifact_id)
     }
 
     /// How many requests a platform's server has received so far (including refused ones).

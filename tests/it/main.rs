@@ -41,6 +41,7 @@ mod aleph_validate_ftm4;
 mod aleph_xref;
 mod atlas;
 mod atlos;
+mod atlos_evidence;
 mod client_fidelity;
 mod openaleph_routes;
 

@@ -46,6 +46,7 @@
 
 mod annotations;
 mod attachments;
+mod download;
 
 use std::time::Duration;
 
@@ -61,6 +62,10 @@ pub use attachments::{
     Attachment, AttachmentDetails, AttachmentExport, AttachmentType, Attachments,
     DownloadAttachment, ExportAttachment, GetAttachment, ListAnnotations, ListAttachments,
     UpdateAttachment,
+};
+pub use download::{
+    DownloadAll, DownloadFailure, DownloadReport, MANIFEST_FILE, ManifestRecord, Renamed,
+    SavedFile, Verified,
 };
 
 use crate::error::{ApiError, Error, ErrorKind, Result};

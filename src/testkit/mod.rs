@@ -178,7 +178,7 @@ impl SandboxBuilder {
             storage_addr,
             faults.clone(),
         );
-        let atlas = atlas::router(
+        let (atlas, atlas_handle) = atlas::router(
             seed::atlas(self.seed, self.attachments),
             atlas::Settings {
                 addr: atlas_addr,
@@ -196,6 +196,7 @@ impl SandboxBuilder {
                 Server::spawn(storage_listener, storage_addr, aleph_storage),
             ],
             faults,
+            atlas: atlas_handle,
         })
     }
 }
@@ -219,6 +220,8 @@ pub mod credentials {
 pub struct Sandbox {
     servers: Vec<Server>,
     faults: Faults,
+    /// The Atlas server's state, for the methods that add attachments and alter stored files.
+    atlas: atlas::Handle,
 }
 
 impl Sandbox {

@@ -38,6 +38,7 @@ mod aleph_validate;
 mod aleph_validate_ftm4;
 mod aleph_xref;
 mod atlas;
+mod atlas_download;
 mod atlos;
 mod client_fidelity;
 mod openaleph_routes;

@@ -220,14 +220,24 @@ impl ListAttachments {
 ///   (by creation time, then id), and one whose name is taken is saved as
 ///   `safe_file_name("{id}-{attachment_name}")`; every renaming is in
 ///   [`DownloadReport::renamed`] and the manifest.
+/// - **Verified as far as Atlas allows**: Atlas records neither a size nor a digest for an
+///   attachment (seed 003: `GET /attachments` gives id, name, type, title, description,
+///   citation, session, creator, creation time and visibility; `POST /attachments/{id}/export`
+///   only a `presigned_url`), so a first download is checked against the storage host's
+///   `Content-Length` (a body of another length is an error), and its SHA-256 is recorded.
+///   Every later download of the attachment (a file gone missing or altered locally, or a
+///   [`recheck`](Self::recheck)) must hash to that digest, or it is an [`Error::Mismatch`]
+///   failure: Atlas cannot replace an attachment's file (only its title, description,
+///   citation and visibility change), so a different file was altered in storage.
+///   [`SavedFile::verified`] says which check a file passed.
 /// - **Through `.part` files**: each file is written to `NAME.part`, flushed to disk, and
-///   renamed to `NAME` only when complete and verified (see the [module](self) for what is
-///   verified: the length, and the digest recorded by an earlier run). A failed or dropped
-///   download leaves nothing under either name.
+///   renamed to `NAME` only when complete and verified. A failed or dropped download leaves
+///   nothing under either name.
 /// - **Resumable**: every saved file is appended to the manifest ([`MANIFEST_FILE`] in `dir`,
 ///   see [`ManifestRecord`]) at once. A later run skips an attachment whose file is there with
 ///   the recorded size and SHA-256 (without a request), and fetches what is missing or
-///   changed; a run that was killed or dropped resumes where it stopped.
+///   changed; a run that was killed or dropped resumes where it stopped (a file renamed into
+///   place just before, whose record was not yet written, is fetched again).
 /// - **Capabilities stay secret**: the presigned URLs are fetched without Atlas credentials
 ///   and appear in no error, no report and no manifest (errors show them without query
 ///   values).

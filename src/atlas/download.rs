@@ -638,3 +638,79 @@ impl ManifestWriter {
             .map_err(|e| format!("cannot write the manifest {}: {e}", self.path.display()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attachment(id: u128, name: &str, hour: u32) -> Attachment {
+        serde_json::from_value(serde_json::json!({
+            "attachment_id": Uuid::from_u128(id), "attachment_name": name,
+            "attachment_type": "csv", "is_visible": true,
+            "attachment_created_at": format!("2026-01-12T{hour:02}:00:00Z"),
+        }))
+        .unwrap()
+    }
+
+    fn files(jobs: &[Job]) -> HashMap<Uuid, String> {
+        jobs.iter().map(|j| (j.id, j.file.clone())).collect()
+    }
+
+    #[test]
+    fn names_do_not_depend_on_the_listing_order_and_known_files_keep_theirs() {
+        let listed = vec![
+            attachment(3, "a.csv", 3),
+            attachment(1, "A.csv", 1),
+            attachment(2, "a.csv.part", 2),
+            attachment(4, "../a.csv", 4),
+        ];
+        let (jobs, failures, renamed) = plan(&listed, &HashMap::new());
+        assert!(failures.is_empty());
+        let chosen = files(&jobs);
+        let id = |n: u128| Uuid::from_u128(n);
+        // Oldest first: 1 takes `A.csv` and its partial `A.csv.part`, so 2's `a.csv.part` and
+        // 3's `a.csv` (the same names in another case) are renamed.
+        assert_eq!(chosen[&id(1)], "A.csv");
+        assert_eq!(chosen[&id(2)], format!("{}-a.csv.part", id(2)));
+        assert_eq!(chosen[&id(3)], format!("{}-a.csv", id(3)));
+        assert_eq!(chosen[&id(4)], crate::safe_file_name("../a.csv"));
+        assert_eq!(renamed.len(), 2);
+
+        let mut reversed = listed.clone();
+        reversed.reverse();
+        let (jobs, _, _) = plan(&reversed, &HashMap::new());
+        assert_eq!(files(&jobs), chosen);
+        // Jobs keep the listing order.
+        let order: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+        assert_eq!(order, vec![id(4), id(2), id(1), id(3)]);
+
+        // A file the manifest gives an attachment stays its own, even against an older one.
+        let known = HashMap::from([(
+            id(3),
+            ManifestRecord {
+                id: id(3),
+                name: "a.csv".into(),
+                file: "a.csv".into(),
+                size: 1,
+                sha256: "0".repeat(64),
+                at: Utc::now(),
+            },
+        )]);
+        let (jobs, _, renamed) = plan(&listed, &known);
+        let chosen = files(&jobs);
+        assert_eq!(chosen[&id(3)], "a.csv");
+        assert_eq!(chosen[&id(1)], format!("{}-A.csv", id(1)));
+        assert_eq!(chosen[&id(2)], format!("{}-a.csv.part", id(2)));
+        assert_eq!(renamed.len(), 2);
+    }
+
+    #[test]
+    fn an_attachment_without_an_id_is_a_failure_not_a_download() {
+        let mut anonymous = attachment(1, "x.csv", 1);
+        anonymous.attachment_id = None;
+        let (jobs, failures, _) = plan(&[anonymous], &HashMap::new());
+        assert!(jobs.is_empty());
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0].reason.contains("attachment_id"));
+    }
+}

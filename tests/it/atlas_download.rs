@@ -254,16 +254,16 @@ async fn a_dropped_run_resumes_fetching_only_what_is_missing() {
     let sandbox = Sandbox::builder().attachments(12).start().await.unwrap();
     let atlas = client(&sandbox);
     let dir = tempfile::tempdir().unwrap();
-    let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(tokio::sync::Notify::new());
-    let (count, signal) = (done.clone(), stop.clone());
+    let signal = stop.clone();
+    // One download at a time, so that at most one request is in flight when the run is
+    // dropped.
     let run = atlas
         .attachments()
         .list()
         .download_all(dir.path())
-        .concurrency(2)
+        .concurrency(1)
         .progress(move |p| {
-            count.store(p.done, Ordering::SeqCst);
             if p.done >= 5 {
                 signal.notify_one();
             }
@@ -273,17 +273,8 @@ async fn a_dropped_run_resumes_fetching_only_what_is_missing() {
         () = stop.notified() => {}
     }
     let kept = files(dir.path());
-    let records = manifest(dir.path());
-    assert!((5..12).contains(&records.len()), "{}", records.len());
-    // Every record names a complete file; a file saved just before the drop may lack its
-    // record (it is fetched again), and no `.part` file is left.
-    assert!(records.iter().all(|r| kept.contains_key(&r.file)));
-    assert!(kept.len() - records.len() <= 2, "{kept:?}");
+    assert!((5..12).contains(&kept.len()), "{}", kept.len());
     assert!(kept.keys().all(|n| !n.ends_with(".part")), "{kept:?}");
-    // A process killed while writing a record leaves its line cut off.
-    let mut text = std::fs::read_to_string(dir.path().join(MANIFEST_FILE)).unwrap();
-    text.push_str(r#"{"id":"6b1e"#);
-    std::fs::write(dir.path().join(MANIFEST_FILE), text).unwrap();
 
     let before = sandbox.requests(Platform::Atlas);
     let resumed = atlas
@@ -292,22 +283,21 @@ async fn a_dropped_run_resumes_fetching_only_what_is_missing() {
         .download_all(dir.path())
         .await
         .unwrap();
-    let missing = 12 - records.len() as u64;
     assert!(resumed.is_complete(), "{resumed}");
-    assert_eq!(resumed.manifest_unreadable_lines, 1);
-    // The cut-off line was ended, so every record after it is on a line of its own.
-    let text = std::fs::read_to_string(dir.path().join(MANIFEST_FILE)).unwrap();
-    let readable = text
-        .lines()
-        .filter(|l| serde_json::from_str::<ManifestRecord>(l).is_ok())
-        .count();
-    assert_eq!((readable, text.lines().count()), (12, 13));
-    assert_eq!(
-        (resumed.fetched, resumed.unchanged),
-        (missing, records.len() as u64)
+    // What the dropped run recorded (at least the five it reported) is not fetched again; a
+    // file saved just before the drop but not yet recorded may be.
+    assert!(resumed.unchanged >= 5, "{resumed}");
+    assert!(resumed.unchanged <= kept.len() as u64, "{resumed}");
+    let fetched = resumed.fetched;
+    assert_eq!(fetched + resumed.unchanged, 12);
+    // The listing, then an export and a download for each missing file only (plus, at most,
+    // the one request the dropped run had in flight, if the server counts it late; fetching
+    // one more file would cost two).
+    let requests = sandbox.requests(Platform::Atlas) - before;
+    assert!(
+        (1 + 2 * fetched..=2 + 2 * fetched).contains(&requests),
+        "{requests} requests for {fetched} files"
     );
-    // The listing, then an export and a download for each missing file only.
-    assert_eq!(sandbox.requests(Platform::Atlas) - before, 1 + 2 * missing);
     let all = files(dir.path());
     assert_eq!(all.len(), 12);
     for (name, bytes) in &kept {
@@ -316,6 +306,10 @@ async fn a_dropped_run_resumes_fetching_only_what_is_missing() {
     for f in &resumed.files {
         assert_eq!(all[&f.file], sandbox.atlas_file(&f.id.to_string()).unwrap());
     }
+    // Every file is recorded.
+    let recorded: std::collections::BTreeSet<String> =
+        manifest(dir.path()).into_iter().map(|r| r.file).collect();
+    assert_eq!(recorded, all.keys().cloned().collect());
 }
 
 /// Every path under `dir`, relative, with `/` separators.
@@ -485,6 +479,11 @@ async fn a_failed_download_is_reported_with_its_reason_and_the_others_go_on() {
     assert_eq!(files(dir.path()).len(), 3);
     assert_eq!(manifest(dir.path()).len(), 3);
 
+    // A process killed while writing a record leaves its line cut off.
+    let mut text = std::fs::read_to_string(dir.path().join(MANIFEST_FILE)).unwrap();
+    text.push_str(r#"{"id":"6b1e"#);
+    std::fs::write(dir.path().join(MANIFEST_FILE), text).unwrap();
+
     // The next run fetches that one only.
     let before = sandbox.requests(Platform::Atlas);
     let again = atlas
@@ -500,4 +499,12 @@ async fn a_failed_download_is_reported_with_its_reason_and_the_others_go_on() {
         failure.id
     );
     assert_eq!(sandbox.requests(Platform::Atlas) - before, 1 + 2);
+    assert_eq!(again.manifest_unreadable_lines, 1);
+    // The cut-off line was ended, so the record after it is on a line of its own.
+    let text = std::fs::read_to_string(dir.path().join(MANIFEST_FILE)).unwrap();
+    let readable = text
+        .lines()
+        .filter(|l| serde_json::from_str::<ManifestRecord>(l).is_ok())
+        .count();
+    assert_eq!((readable, text.lines().count()), (4, 5));
 }

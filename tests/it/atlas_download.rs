@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use casefile::Error;
 use casefile::atlas::{Client, DownloadReport, MANIFEST_FILE, ManifestRecord, Verified};

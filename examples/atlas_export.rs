@@ -6,24 +6,20 @@
 //!     cargo run --example atlas_export -- --type csv --download exports/
 //! ```
 //!
-//! Each line is `id<TAB>type<TAB>created_at<TAB>name<TAB>title`. With `--download DIR` every
-//! file is exported (a presigned URL) and saved into DIR under its own name, made safe by
-//! `casefile::safe_file_name` (a name from the server never leads outside DIR). A file is written
-//! to `NAME.part`, flushed to disk and renamed to `NAME` only once all its bytes (the
-//! `Content-Length` the storage host announced) arrived, so a file under its final name is
-//! complete: a second run skips it without asking Atlas for it again, and fetches only what is
-//! missing. Resuming works file by file: a download that fails removes its `.part` file, and one
-//! left by a killed run is discarded and fetched again from the start.
-
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+//! Each line is `id<TAB>type<TAB>created_at<TAB>name<TAB>title`. With `--download DIR` the
+//! listing's files are saved into DIR by `ListAttachments::download_all`: under names made safe
+//! by `casefile::safe_file_name` (renamed, and recorded, where two would clash), through `.part`
+//! files, checked against the storage host's length, and recorded with their SHA-256 in the
+//! manifest `DIR/.casefile-atlas.jsonl`. A second run fetches only what is missing or altered
+//! locally, and checks each file it fetches again against the digest recorded the first time.
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use casefile::atlas::{Attachment, Client};
+use casefile::atlas::{Client, DownloadReport, ListAttachments};
 use casefile::{Error, ErrorKind};
 use futures::TryStreamExt;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 const HELP: &str = "\
 atlas_export: list Atlas attachments, one per line, and optionally download them
@@ -36,7 +32,8 @@ OPTIONS:
     --session ID      only attachments of session ID
     --download DIR    save each attachment's file into DIR; files already complete there
                       (from an earlier, perhaps interrupted, run) are skipped
-    --overwrite       download every file again, even when it is already complete
+    --overwrite       download every file again, checking each against the SHA-256
+                      recorded when it was first saved
     -h, --help        print this help
 
 ENVIRONMENT:
@@ -49,7 +46,7 @@ OUTPUT:
     progress bars (on a terminal) and a summary on stderr
 
 EXIT STATUS:
-    0 done, 1 a request or a download failed (the reason is printed; run again to resume),
+    0 done, 1 a request or a download failed (the reasons are printed; run again to resume),
     2 bad arguments or settings";
 
 #[derive(Debug, Default)]
@@ -88,77 +85,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Stri
     Ok(Some(args))
 }
 
-/// A file name that stays inside the download directory (see `casefile::safe_file_name`: the
-/// server's name may hold `../`, an absolute path, `CON` or line breaks), the same on every run.
-/// Names are compared without regard to case, so two attachments never share one file on a
-/// case-insensitive file system; the second of a name gets its id in front.
-fn file_name(attachment: &Attachment, used: &mut HashSet<String>) -> String {
-    let id = attachment
-        .attachment_id
-        .map(|id| id.to_string())
-        .unwrap_or_else(|| "attachment".into());
-    let mut name = casefile::safe_file_name(&attachment.attachment_name);
-    if !used.insert(name.to_lowercase()) {
-        name = casefile::safe_file_name(&format!("{id}-{}", attachment.attachment_name));
-        used.insert(name.to_lowercase());
-    }
-    name
-}
-
-/// What a run did.
-#[derive(Debug, Default)]
-struct Summary {
-    listed: u64,
-    downloaded: u64,
-    bytes: u64,
-    complete: u64,
-}
-
-/// The two bars on stderr: attachments done, and the bytes of the current file.
-struct Bars {
-    multi: MultiProgress,
-    files: ProgressBar,
-    bytes: Option<ProgressBar>,
-}
-
-impl Bars {
-    fn new(downloading: bool) -> Bars {
-        let multi = MultiProgress::new();
-        let style = |template: &str| {
-            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
-        };
-        let files = multi.add(ProgressBar::new_spinner());
-        files.set_style(style("{spinner} {pos}/{len} attachments [{elapsed}] {msg}"));
-        files.enable_steady_tick(Duration::from_millis(200));
-        let bytes = downloading.then(|| {
-            let bar = multi.add(ProgressBar::new(0));
-            bar.set_style(style(
-                "  {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {wide_msg}",
-            ));
-            bar
-        });
-        Bars {
-            multi,
-            files,
-            bytes,
-        }
-    }
-
-    /// Prints a line on stderr without tearing the bars.
-    fn say(&self, line: &str) {
-        self.multi.suspend(|| eprintln!("{line}"));
-    }
-
-    fn finish(&self) {
-        self.files.finish_and_clear();
-        if let Some(bytes) = &self.bytes {
-            bytes.finish_and_clear();
-        }
-    }
-}
-
-async fn run(args: Args) -> casefile::Result<Summary> {
-    let atlas = Client::from_env()?;
+/// The listing with the filters of `args`.
+fn listing(atlas: &Client, args: &Args) -> ListAttachments {
     let mut list = atlas.attachments().list();
     if let Some(t) = &args.attachment_type {
         list = list.attachment_type(t.as_str());
@@ -166,105 +94,52 @@ async fn run(args: Args) -> casefile::Result<Summary> {
     if let Some(session) = &args.session {
         list = list.session_id(session);
     }
-    if let Some(dir) = &args.download {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|source| Error::Io {
-                context: format!("cannot create {}", dir.display()),
-                source,
-            })?;
-    }
-    let bars = Bars::new(args.download.is_some());
-    let result = export(&atlas, list.pages(), &args, &bars).await;
-    bars.finish();
-    result
+    list
 }
 
-async fn export(
-    atlas: &Client,
-    mut pages: casefile::Pages<Attachment>,
-    args: &Args,
-    bars: &Bars,
-) -> casefile::Result<Summary> {
-    let mut summary = Summary::default();
-    let mut used = HashSet::new();
-    while let Some(page) = pages.try_next().await? {
-        if let Some(total) = page.total {
-            bars.files.set_length(total);
-        }
-        for a in page.items {
-            summary.listed += 1;
-            let id = a.attachment_id.map(|id| id.to_string()).unwrap_or_default();
-            println!(
-                "{id}\t{}\t{}\t{}\t{}",
-                a.attachment_type,
-                a.attachment_created_at.to_rfc3339(),
-                a.attachment_name,
-                a.attachment_title.as_deref().unwrap_or("")
-            );
-            if let Some(dir) = &args.download {
-                download(
-                    atlas,
-                    &a,
-                    &id,
-                    dir,
-                    &mut used,
-                    args.overwrite,
-                    bars,
-                    &mut summary,
-                )
-                .await?;
-            }
-            bars.files.inc(1);
-        }
+/// Prints the listing, one line per attachment, and gives how many there were.
+async fn print(list: ListAttachments) -> casefile::Result<u64> {
+    let mut listed = 0;
+    let mut stream = list.stream();
+    while let Some(a) = stream.try_next().await? {
+        listed += 1;
+        let id = a.attachment_id.map(|id| id.to_string()).unwrap_or_default();
+        println!(
+            "{id}\t{}\t{}\t{}\t{}",
+            a.attachment_type,
+            a.attachment_created_at.to_rfc3339(),
+            a.attachment_name,
+            a.attachment_title.as_deref().unwrap_or("")
+        );
     }
-    Ok(summary)
+    Ok(listed)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Downloads the listing into `dir`, with a bar of the attachments done on stderr.
 async fn download(
-    atlas: &Client,
-    attachment: &Attachment,
-    id: &str,
-    dir: &Path,
-    used: &mut HashSet<String>,
+    list: ListAttachments,
+    dir: PathBuf,
     overwrite: bool,
-    bars: &Bars,
-    summary: &mut Summary,
-) -> casefile::Result<()> {
-    let name = file_name(attachment, used);
-    if id.is_empty() {
-        bars.say(&format!(
-            "skipping {}: it has no id to export",
-            attachment.attachment_name
-        ));
-        return Ok(());
-    }
-    let path = dir.join(&name);
-    // Only a complete download is ever renamed to its final name.
-    if !overwrite && tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file()) {
-        summary.complete += 1;
-        return Ok(());
-    }
-    let bar = bars.bytes.clone().unwrap_or_else(ProgressBar::hidden);
-    bar.reset();
-    bar.set_message(name.clone());
+) -> casefile::Result<DownloadReport> {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} attachments [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
     let progress = bar.clone();
-    let bytes = atlas
-        .attachments()
-        .download(id)
+    let report = list
+        .download_all(dir)
+        .recheck(overwrite)
         .progress(move |p| {
             if let Some(total) = p.total {
                 progress.set_length(total);
             }
             progress.set_position(p.done);
         })
-        .save(&path)
-        .await?;
-    summary.downloaded += 1;
-    summary.bytes += bytes;
-    bars.say(&format!("saved {} ({bytes} bytes)", path.display()));
-    Ok(())
+        .await;
+    bar.finish_and_clear();
+    report
 }
 
 /// A hint for the errors a user can fix.
@@ -282,6 +157,20 @@ fn hint(e: &Error) -> Option<&'static str> {
     }
 }
 
+async fn run(args: Args) -> casefile::Result<Option<DownloadReport>> {
+    let atlas = Client::from_env()?;
+    let listed = print(listing(&atlas, &args)).await?;
+    match args.download.clone() {
+        Some(dir) => Ok(Some(
+            download(listing(&atlas, &args), dir, args.overwrite).await?,
+        )),
+        None => {
+            eprintln!("{listed} attachments");
+            Ok(None)
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
@@ -295,18 +184,28 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let downloading = args.download.is_some();
     match run(args).await {
-        Ok(summary) => {
-            if downloading {
-                eprintln!(
-                    "{} attachments: {} downloaded ({} bytes), {} already complete",
-                    summary.listed, summary.downloaded, summary.bytes, summary.complete
-                );
-            } else {
-                eprintln!("{} attachments", summary.listed);
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(report)) => {
+            for renamed in &report.renamed {
+                eprintln!("saved {:?} as {}", renamed.name, renamed.file);
             }
-            ExitCode::SUCCESS
+            for failure in &report.failed {
+                eprintln!("failed {:?}: {}", failure.name, failure.reason);
+            }
+            eprintln!(
+                "{} attachments: {} downloaded ({} bytes), {} already complete, {} failed",
+                report.listed,
+                report.fetched,
+                report.bytes,
+                report.unchanged,
+                report.failed.len()
+            );
+            if report.is_complete() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(e) => {
             eprintln!("atlas_export: {e}");

@@ -303,6 +303,11 @@ impl ListAttachments {
         self
     }
 
+    /// The client's transport, for the operations built on the listing.
+    pub(super) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
     fn check(&self) -> Option<Refusal> {
         if let Some(refusal) = check_page_size(self.per_page) {
             return Some(refusal);

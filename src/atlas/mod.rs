@@ -20,6 +20,11 @@
 //!   long job waits instead of bouncing off `429`s; `429`s that still happen are retried, honouring
 //!   `Retry-After`.
 //!
+//! [`ListAttachments::download_all`] saves every attachment of a listing into a directory: safe
+//! names, several at once, through `.part` files, and resumable through a manifest that records
+//! each file's SHA-256 (Atlas records none), so a second run fetches only what is missing and
+//! a file altered in storage since it was saved is detected ([`DownloadAll`]).
+//!
 //! ```no_run
 //! use casefile::atlas::{BboxContent, BoundingBox, Client};
 //! use futures::TryStreamExt;
@@ -46,6 +51,7 @@
 
 mod annotations;
 mod attachments;
+mod download;
 
 use std::time::Duration;
 
@@ -61,6 +67,10 @@ pub use attachments::{
     Attachment, AttachmentDetails, AttachmentExport, AttachmentType, Attachments,
     DownloadAttachment, ExportAttachment, GetAttachment, ListAnnotations, ListAttachments,
     UpdateAttachment,
+};
+pub use download::{
+    DownloadAll, DownloadFailure, DownloadReport, MANIFEST_FILE, ManifestRecord, Renamed,
+    SavedFile, Verified,
 };
 
 use crate::error::{ApiError, Error, ErrorKind, Result};

@@ -41,7 +41,72 @@ struct State {
     recent: VecDeque<Instant>,
 }
 
-pub(super) fn router(data: AtlasData, settings: Settings, faults: Faults) -> Router {
+/// The sandbox's hold on the Atlas server's state, for the [`Sandbox`](super::Sandbox) methods
+/// that add attachments and alter stored files.
+#[derive(Clone)]
+pub(super) struct Handle(Shared<State>);
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("atlas::Handle")
+    }
+}
+
+impl super::Sandbox {
+    /// Adds an Atlas attachment named `name` (any string: the sandbox takes hostile names as a
+    /// careless or hostile server would send them) whose stored file holds `bytes`, and gives
+    /// its id. It is listed after the seeded attachments, created one hour after the last of
+    /// them, as a `bin` attachment of the caller.
+    pub fn add_atlas_attachment(&self, name: &str, bytes: impl Into<Vec<u8>>) -> String {
+        let mut state = lock(&self.atlas.0);
+        let id = state.data.rng.uuid();
+        let last = state
+            .data
+            .attachments
+            .iter()
+            .filter_map(|a| {
+                a["attachment_created_at"]
+                    .as_str()
+                    .and_then(crate::time::parse)
+            })
+            .max()
+            .unwrap_or_else(chrono::Utc::now);
+        let created = last + chrono::Duration::hours(1);
+        state.data.attachments.push(json!({
+            "attachment_id": id, "attachment_name": name, "attachment_type": "bin",
+            "attachment_title": null, "attachment_description": null,
+            "attachment_citation": null, "attachment_source_session_id": null,
+            "attachment_created_by": credentials::ATLAS_USERNAME,
+            "attachment_created_at": created.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "is_visible": true, "attachment_content": null,
+            "s3_url": format!("s3://atlas-bucket/{id}/{name}"),
+        }));
+        state.data.files.insert(id.clone(), bytes.into());
+        id
+    }
+
+    /// The bytes the Atlas storage host holds for attachment `id`, as its presigned URL
+    /// serves them; `None` for an unknown id.
+    pub fn atlas_file(&self, id: &str) -> Option<Vec<u8>> {
+        lock(&self.atlas.0).data.files.get(id).cloned()
+    }
+
+    /// Tampers with the stored file of Atlas attachment `id`: from now on its presigned URL
+    /// serves `bytes` (with their own `Content-Length`), while the attachment's listing and
+    /// details stay as they were, as when a storage bucket is altered behind the platform's
+    /// back. For testing that a download detects it. Gives `false` for an unknown id.
+    pub fn tamper_atlas_file(&self, id: &str, bytes: impl Into<Vec<u8>>) -> bool {
+        match lock(&self.atlas.0).data.files.get_mut(id) {
+            Some(file) => {
+                *file = bytes.into();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+pub(super) fn router(data: AtlasData, settings: Settings, faults: Faults) -> (Router, Handle) {
     let mut state = State {
         data,
         settings,
@@ -53,8 +118,9 @@ pub(super) fn router(data: AtlasData, settings: Settings, faults: Faults) -> Rou
     };
     state.rotate_nonce();
     let state: Shared<State> = Arc::new(std::sync::Mutex::new(state));
+    let held = Handle(state.clone());
     let app = Router::new().fallback(move |request: Request| handle(state.clone(), request));
-    super::faults::wrap(app, faults, Platform::Atlas)
+    (super::faults::wrap(app, faults, Platform::Atlas), held)
 }
 
 /// An answer before envelope and pretty-printing are applied.
@@ -87,10 +153,16 @@ async fn handle(state: Shared<State>, request: Request) -> Response {
     let uri = request.uri().clone();
     let query = query_pairs(&uri);
     if let Some(rest) = uri.path().strip_prefix("/_storage/") {
-        let (id, name) = rest.split_once('/').unwrap_or((rest, "file"));
+        // The file name travels as `response-content-disposition`, as in S3's presigned URLs,
+        // so no name (`..`, `a/b`, `?`) can change the path.
+        let id = rest.split('/').next().unwrap_or(rest);
+        let name = query
+            .iter()
+            .find(|(k, _)| k == "response-content-disposition")
+            .map_or_else(|| "file".to_owned(), |(_, v)| v.clone());
         return super::storage(id, request.headers(), &query, || {
             let bytes = lock(&state).data.files.get(id)?.clone();
-            Some((name.to_owned(), bytes))
+            Some((name, bytes))
         });
     }
     let envelope = query.iter().any(|(k, v)| k == "envelope" && v == "true");
@@ -350,8 +422,9 @@ impl State {
                     .as_str()
                     .unwrap_or("file")
                     .to_owned();
+                let name: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
                 let url = format!(
-                    "http://localhost:{}/_storage/{id}/{name}?sig={}",
+                    "http://localhost:{}/_storage/{id}?response-content-disposition={name}&sig={}",
                     self.settings.addr.port(),
                     sign(&["storage", id])
                 );

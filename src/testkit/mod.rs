@@ -179,7 +179,7 @@ impl SandboxBuilder {
             storage_addr,
             faults.clone(),
         );
-        let atlas = atlas::router(
+        let (atlas, atlas_handle) = atlas::router(
             seed::atlas(self.seed, self.attachments),
             atlas::Settings {
                 addr: atlas_addr,
@@ -198,6 +198,7 @@ impl SandboxBuilder {
             ],
             faults,
             atlos: atlos_control,
+            atlas: atlas_handle,
         })
     }
 }
@@ -221,7 +222,10 @@ pub mod credentials {
 pub struct Sandbox {
     servers: Vec<Server>,
     faults: Faults,
+    /// The Atlos server's state, for the method that alters stored files.
     atlos: atlos::Control,
+    /// The Atlas server's state, for the methods that add attachments and alter stored files.
+    atlas: atlas::Handle,
 }
 
 impl Sandbox {

@@ -1206,8 +1206,8 @@ async fn atlas_export_downloads_each_file_into_the_directory() {
     }
     assert_eq!(
         gate.requests(),
-        1 + 1 + 3,
-        "challenge, one page, three exports"
+        1 + 1 + 1 + 3,
+        "challenge, the page printed, the page read by download_all, three exports"
     );
     let at_storage = received(&storage).await;
     assert_eq!(at_storage.len(), 3);

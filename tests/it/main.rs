@@ -40,6 +40,7 @@ mod aleph_validate;
 mod aleph_validate_ftm4;
 mod aleph_xref;
 mod atlas;
+mod atlas_download;
 mod atlos;
 mod atlos_evidence;
 mod client_fidelity;

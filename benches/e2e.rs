@@ -611,9 +611,30 @@ mod child {
 
     async fn download(url: &str, n: u64, file: &str) -> Result<Value, BoxError> {
         let aleph = aleph(url)?;
-        let (written, wall, _) =
-            measure(async { Ok(aleph.archive().download(&n.to_string()).save(file).await?) })
-                .await?;
+        // The blob is `n` bytes of 0x5a (see `server::archive`): its SHA-1, hashed in pieces,
+        // as Aleph records a document's `contentHash`.
+        let expected = {
+            use sha1::Digest;
+            let block = [0x5au8; 64 * 1024];
+            let mut hasher = sha1::Sha1::new();
+            let mut left = n;
+            while left > 0 {
+                let len = left.min(block.len() as u64) as usize;
+                hasher.update(&block[..len]);
+                left -= len as u64;
+            }
+            let hex: String = hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            casefile::Checksum::sha1(&hex)?
+        };
+        let (written, wall, _) = measure(async {
+            let download = aleph.archive().download(&n.to_string()).verify(expected);
+            Ok(download.save(file).await?)
+        })
+        .await?;
         let _ = std::fs::remove_file(file);
         Ok(json!({"bytes": written, "wall": wall}))
     }
@@ -879,7 +900,10 @@ mod parent {
         let small = results.pop().unwrap_or_default();
         let big = results.pop().unwrap_or_default();
         memory.push((
-            format!("downloading a {} archive blob", bytes(big_b)),
+            format!(
+                "downloading a {} archive blob, checked against its SHA-1",
+                bytes(big_b)
+            ),
             bytes(small_b),
             big,
             small,

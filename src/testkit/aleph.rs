@@ -297,7 +297,7 @@ pub(super) fn router(
     addr: SocketAddr,
     storage_addr: SocketAddr,
     faults: Faults,
-) -> (Router, Router) {
+) -> (Router, Router, Control) {
     let ui = format!("http://localhost:{}", addr.port());
     let mut data = data;
     if flavor == Flavor::OpenAleph {
@@ -354,8 +354,42 @@ pub(super) fn router(
         let state = store.clone();
         async move { serve_blob(&state, &request) }
     });
+    let control = Control(state.clone());
     let app = Router::new().fallback(move |request: Request| handle(state.clone(), request));
-    (super::faults::wrap(app, faults, Platform::Aleph), storage)
+    (
+        super::faults::wrap(app, faults, Platform::Aleph),
+        storage,
+        control,
+    )
+}
+
+/// A handle on the Aleph server's state, for the sandbox's test methods.
+#[derive(Clone)]
+pub(super) struct Control(Shared<State>);
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Control")
+    }
+}
+
+impl Control {
+    /// Changes one byte of the stored file whose SHA-1 is `content_hash`; `false` when there is
+    /// no such file, or it is empty.
+    pub(super) fn tamper(&self, content_hash: &str) -> bool {
+        let mut state = lock(&self.0);
+        match state
+            .blobs
+            .iter_mut()
+            .find(|(hash, ..)| hash == content_hash)
+        {
+            Some((_, _, bytes)) if !bytes.is_empty() => {
+                bytes[0] ^= 0x01;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// `GET /_storage/{hash}?sig=...` on the storage host.

@@ -172,7 +172,7 @@ impl SandboxBuilder {
         let (storage_listener, storage_addr) = bind(0).await?;
         let (atlos, atlos_control) =
             atlos::router(seed::atlos(self.seed, self.incidents), faults.clone());
-        let (aleph, aleph_storage) = aleph::router(
+        let (aleph, aleph_storage, aleph_control) = aleph::router(
             seed::aleph(self.seed, &self.entities),
             self.aleph_flavor,
             aleph_addr,
@@ -198,6 +198,7 @@ impl SandboxBuilder {
             ],
             faults,
             atlos: atlos_control,
+            aleph: aleph_control,
             atlas: atlas_handle,
         })
     }
@@ -224,6 +225,8 @@ pub struct Sandbox {
     faults: Faults,
     /// The Atlos server's state, for the method that alters stored files.
     atlos: atlos::Control,
+    /// The Aleph server's state, for the method that alters stored files.
+    aleph: aleph::Control,
     /// The Atlas server's state, for the methods that add attachments and alter stored files.
     atlas: atlas::Handle,
 }
@@ -332,6 +335,22 @@ impl Sandbox {
     /// ```
     pub fn tamper_atlos_artifact(&self, artifact_id: &str) -> bool {
         self.atlos.tamper(artifact_id)
+    }
+
+    /// Alters the stored file of an Aleph document in place, as corruption or tampering in the
+    /// archive would: one byte changes, while the document's `contentHash` (the file's SHA-1,
+    /// which names it) and length stay as they were, so only a download that checks the hash
+    /// notices. Returns `false` when the sandbox stores no such file, or it is empty.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> casefile::Result<()> {
+    /// let sandbox = casefile::testkit::Sandbox::builder().entities(&[3]).start().await?;
+    /// assert!(!sandbox.tamper_aleph_file("31d9d7413d95227306cacaf8f1ae644f2afd35ad"));
+    /// # Ok(()) }
+    /// ```
+    pub fn tamper_aleph_file(&self, content_hash: &str) -> bool {
+        self.aleph.tamper(content_hash)
     }
 
     /// How many requests a platform's server has received so far (including refused ones).

@@ -262,3 +262,39 @@ async fn a_tampered_file_is_reported_and_not_kept() {
     let manifest = std::fs::read_to_string(target.path().join(FETCH_MANIFEST)).unwrap();
     assert!(manifest.is_empty(), "{manifest}");
 }
+
+/// The same against the sandbox, on both servers: a document altered in the archive
+/// (`Sandbox::tamper_aleph_file`) fails the run for that document only, and is not kept; the
+/// others land.
+#[tokio::test]
+async fn a_document_altered_in_the_archive_is_detected_on_either_server() {
+    // `printf 'notes on the photo\n' | sha1sum`
+    let photo_notes = "500913cd7aa30d3c111a6a81c8d789d03865d94c";
+    for flavor in [Flavor::Aleph, Flavor::OpenAleph] {
+        let sandbox = sandbox(flavor).await;
+        let aleph = sandbox.aleph().unwrap();
+        let id = collection_with_tree(&aleph).await;
+        assert!(sandbox.tamper_aleph_file(photo_notes), "no such file");
+        let target = tempfile::tempdir().unwrap();
+        let report = aleph
+            .collections()
+            .fetch_dir(&id, target.path())
+            .await
+            .unwrap();
+        assert!(!report.is_complete());
+        assert_eq!(
+            (report.fetched, report.failed.len()),
+            (4, 1),
+            "{flavor:?}: {report}"
+        );
+        assert_eq!(report.failed[0].path, "evidence/photo-notes.txt");
+        assert!(
+            report.failed[0].reason.contains(photo_notes),
+            "{:?}",
+            report.failed
+        );
+        let got = files_under(target.path());
+        assert!(!got.contains_key("evidence/photo-notes.txt"), "{flavor:?}");
+        assert_eq!(got.len(), 4);
+    }
+}

@@ -1000,7 +1000,7 @@ mod tests {
         data.collections[1]["taggable"] = json!(true);
         let (listener, addr) = bind(0).await.unwrap();
         let (storage_listener, storage_addr) = bind(0).await.unwrap();
-        let (app, storage) = super::super::router(
+        let (app, storage, _) = super::super::router(
             data,
             Flavor::OpenAleph,
             addr,

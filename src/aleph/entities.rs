@@ -494,19 +494,7 @@ impl SearchEntities {
         self.filter("collection_id", collection_id.to_string())
     }
 
-    /// Include highlighted fragments of matching text (`highlight`; the server may have
-    /// highlighting turned off, `ALEPH_RESULT_HIGHLIGHT`).
-    pub fn highlight(mut self, highlight: bool) -> Self {
-        self.list.set("highlight", highlight.to_string());
-        self
-    }
-
-    /// How many fragments to highlight per field (`highlight_count`, default 3; 0 highlights
-    /// the whole field).
-    pub fn highlight_count(mut self, n: u32) -> Self {
-        self.list.set("highlight_count", n.to_string());
-        self
-    }
+    highlight_methods!();
 
     /// How long a highlighted fragment is, in characters (`highlight_length`, default 120).
     ///

@@ -191,6 +191,28 @@ macro_rules! filter_methods {
     };
 }
 
+/// The highlighting of an entity search, on both servers: `highlight` and `highlight_count`
+/// (Aleph `aleph/search/parser.py`, openaleph-search `parse/parser.py`).
+macro_rules! highlight_methods {
+    () => {
+        /// Include highlighted fragments of the matching text (`highlight`): a list of
+        /// fragments on Aleph, fragments per field on OpenAleph (see
+        /// [`Highlight`](crate::aleph::Highlight)). The server may have highlighting turned
+        /// off (`ALEPH_RESULT_HIGHLIGHT`).
+        pub fn highlight(mut self, highlight: bool) -> Self {
+            self.list.set("highlight", highlight.to_string());
+            self
+        }
+
+        /// How many fragments to highlight per field (`highlight_count`, default 3; 0 gives
+        /// the whole field).
+        pub fn highlight_count(mut self, n: u32) -> Self {
+            self.list.set("highlight_count", n.to_string());
+            self
+        }
+    };
+}
+
 /// The search parameters of an Aleph search of entities or collections: text and name prefix
 /// (`q`, `prefix`), and [`filter_methods!`].
 macro_rules! search_methods {

@@ -27,19 +27,7 @@ use crate::transport::Transport;
 /// `parse/parser.py` `SearchQueryParser`): highlights, and dehydrated results.
 macro_rules! openaleph_methods {
     () => {
-        /// Include highlighted fragments of the matching text (`highlight`), as an object of
-        /// fragments per field ([`Highlight::ByField`](crate::aleph::Highlight::ByField)).
-        pub fn highlight(mut self, highlight: bool) -> Self {
-            self.list.set("highlight", highlight.to_string());
-            self
-        }
-
-        /// How many fragments to highlight per field (`highlight_count`, default 3; 0 gives
-        /// the whole field).
-        pub fn highlight_count(mut self, n: u32) -> Self {
-            self.list.set("highlight_count", n.to_string());
-            self
-        }
+        highlight_methods!();
 
         /// Leave the properties out of the results (`dehydrate`), but those named with
         /// [`include_field`](Self::include_field): a lighter page for a list view.

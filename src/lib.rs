@@ -330,6 +330,8 @@
 #[macro_use]
 mod macros;
 mod checksum;
+#[cfg(any(feature = "aleph", feature = "atlas"))]
+mod manifest;
 
 #[cfg(feature = "aleph")]
 pub mod aleph;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
 
 use super::{Collections, Entity, Rendition, SEARCH_WINDOW};
 use crate::error::{Error, Result};
@@ -218,16 +217,16 @@ impl FetchDir {
             .manifest
             .clone()
             .unwrap_or_else(|| self.dir.join(FETCH_MANIFEST));
-        let known = read_fetch_manifest(&manifest_path).await?;
+        let known = crate::manifest::read::<FetchedEntry>(&manifest_path, |_| true).await?;
         let mut report = FetchReport::default();
         let files = self.walk(&mut report).await?;
         report.files_seen = files.len() as u64;
-        let mut writer = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&manifest_path)
-            .await
-            .map_err(|e| io("cannot open", &manifest_path, e))?;
+        let mut writer = crate::manifest::Writer::open(&manifest_path, known.truncated).await?;
+        let known: BTreeMap<String, FetchedEntry> = known
+            .records
+            .into_iter()
+            .map(|entry| (entry.entity_id.clone(), entry))
+            .collect();
         let archive = super::Archive::new(self.collections.transport.clone());
         let dir = self.dir.clone();
         let total = report.files_seen;
@@ -251,17 +250,9 @@ impl FetchDir {
                 Ok(Outcome::Fetched(entry)) => {
                     report.fetched += 1;
                     report.bytes_fetched += entry.bytes;
-                    let mut line = serde_json::to_vec(&entry)
-                        .map_err(|e| Error::invalid("manifest", e.to_string()))?;
-                    line.push(b'\n');
-                    writer
-                        .write_all(&line)
-                        .await
-                        .map_err(|e| io("cannot write", &manifest_path, e))?;
-                    writer
-                        .flush()
-                        .await
-                        .map_err(|e| io("cannot write", &manifest_path, e))?;
+                    // A manifest that cannot be written would make the next run fetch
+                    // everything again: the run stops.
+                    writer.write(&entry).await?;
                 }
                 Err(error) => report.failed.push(FetchFailure {
                     entity_id: file.entity.id.clone().unwrap_or_default(),
@@ -470,19 +461,4 @@ async fn fetch_one(
         content_hash: hash,
         bytes,
     }))
-}
-
-/// The entries of a fetch manifest by entity id (the last line of an id wins); a missing
-/// manifest is empty, and a line that does not read (cut off by a killed run) is passed over.
-async fn read_fetch_manifest(path: &Path) -> Result<BTreeMap<String, FetchedEntry>> {
-    let text = match tokio::fs::read_to_string(path).await {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
-    };
-    Ok(text
-        .lines()
-        .filter_map(|line| serde_json::from_str::<FetchedEntry>(line).ok())
-        .map(|entry| (entry.entity_id.clone(), entry))
-        .collect())
 }

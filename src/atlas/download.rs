@@ -23,7 +23,6 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use super::attachments::{Attachment, Attachments, ListAttachments};
@@ -566,78 +565,20 @@ struct Manifest {
 /// Reads the manifest at `path` (missing: empty). A record whose file is not a safe file name
 /// (an edited manifest) is unreadable: the manifest names no file outside the directory.
 async fn read_manifest(path: &Path) -> Result<Manifest> {
-    let bytes = match tokio::fs::read(path).await {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => {
-            return Err(Error::io(
-                format!("cannot read the manifest {}", path.display()),
-                e,
-            ));
-        }
-    };
-    let mut manifest = Manifest {
-        records: HashMap::new(),
-        unreadable_lines: 0,
-        truncated: !bytes.is_empty() && !bytes.ends_with(b"\n"),
-    };
-    for line in bytes.split(|b| *b == b'\n') {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<ManifestRecord>(line) {
-            Ok(record)
-                if crate::safe_file_name(&record.file) == record.file
-                    && Checksum::sha256(&record.sha256).is_ok() =>
-            {
-                manifest.records.insert(record.id, record);
-            }
-            _ => manifest.unreadable_lines += 1,
-        }
-    }
-    Ok(manifest)
+    let lines = crate::manifest::read::<ManifestRecord>(path, |record| {
+        crate::safe_file_name(&record.file) == record.file
+            && Checksum::sha256(&record.sha256).is_ok()
+    })
+    .await?;
+    Ok(Manifest {
+        records: lines.records.into_iter().map(|r| (r.id, r)).collect(),
+        unreadable_lines: lines.unreadable,
+        truncated: lines.truncated,
+    })
 }
 
 /// Appends records to the manifest, one flushed line each.
-struct ManifestWriter {
-    file: tokio::fs::File,
-    path: PathBuf,
-}
-
-impl ManifestWriter {
-    async fn open(path: &Path, truncated: bool) -> Result<ManifestWriter> {
-        let context = || format!("cannot write the manifest {}", path.display());
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .await
-            .map_err(|e| Error::io(context(), e))?;
-        if truncated {
-            // End the cut-off line so that the next record starts on a line of its own.
-            file.write_all(b"\n")
-                .await
-                .map_err(|e| Error::io(context(), e))?;
-            file.flush().await.map_err(|e| Error::io(context(), e))?;
-        }
-        Ok(ManifestWriter {
-            file,
-            path: path.to_path_buf(),
-        })
-    }
-
-    async fn append(&mut self, record: &ManifestRecord) -> std::result::Result<(), String> {
-        let mut line = serde_json::to_vec(record).map_err(|e| e.to_string())?;
-        line.push(b'\n');
-        let written = async {
-            self.file.write_all(&line).await?;
-            self.file.flush().await
-        };
-        written
-            .await
-            .map_err(|e| format!("cannot write the manifest {}: {e}", self.path.display()))
-    }
-}
+type ManifestWriter = crate::manifest::Writer;
 
 #[cfg(test)]
 mod tests {

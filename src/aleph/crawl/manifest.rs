@@ -1,11 +1,10 @@
 //! The JSON-lines manifest of a directory ingest: its records ([`ManifestEntry`]), reading it
 //! back ([`read_manifest`]) and appending to it, one flushed line per accepted path.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
 
 #[cfg(doc)]
 use super::IngestDir;
@@ -87,62 +86,13 @@ pub fn read_manifest(path: impl AsRef<Path>) -> Result<Manifest> {
             ));
         }
     };
-    let mut manifest = Manifest {
-        truncated: !bytes.is_empty() && !bytes.ends_with(b"\n"),
-        ..Manifest::default()
-    };
-    for line in bytes.split(|b| *b == b'\n') {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<ManifestEntry>(line) {
-            Ok(entry) => manifest.entries.push(entry),
-            Err(_) => manifest.unreadable_lines += 1,
-        }
-    }
-    Ok(manifest)
+    let lines = crate::manifest::parse::<ManifestEntry>(&bytes, |_| true);
+    Ok(Manifest {
+        entries: lines.records,
+        unreadable_lines: lines.unreadable,
+        truncated: lines.truncated,
+    })
 }
 
 /// Appends records to the manifest, one flushed line each.
-pub(super) struct ManifestWriter {
-    file: tokio::fs::File,
-    path: PathBuf,
-}
-
-impl ManifestWriter {
-    pub(super) async fn open(path: &Path, truncated: bool) -> Result<ManifestWriter> {
-        let context = || format!("cannot write the manifest {}", path.display());
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .await
-            .map_err(|e| Error::io(context(), e))?;
-        if truncated {
-            // End the cut-off line so that the next record starts on a line of its own.
-            file.write_all(b"\n")
-                .await
-                .map_err(|e| Error::io(context(), e))?;
-            file.flush().await.map_err(|e| Error::io(context(), e))?;
-        }
-        Ok(ManifestWriter {
-            file,
-            path: path.to_path_buf(),
-        })
-    }
-
-    pub(super) async fn append(
-        &mut self,
-        entry: &ManifestEntry,
-    ) -> std::result::Result<(), String> {
-        let mut line = serde_json::to_vec(entry).map_err(|e| e.to_string())?;
-        line.push(b'\n');
-        let written = async {
-            self.file.write_all(&line).await?;
-            self.file.flush().await
-        };
-        written
-            .await
-            .map_err(|e| format!("cannot write the manifest {}: {e}", self.path.display()))
-    }
-}
+pub(super) type ManifestWriter = crate::manifest::Writer;

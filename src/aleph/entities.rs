@@ -104,7 +104,9 @@ pub struct Entity {
     )]
     pub collection_id: Option<String>,
     /// Links: `self`, `ui`, `expand`, `tags`, and for documents `file`, `pdf`, `csv` (signed
-    /// archive URLs, see [`Archive::download_link`](super::Archive::download_link)).
+    /// archive URLs; OpenAleph 5.2+ gives these only in `GET /entities/{id}`).
+    /// [`Archive::file`](super::Archive::file) downloads a document's file from either server,
+    /// checked against its hash.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub links: BTreeMap<String, crate::SignedUrl>,
     /// Whether the caller may change it.

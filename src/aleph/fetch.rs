@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 /// The manifest's file name inside the target directory, unless another is given.
 pub const FETCH_MANIFEST: &str = ".casefile-fetch.jsonl";
 
+/// The children of a folder asked for a page at a time.
+const PAGE: u64 = 500;
+
 /// The most folders deep a walk goes: a server's parent links are not trusted to end.
 const MAX_DEPTH: usize = 64;
 
@@ -337,7 +340,8 @@ impl FetchDir {
                 None => search.empty("properties.parent"),
             }
         };
-        let first = search().page_size(1).result_set().await?;
+        // The first page says how many there are; the rest, if any, is read from where it ends.
+        let first = search().page_size(PAGE).result_set().await?;
         if let Some(total) = first.total
             && total > SEARCH_WINDOW
         {
@@ -349,7 +353,30 @@ impl FetchDir {
                 ),
             ));
         }
-        search().page_size(500).stream().try_collect().await
+        let exact = first
+            .total
+            .filter(|_| first.total_type.as_deref() == Some("eq"));
+        let mut children = first.results;
+        if first.next.is_some() && exact.is_none_or(|total| (children.len() as u64) < total) {
+            let offset = children.len() as u64;
+            let rest: Vec<Entity> = search()
+                .page_size(PAGE)
+                .offset(offset)
+                .stream()
+                .try_collect()
+                .await?;
+            children.extend(rest);
+        }
+        // A listing cut short is an error, not a folder with fewer documents.
+        if let Some(total) = exact
+            && (children.len() as u64) < total
+        {
+            return Err(Error::Pagination(format!(
+                "the server counted {total} documents in the folder but listed {}",
+                children.len()
+            )));
+        }
+        Ok(children)
     }
 }
 

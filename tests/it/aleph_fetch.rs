@@ -261,6 +261,48 @@ async fn a_tampered_file_is_reported_and_not_kept() {
     assert!(files_under(target.path()).is_empty());
     let manifest = std::fs::read_to_string(target.path().join(FETCH_MANIFEST)).unwrap();
     assert!(manifest.is_empty(), "{manifest}");
+    // The root's one page was asked for once.
+    let searches = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/2/entities")
+        .count();
+    assert_eq!(searches, 1);
+}
+
+/// A folder whose listing ends before the total the server counted is a failure, not a folder
+/// with fewer documents.
+#[tokio::test]
+async fn a_folder_listed_short_of_its_total_is_a_failure() {
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer};
+
+    let server = MockServer::start().await;
+    let doc = json!({"id": "doc-1", "schema": "PlainText", "properties": {"fileName": ["a.txt"],
+        "contentHash": ["31d9d7413d95227306cacaf8f1ae644f2afd35ad"]}});
+    let page = json!({"status": "ok", "results": [doc], "total": 3, "total_type": "eq",
+        "limit": 500, "offset": 0, "next": null, "previous": null});
+    Mock::given(method("GET"))
+        .and(path("/api/2/entities"))
+        .respond_with(crate::support::aleph::ok_json(page.to_string()))
+        .mount(&server)
+        .await;
+    let target = tempfile::tempdir().unwrap();
+    let report = crate::support::aleph::client(&server)
+        .collections()
+        .fetch_dir(4, target.path())
+        .await
+        .unwrap();
+    assert!(!report.is_complete());
+    assert_eq!((report.files_seen, report.failed.len()), (0, 1), "{report}");
+    assert!(
+        report.failed[0].reason.contains("counted 3"),
+        "{:?}",
+        report.failed
+    );
 }
 
 /// The same against the sandbox, on both servers: a document altered in the archive
